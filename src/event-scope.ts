@@ -1,0 +1,90 @@
+import { nanoid } from "nanoid";
+import { CORRELATION_FIELDS, type CorrelationField, type EmitEventInput, type Event, MAX_ID_LENGTH } from "./event.js";
+import { EventValidationError, type ValidationIssue } from "./errors.js";
+
+/** Correlation fields a scope binds; `flow_id` defaults to a fresh nanoid. */
+export type ScopeContext = { readonly [K in CorrelationField]?: string | undefined };
+
+/** The fields a scope has bound, every one of them set (`""` when not given, except `flow_id`). */
+export type BoundContext = { readonly [K in CorrelationField]: string };
+
+/**
+ * A child emitter with correlation fields bound, made by `bus.scope(...)`, like a pino child logger. Fields given to
+ * `emitEvent` override the bound ones for that event.
+ *
+ * @example
+ * ```ts
+ * const flow = bus.scope({ flow_type: "proposal_handling", session_id, proposal_id });
+ * await flow.emitEvent({ event_type: EventType.PROPOSAL_RECEIVED, payload: { budget: 50_000 } });
+ * const deal = flow.scope({ deal_id: "d-42" }); // keeps flow_id, session_id, proposal_id
+ * ```
+ */
+export class EventScope {
+  /** The bound fields; `context.flow_id` ties every event of this flow together. */
+  readonly context: BoundContext;
+
+  /** @internal Made by `EventBus.scope`. */
+  constructor(
+    private readonly emit: (input: EmitEventInput) => Promise<Event>,
+    context: BoundContext,
+  ) {
+    this.context = context;
+  }
+
+  /**
+   * Emits an event carrying the bound fields.
+   *
+   * @example
+   * ```ts
+   * await flow.emitEvent({ event_type: "negotiation.round", payload: { round: 2, cpm: 14.5 } });
+   * ```
+   */
+  emitEvent(input: EmitEventInput): Promise<Event> {
+    if (typeof input !== "object" || input === null) return this.emit(input);
+    const merged: Record<string, unknown> = { ...this.context };
+    for (const [key, value] of Object.entries(input)) if (value !== undefined) merged[key] = value;
+    return this.emit(merged as unknown as EmitEventInput);
+  }
+
+  /**
+   * A narrower scope that keeps this one's fields and binds more.
+   *
+   * @example
+   * ```ts
+   * const dealScope = flow.scope({ deal_id: "d-42" });
+   * ```
+   */
+  scope(context: ScopeContext): EventScope {
+    return new EventScope(this.emit, bindContext(context, this.context));
+  }
+}
+
+/** Validates a scope context and merges it over `parent`. */
+export function bindContext(context: unknown, parent?: BoundContext): BoundContext {
+  if (typeof context !== "object" || context === null || Array.isArray(context)) {
+    throw EventValidationError.forField(
+      [],
+      `scope context must be an object, got ${context === null ? "null" : typeof context}`,
+    );
+  }
+  const input = context as Record<string, unknown>;
+  const issues: ValidationIssue[] = [];
+  for (const key of Object.keys(input)) {
+    if (!(CORRELATION_FIELDS as readonly string[]).includes(key)) {
+      issues.push({ path: [key], message: `cannot be bound by a scope; use one of ${CORRELATION_FIELDS.join(", ")}` });
+    }
+  }
+  const bound: Record<string, string> = {};
+  for (const field of CORRELATION_FIELDS) {
+    const value = input[field];
+    if (value === undefined) {
+      bound[field] = parent?.[field] ?? (field === "flow_id" ? nanoid() : "");
+    } else if (typeof value !== "string") {
+      issues.push({ path: [field], message: `must be a string, got ${value === null ? "null" : typeof value}` });
+    } else if (value.length > MAX_ID_LENGTH) {
+      issues.push({ path: [field], message: `must be at most ${MAX_ID_LENGTH} characters` });
+    } else bound[field] = value;
+  }
+  if (issues.length > 0) throw new EventValidationError(issues);
+  return Object.freeze(bound) as BoundContext;
+}

@@ -1,0 +1,150 @@
+import * as z from "zod";
+import { EVENT_TYPES, type EventType } from "./event-type.js";
+import { type JsonObject, toFrozenJsonObject } from "./json.js";
+import { normalizeTimestamp } from "./timestamp.js";
+
+/** Default cap on the serialised size of `payload` and of `metadata`, each: 64 KiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
+/** Longest accepted `flow_id`, `flow_type`, `proposal_id`, `deal_id` or `session_id`. */
+export const MAX_ID_LENGTH = 256;
+
+/** The correlation fields every event carries, `""` when not set. */
+export const CORRELATION_FIELDS = ["flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
+/** Every field of an event, in wire order. */
+export const EVENT_FIELDS = ["event_id", "event_type", "timestamp", ...CORRELATION_FIELDS, "payload", "metadata"] as const;
+
+/** One of the correlation fields, usable as a `listEvents` filter. */
+export type CorrelationField = (typeof CORRELATION_FIELDS)[number];
+
+const correlationId = z
+  .string({ error: (issue) => `must be a string, got ${issue.input === null ? "null" : typeof issue.input}` })
+  .max(MAX_ID_LENGTH, { error: `must be at most ${MAX_ID_LENGTH} characters` })
+  .default("");
+
+const eventTypeField = z.enum(EVENT_TYPES as [EventType, ...EventType[]], {
+  error: (issue) =>
+    issue.input === undefined
+      ? `is required; one of ${EVENT_TYPES.join(", ")}`
+      : `${JSON.stringify(issue.input) ?? String(issue.input)} is not an event type; use one of ${EVENT_TYPES.join(", ")}`,
+});
+
+const eventIdField = z.uuid({ error: "must be a UUID (RFC 9562), e.g. crypto.randomUUID()" });
+
+const timestampField = z
+  .unknown()
+  .optional()
+  .transform((value, context): string => {
+    const normalized = normalizeTimestamp(value);
+    if (normalized === null) {
+      context.issues.push({
+        code: "custom",
+        input: value,
+        message: `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30.123Z, got ${JSON.stringify(value) ?? String(value)}`,
+      });
+      return z.NEVER;
+    }
+    return normalized;
+  });
+
+function jsonObjectField(maxBytes: number) {
+  return z
+    .unknown()
+    .optional()
+    .transform((value, context): JsonObject => {
+      const result = toFrozenJsonObject(value, [], maxBytes);
+      if (result.ok) return result.value;
+      for (const issue of result.issues) {
+        context.issues.push({ code: "custom", input: value, path: [...issue.path], message: issue.message });
+      }
+      return z.NEVER;
+    });
+}
+
+function buildEventShape(maxBytes: number) {
+  return {
+    event_id: eventIdField,
+    event_type: eventTypeField,
+    timestamp: timestampField,
+    flow_id: correlationId,
+    flow_type: correlationId,
+    proposal_id: correlationId,
+    deal_id: correlationId,
+    session_id: correlationId,
+    payload: jsonObjectField(maxBytes),
+    metadata: jsonObjectField(maxBytes),
+  };
+}
+
+/**
+ * The one schema of a stored event: what storage returns and what HTTP writes. Parsing normalises the timestamp to
+ * UTC `Z`, fills absent correlation fields with `""`, and returns `payload` and `metadata` as deeply frozen copies.
+ * Unknown keys are dropped.
+ *
+ * @example
+ * ```ts
+ * const event = eventSchema.parse(JSON.parse(await redis.get(`ad_seller:event:${id}`)));
+ * ```
+ */
+export const eventSchema = z.object(buildEventShape(DEFAULT_MAX_PAYLOAD_BYTES));
+
+/**
+ * An immutable event, exactly as stored and as sent over HTTP (snake_case wire format).
+ *
+ * @example
+ * ```ts
+ * const event: Event = await bus.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+ * event.payload; // frozen: assigning to it throws in strict mode
+ * ```
+ */
+export type Event = Readonly<z.output<typeof eventSchema>>;
+
+/**
+ * What `emitEvent` takes: an event type plus any correlation fields, payload and metadata. `event_id` and
+ * `timestamp` are stamped by the bus unless given (for imports and safe retries).
+ *
+ * @example
+ * ```ts
+ * const input: EmitEventInput = { event_type: EventType.NEGOTIATION_ROUND, session_id, payload: { round: 2 } };
+ * ```
+ */
+export interface EmitEventInput {
+  /** One of the 22 types, e.g. `EventType.DEAL_CREATED` or `"deal.created"`. */
+  readonly event_type: EventType;
+  /** A UUID of your own; emitting it again with the same content returns the stored event (safe retries). */
+  readonly event_id?: string | undefined;
+  /** ISO-8601 time of the event; naive values are read as UTC. Defaults to the bus clock. */
+  readonly timestamp?: string | Date | undefined;
+  /** The seller flow this event belongs to. */
+  readonly flow_id?: string | undefined;
+  /** The kind of flow, e.g. `"proposal_handling"`. */
+  readonly flow_type?: string | undefined;
+  /** The buyer proposal this event concerns. */
+  readonly proposal_id?: string | undefined;
+  /** The deal this event concerns. */
+  readonly deal_id?: string | undefined;
+  /** The agent session this event happened in. */
+  readonly session_id?: string | undefined;
+  /** Event details: plain JSON only, at most `maxPayloadBytes` serialised. */
+  readonly payload?: Readonly<Record<string, unknown>> | undefined;
+  /** Context about the emitter (agent version, host...): plain JSON only, same cap as `payload`. */
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Builds the strict schema for emit input: unknown keys are refused so a misspelt field never vanishes silently. */
+export function buildEmitInputSchema(maxPayloadBytes: number) {
+  const shape = buildEventShape(maxPayloadBytes);
+  return z.strictObject(
+    { ...shape, event_id: shape.event_id.optional(), timestamp: shape.timestamp.optional() },
+    {
+      error: (issue) => {
+        if (issue.code === "unrecognized_keys") {
+          return `unknown field ${issue.keys.map((key) => JSON.stringify(key)).join(", ")}; an event has ${EVENT_FIELDS.join(", ")}`;
+        }
+        if (issue.code === "invalid_type" && issue.path?.length === 0) {
+          return `emitEvent takes an object with at least event_type, got ${issue.input === null ? "null" : typeof issue.input}`;
+        }
+        return undefined;
+      },
+    },
+  );
+}

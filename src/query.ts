@@ -1,0 +1,159 @@
+import { CORRELATION_FIELDS, MAX_ID_LENGTH } from "./event.js";
+import { EVENT_TYPES, type EventType, isEventType } from "./event-type.js";
+import { EventValidationError, type ValidationIssue } from "./errors.js";
+import type { NormalizedEventQuery } from "./storage/types.js";
+import { normalizeTimestamp } from "./timestamp.js";
+
+/** Default `limit` of `listEvents` and `GET /events`. */
+export const DEFAULT_LIMIT = 50;
+/** Largest `limit` accepted. */
+export const MAX_LIMIT = 1000;
+
+/**
+ * A `listEvents` query. Every filter is optional and they are ANDed; an empty string means "no filter".
+ *
+ * @example
+ * ```ts
+ * const query: EventQuery = { session_id, event_type: ["negotiation.round", "proposal.countered"], limit: 20 };
+ * ```
+ */
+export interface EventQuery {
+  readonly flow_id?: string | undefined;
+  readonly flow_type?: string | undefined;
+  readonly proposal_id?: string | undefined;
+  readonly deal_id?: string | undefined;
+  readonly session_id?: string | undefined;
+  /** One type or several (matching any of them). */
+  readonly event_type?: EventType | readonly EventType[] | undefined;
+  /** Only events at or after this time (inclusive). */
+  readonly since?: string | Date | undefined;
+  /** Only events before this time (exclusive). */
+  readonly until?: string | Date | undefined;
+  /** Tail: the first `limit` matches appended after this event id. */
+  readonly after?: string | undefined;
+  /** Page back: the newest `limit` matches appended before this event id. */
+  readonly before?: string | undefined;
+  /** 1 to 1000 (default 50). */
+  readonly limit?: number | undefined;
+}
+
+const QUERY_KEYS: ReadonlySet<string> = new Set([
+  ...CORRELATION_FIELDS,
+  "event_type",
+  "since",
+  "until",
+  "after",
+  "before",
+  "limit",
+]);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when `value` has the shape of an event id (any UUID). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === "string" && value.length === 36 && UUID.test(value);
+}
+
+/**
+ * Validates a query and brings it to the form storage adapters receive. Every problem is reported at once, each
+ * naming the field and what is allowed.
+ *
+ * @example
+ * ```ts
+ * normalizeEventQuery({ session_id: "s-1" }); // { session_id: "s-1", limit: 50 }
+ * normalizeEventQuery({ limit: 0 }); // throws EventValidationError: limit must be an integer from 1 to 1000, got 0
+ * ```
+ */
+export function normalizeEventQuery(query: unknown = {}, options: { maxLimit?: number } = {}): NormalizedEventQuery {
+  const maxLimit = options.maxLimit ?? MAX_LIMIT;
+  if (typeof query !== "object" || query === null || Array.isArray(query)) {
+    throw EventValidationError.forField([], `query must be an object, got ${query === null ? "null" : typeof query}`);
+  }
+  const input = query as Record<string, unknown>;
+  const issues: ValidationIssue[] = [];
+  const normalized: { -readonly [K in keyof NormalizedEventQuery]: NormalizedEventQuery[K] } = { limit: DEFAULT_LIMIT };
+
+  for (const key of Object.keys(input)) {
+    if (!QUERY_KEYS.has(key)) {
+      issues.push({ path: [key], message: `is not a query field; use one of ${[...QUERY_KEYS].join(", ")}` });
+    }
+  }
+  for (const field of CORRELATION_FIELDS) {
+    const value = readIdFilter(input[field], field, issues);
+    if (value) normalized[field] = value;
+  }
+  const eventTypes = readEventTypes(input.event_type, issues);
+  if (eventTypes) normalized.event_types = eventTypes;
+  for (const bound of ["since", "until"] as const) {
+    const value = input[bound];
+    if (value === undefined || value === "") continue;
+    const timestamp = normalizeTimestamp(value);
+    if (timestamp === null) {
+      issues.push({
+        path: [bound],
+        message: `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${show(value)}`,
+      });
+    } else normalized[bound] = timestamp;
+  }
+  for (const cursor of ["after", "before"] as const) {
+    const value = input[cursor];
+    if (value === undefined || value === "") continue;
+    if (isUuid(value)) normalized[cursor] = value.toLowerCase();
+    else
+      issues.push({ path: [cursor], message: `must be the event_id (a UUID) of a stored event, got ${show(value)}` });
+  }
+  if (normalized.after !== undefined && normalized.before !== undefined) {
+    issues.push({ path: ["before"], message: "cannot be combined with after; page with one cursor at a time" });
+  }
+  if (input.limit !== undefined) {
+    const limit = input.limit;
+    if (typeof limit === "number" && Number.isInteger(limit) && limit >= 1 && limit <= maxLimit)
+      normalized.limit = limit;
+    else issues.push({ path: ["limit"], message: `must be an integer from 1 to ${maxLimit}, got ${show(limit)}` });
+  }
+  if (issues.length > 0) throw new EventValidationError(issues);
+  return normalized;
+}
+
+/** The error for a cursor id that names no stored event; adapters throw it from `list`. */
+export function unknownCursorError(cursor: "after" | "before", eventId: string): EventValidationError {
+  return EventValidationError.forField(cursor, `no stored event has event_id ${eventId}`);
+}
+
+function readIdFilter(value: unknown, field: string, issues: ValidationIssue[]): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (typeof value !== "string") {
+    issues.push({ path: [field], message: `must be a string, got ${show(value)}` });
+  } else if (value.length > MAX_ID_LENGTH) {
+    issues.push({ path: [field], message: `must be at most ${MAX_ID_LENGTH} characters, got ${value.length}` });
+  } else return value;
+  return undefined;
+}
+
+function readEventTypes(value: unknown, issues: ValidationIssue[]): readonly EventType[] | undefined {
+  if (value === undefined || value === "") return undefined;
+  const list: readonly unknown[] = Array.isArray(value) ? value : [value];
+  if (list.length === 0) {
+    issues.push({ path: ["event_type"], message: `must name at least one type; use one of ${EVENT_TYPES.join(", ")}` });
+    return undefined;
+  }
+  const types = new Set<EventType>();
+  list.forEach((item, index) => {
+    if (isEventType(item)) types.add(item);
+    else {
+      const path = Array.isArray(value) ? ["event_type", index] : ["event_type"];
+      issues.push({ path, message: `${show(item)} is not an event type; use one of ${EVENT_TYPES.join(", ")}` });
+    }
+  });
+  return types.size > 0 ? [...types] : undefined;
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value instanceof Date) return `Invalid Date`;
+  return typeof value === "object" && value !== null
+    ? Array.isArray(value)
+      ? "an array"
+      : "an object"
+    : String(value);
+}

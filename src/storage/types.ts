@@ -1,0 +1,70 @@
+import type { Event } from "../event.js";
+import type { EventType } from "../event-type.js";
+
+/**
+ * A validated `listEvents` query as storage receives it: filters are ANDed, empty filters are absent, the time
+ * bounds are canonical timestamps, at most one cursor is set and `limit` is a positive integer.
+ *
+ * @example
+ * ```ts
+ * const query: NormalizedEventQuery = { session_id: "s-1", event_types: ["negotiation.round"], limit: 10 };
+ * ```
+ */
+export interface NormalizedEventQuery {
+  readonly flow_id?: string;
+  readonly flow_type?: string;
+  readonly proposal_id?: string;
+  readonly deal_id?: string;
+  readonly session_id?: string;
+  /** Match any of these types (deduplicated, never empty). */
+  readonly event_types?: readonly EventType[];
+  /** Inclusive lower bound on `timestamp`. */
+  readonly since?: string;
+  /** Exclusive upper bound on `timestamp`. */
+  readonly until?: string;
+  /** Return the first `limit` matches appended after this event (tailing). */
+  readonly after?: string;
+  /** Return the newest `limit` matches appended before this event (paging back). */
+  readonly before?: string;
+  /** How many events at most. With no cursor the newest `limit` matches are returned. */
+  readonly limit: number;
+}
+
+/**
+ * What `append` reports for each event it was given, in the same order: `null` when the event is now stored, or
+ * the event already stored under that `event_id` (which the store keeps unchanged).
+ */
+export type AppendOutcome = Event | null;
+
+/**
+ * The contract every storage adapter implements. Adapters are factory functions (`memoryStorage()`,
+ * `sqliteStorage({ database })`, ...) and are checked by `describeStorageConformance` from
+ * `ad-seller-events/testing`.
+ *
+ * Rules:
+ * - `append` stores each event with all of its index entries atomically, in a total, stable append order. An id
+ *   that is already taken is not an error for the adapter: it reports the stored event and the bus applies the
+ *   conflict rules. On failure it throws and none of the batch is visible.
+ * - `list` returns events oldest to newest within the window the query asks for, reading O(limit) index entries
+ *   for any single filter; an unknown cursor id throws `EventValidationError`.
+ * - Everything returned is a deeply frozen `Event`.
+ * - `close` releases what the adapter created; it never closes a client it was given unless told to.
+ *
+ * @example
+ * ```ts
+ * const storage: EventStorage = memoryStorage();
+ * const bus = new EventBus({ storage });
+ * ```
+ */
+export interface EventStorage {
+  /** Short name used in errors, e.g. `"postgres"`. */
+  readonly name: string;
+  /** Appends a batch; see the contract above for duplicates. */
+  append(events: readonly Event[]): Promise<readonly AppendOutcome[]>;
+  /** The event with this id, or `null`. */
+  get(eventId: string): Promise<Event | null>;
+  /** The events matching a validated query, oldest to newest. */
+  list(query: NormalizedEventQuery): Promise<Event[]>;
+  /** Releases resources the adapter owns. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,64 @@
+import net from "node:net";
+
+/** A TCP proxy between a client and a server, with an outage switch for fault tests. */
+export interface TcpProxy {
+  /** Port to point the client at (on 127.0.0.1). */
+  readonly port: number;
+  /** Drops every open connection and refuses new ones until `restore()`. */
+  cut(): void;
+  /** Accepts and forwards connections again. */
+  restore(): void;
+  /** Drops every open connection but keeps accepting new ones. */
+  dropConnections(): void;
+  /** Stops listening and drops everything. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a proxy on an ephemeral loopback port forwarding to `target`. While cut, new connections are accepted and
+ * destroyed at once, so the client sees a reset rather than a hang.
+ */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  let outage = false;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    if (outage) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(target);
+    open.add(client);
+    open.add(upstream);
+    const teardown = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on("error", teardown).on("close", teardown);
+    upstream.on("error", teardown).on("close", teardown);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const dropConnections = () => {
+    for (const socket of open) socket.destroy();
+    open.clear();
+  };
+  return {
+    port,
+    cut() {
+      outage = true;
+      dropConnections();
+    },
+    restore() {
+      outage = false;
+    },
+    dropConnections,
+    close() {
+      dropConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

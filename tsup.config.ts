@@ -1,0 +1,21 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    http: "src/http/index.ts",
+    sqlite: "src/storage/sqlite.ts",
+    postgres: "src/storage/postgres.ts",
+    redis: "src/storage/redis.ts",
+    testing: "src/testing/index.ts",
+  },
+  format: ["esm", "cjs"],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: "node20",
+  // Shared chunks keep one copy of the error classes across entry points, so `instanceof` works between them.
+  splitting: true,
+  treeshake: true,
+  external: ["zod", "pg", "ioredis", "better-sqlite3", "node:sqlite"],
+});
