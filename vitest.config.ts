@@ -1,12 +1,24 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const source = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Examples and tests import the package by its public name; resolve it to the sources (tsconfig paths do the same).
+    alias: [
+      { find: /^ad-seller-events$/, replacement: source("index.ts") },
+      { find: /^ad-seller-events\/http$/, replacement: source("http/index.ts") },
+      { find: /^ad-seller-events\/sqlite$/, replacement: source("storage/sqlite.ts") },
+      { find: /^ad-seller-events\/postgres$/, replacement: source("storage/postgres.ts") },
+      { find: /^ad-seller-events\/redis$/, replacement: source("storage/redis.ts") },
+      { find: /^ad-seller-events\/testing$/, replacement: source("testing/index.ts") },
+    ],
+  },
   test: {
     include: ["tests/**/*.test.ts"],
     typecheck: { enabled: true, include: ["tests/**/*.test-d.ts"], tsconfig: "./tsconfig.json" },
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Service-backed suites share one PostgreSQL and one Redis; files run in parallel but each uses its own table/prefix.
-    fileParallelism: true,
   },
 });
