@@ -1,7 +1,7 @@
-import { buildEmitInputSchema, DEFAULT_MAX_PAYLOAD_BYTES, type EmitEventInput, type Event } from "./event.js";
-import type { EventTypePattern } from "./event-type.js";
 import { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
-import { EventScope, bindContext, type ScopeContext } from "./event-scope.js";
+import { buildEmitInputSchema, DEFAULT_MAX_PAYLOAD_BYTES, type EmitEventInput, type Event } from "./event.js";
+import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
+import type { EventTypePattern } from "./event-type.js";
 import { jsonEqual } from "./json.js";
 import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "./query.js";
 import { memoryStorage } from "./storage/memory.js";

@@ -1,6 +1,6 @@
 import { nanoid } from "nanoid";
-import { CORRELATION_FIELDS, type CorrelationField, type EmitEventInput, type Event, MAX_ID_LENGTH } from "./event.js";
 import { EventValidationError, type ValidationIssue } from "./errors.js";
+import { CORRELATION_FIELDS, type CorrelationField, type EmitEventInput, type Event, MAX_ID_LENGTH } from "./event.js";
 
 /** Correlation fields a scope binds; `flow_id` defaults to a fresh nanoid. */
 export type ScopeContext = { readonly [K in CorrelationField]?: string | undefined };

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { EVENT_TYPES, type EventType } from "./event-type.js";
-import { type JsonObject, toFrozenJsonObject } from "./json.js";
+import { isPortableString, type JsonObject, PORTABLE_STRING_RULE, toFrozenJsonObject } from "./json.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
 /** Default cap on the serialised size of `payload` and of `metadata`, each: 64 KiB. */
@@ -11,7 +11,14 @@ export const MAX_ID_LENGTH = 256;
 /** The correlation fields every event carries, `""` when not set. */
 export const CORRELATION_FIELDS = ["flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
 /** Every field of an event, in wire order. */
-export const EVENT_FIELDS = ["event_id", "event_type", "timestamp", ...CORRELATION_FIELDS, "payload", "metadata"] as const;
+export const EVENT_FIELDS = [
+  "event_id",
+  "event_type",
+  "timestamp",
+  ...CORRELATION_FIELDS,
+  "payload",
+  "metadata",
+] as const;
 
 /** One of the correlation fields, usable as a `listEvents` filter. */
 export type CorrelationField = (typeof CORRELATION_FIELDS)[number];
@@ -19,6 +26,7 @@ export type CorrelationField = (typeof CORRELATION_FIELDS)[number];
 const correlationId = z
   .string({ error: (issue) => `must be a string, got ${issue.input === null ? "null" : typeof issue.input}` })
   .max(MAX_ID_LENGTH, { error: `must be at most ${MAX_ID_LENGTH} characters` })
+  .refine(isPortableString, { error: PORTABLE_STRING_RULE })
   .default("");
 
 const eventTypeField = z.enum(EVENT_TYPES as [EventType, ...EventType[]], {

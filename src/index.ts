@@ -1,3 +1,5 @@
+export type { ValidationIssue } from "./errors.js";
+export { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
 export type { EmitEventInput, Event } from "./event.js";
 export { DEFAULT_MAX_PAYLOAD_BYTES, eventSchema, MAX_ID_LENGTH } from "./event.js";
 export type { EventBusOptions, EventPage } from "./event-bus.js";
@@ -6,8 +8,6 @@ export type { BoundContext, ScopeContext } from "./event-scope.js";
 export { EventScope } from "./event-scope.js";
 export type { EventTypeGroup, EventTypePattern } from "./event-type.js";
 export { AUDIT_EVENT_TYPES, EVENT_TYPES, EventType, isEventType } from "./event-type.js";
-export type { ValidationIssue } from "./errors.js";
-export { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
 export type { JsonObject, JsonValue } from "./json.js";
 export type { EventQuery } from "./query.js";
 export { DEFAULT_LIMIT, MAX_LIMIT, normalizeEventQuery } from "./query.js";

@@ -73,6 +73,8 @@ function collectJsonIssues(value: unknown, path: (string | number)[], issues: Va
   if (issues.length >= MAX_ISSUES) return;
   switch (typeof value) {
     case "string":
+      if (!isPortableString(value)) issues.push({ path: [...path], message: PORTABLE_STRING_RULE });
+      return;
     case "boolean":
       return;
     case "number":
@@ -106,6 +108,7 @@ function collectJsonIssues(value: unknown, path: (string | number)[], issues: Va
       issues.push({ path: [...path], message: "has symbol keys, which JSON drops" });
     }
     for (const key of Object.keys(value)) {
+      if (!isPortableString(key)) issues.push({ path: [...path, key], message: `key ${PORTABLE_STRING_RULE}` });
       path.push(key);
       collectJsonIssues((value as Record<string, unknown>)[key], path, issues, ancestors);
       path.pop();
@@ -117,6 +120,15 @@ function collectJsonIssues(value: unknown, path: (string | number)[], issues: Va
     });
   }
   ancestors.pop();
+}
+
+/** What `isPortableString` refuses, phrased for an error message. */
+export const PORTABLE_STRING_RULE =
+  "must be well-formed Unicode without U+0000 (every storage backend must be able to hold it; PostgreSQL cannot)";
+
+/** False for strings holding U+0000 or a lone surrogate, which PostgreSQL text and jsonb refuse. */
+export function isPortableString(value: string): boolean {
+  return !value.includes("\u0000") && value.isWellFormed();
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

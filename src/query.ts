@@ -1,6 +1,7 @@
+import { EventValidationError, type ValidationIssue } from "./errors.js";
 import { CORRELATION_FIELDS, MAX_ID_LENGTH } from "./event.js";
 import { EVENT_TYPES, type EventType, isEventType } from "./event-type.js";
-import { EventValidationError, type ValidationIssue } from "./errors.js";
+import { isPortableString, PORTABLE_STRING_RULE } from "./json.js";
 import type { NormalizedEventQuery } from "./storage/types.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
@@ -125,6 +126,8 @@ function readIdFilter(value: unknown, field: string, issues: ValidationIssue[]):
     issues.push({ path: [field], message: `must be a string, got ${show(value)}` });
   } else if (value.length > MAX_ID_LENGTH) {
     issues.push({ path: [field], message: `must be at most ${MAX_ID_LENGTH} characters, got ${value.length}` });
+  } else if (!isPortableString(value)) {
+    issues.push({ path: [field], message: PORTABLE_STRING_RULE });
   } else return value;
   return undefined;
 }

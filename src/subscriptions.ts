@@ -1,6 +1,6 @@
+import { EventValidationError } from "./errors.js";
 import type { Event } from "./event.js";
 import { EVENT_TYPES, type EventTypePattern, isEventType } from "./event-type.js";
-import { EventValidationError } from "./errors.js";
 
 /**
  * Called with each stored event that matches the subscription. A throw or a rejected promise is reported to

@@ -1,5 +1,5 @@
-import type { Event } from "../event.js";
 import { EventValidationError } from "../errors.js";
+import type { Event } from "../event.js";
 import { unknownCursorError } from "../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
 
@@ -48,7 +48,10 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
       if (value === "") continue;
       const index = indexes.get(field) as Map<string, SeqList>;
       let list = index.get(value);
-      if (list === undefined) index.set(value, (list = new SeqList()));
+      if (list === undefined) {
+        list = new SeqList();
+        index.set(value, list);
+      }
       list.push(seq);
     }
     if (event.timestamp < lastTimestamp) timestampsAscending = false;

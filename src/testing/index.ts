@@ -1,0 +1,13 @@
+export type {
+  ConformanceDescribe,
+  ConformanceExpect,
+  ConformanceIt,
+  ConformanceMatchers,
+} from "./conformance-fixtures.js";
+export type { EventMatcher } from "./event-matcher.js";
+export type { StorageConformanceOptions } from "./storage-conformance.js";
+export { describeStorageConformance } from "./storage-conformance.js";
+export type { TestBusOptions } from "./test-bus.js";
+export { createTestBus, EventExpectationError, TestEventBus } from "./test-bus.js";
+export type { TestClock } from "./test-clock.js";
+export { createSequentialIds, createTestClock } from "./test-clock.js";

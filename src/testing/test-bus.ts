@@ -1,0 +1,169 @@
+import type { Event } from "../event.js";
+import { EventBus, type EventBusOptions } from "../event-bus.js";
+import { memoryStorage } from "../storage/memory.js";
+import { describeEvents, describeMatcher, type EventMatcher, matchesEvent } from "./event-matcher.js";
+import { createSequentialIds, createTestClock, type TestClock } from "./test-clock.js";
+
+/** Options of {@link createTestBus}. */
+export interface TestBusOptions {
+  /** First clock reading. Default: `2026-01-01T00:00:00.000Z`. */
+  readonly start?: string | Date | undefined;
+  /** Milliseconds the clock moves after each event is stamped. Default: 1, so events get distinct times. */
+  readonly stepMs?: number | undefined;
+  /** Passed to the bus. Default: 65536. */
+  readonly maxPayloadBytes?: number | undefined;
+  /** Passed to the bus. Default: rethrow nothing, record the error in `listenerErrors`. */
+  readonly onListenerError?: EventBusOptions["onListenerError"];
+}
+
+/** Thrown by the expectation helpers; the message shows what was emitted instead. */
+export class EventExpectationError extends Error {
+  override name = "EventExpectationError";
+}
+
+/**
+ * An `EventBus` over memory storage with a controllable clock, deterministic ids and expectation helpers, for
+ * unit tests of seller flows. Pass it wherever your code takes an `EventBus`.
+ *
+ * @example
+ * ```ts
+ * const bus = createTestBus();
+ * await handleProposal(bus, proposal);
+ * bus.expectEmitted({ event_type: "proposal.countered", proposal_id: proposal.id, payload: { counter_cpm: 11 } });
+ * bus.expectSequence(["proposal.received", "proposal.evaluated", "proposal.countered"]);
+ * ```
+ */
+export class TestEventBus extends EventBus {
+  /** The clock stamping events; move it with `advance` or `set`. */
+  readonly clock: TestClock;
+  /** Errors thrown by listeners, when no `onListenerError` was given. */
+  readonly listenerErrors: unknown[] = [];
+  private readonly recorded: Event[] = [];
+
+  constructor(options: TestBusOptions = {}) {
+    const clock = createTestClock({ start: options.start ?? "2026-01-01T00:00:00.000Z", stepMs: options.stepMs ?? 1 });
+    const listenerErrors: unknown[] = [];
+    super({
+      storage: memoryStorage(),
+      closeStorage: true,
+      now: clock.now,
+      generateId: createSequentialIds(),
+      maxPayloadBytes: options.maxPayloadBytes,
+      onListenerError: options.onListenerError ?? ((error) => listenerErrors.push(error)),
+    });
+    this.clock = clock;
+    this.listenerErrors = listenerErrors;
+    this.subscribe("*", (event) => {
+      this.recorded.push(event);
+    });
+  }
+
+  /**
+   * The events emitted so far, in order, optionally only those matching.
+   *
+   * @example
+   * ```ts
+   * expect(bus.emitted("negotiation.round")).toHaveLength(3);
+   * ```
+   */
+  emitted(matcher: EventMatcher = "*"): Event[] {
+    return this.recorded.filter((event) => matchesEvent(event, matcher));
+  }
+
+  /**
+   * Returns the first emitted event matching, or throws showing every event that was emitted.
+   *
+   * @example
+   * ```ts
+   * const deal = bus.expectEmitted({ event_type: EventType.DEAL_CREATED, payload: { cpm: 12 } });
+   * ```
+   */
+  expectEmitted(matcher: EventMatcher): Event {
+    const found = this.recorded.find((event) => matchesEvent(event, matcher));
+    if (found === undefined) {
+      throw new EventExpectationError(
+        `expected an event matching ${describeMatcher(matcher)}, but none of the ${this.recorded.length} emitted did:\n` +
+          describeEvents(this.recorded),
+      );
+    }
+    return found;
+  }
+
+  /**
+   * Throws when any emitted event matches.
+   *
+   * @example
+   * ```ts
+   * bus.expectNotEmitted("approval.*"); // the flow must not have asked a human
+   * ```
+   */
+  expectNotEmitted(matcher: EventMatcher): void {
+    const found = this.emitted(matcher);
+    if (found.length > 0) {
+      throw new EventExpectationError(
+        `expected no event matching ${describeMatcher(matcher)}, but ${found.length} did:\n${describeEvents(found)}`,
+      );
+    }
+  }
+
+  /**
+   * Returns the matching events when there are exactly `times` of them; throws otherwise.
+   *
+   * @example
+   * ```ts
+   * bus.expectEmittedTimes("negotiation.round", 3);
+   * ```
+   */
+  expectEmittedTimes(matcher: EventMatcher, times: number): Event[] {
+    const found = this.emitted(matcher);
+    if (found.length !== times) {
+      throw new EventExpectationError(
+        `expected ${times} events matching ${describeMatcher(matcher)}, got ${found.length}. Emitted:\n` +
+          describeEvents(this.recorded),
+      );
+    }
+    return found;
+  }
+
+  /**
+   * Checks that events matching each matcher were emitted in this order (other events may come between them) and
+   * returns them.
+   *
+   * @example
+   * ```ts
+   * bus.expectSequence(["negotiation.started", "negotiation.round", { event_type: "negotiation.concluded" }]);
+   * ```
+   */
+  expectSequence(matchers: readonly EventMatcher[]): Event[] {
+    const found: Event[] = [];
+    let position = 0;
+    for (const [step, matcher] of matchers.entries()) {
+      const index = this.recorded.findIndex((event, at) => at >= position && matchesEvent(event, matcher));
+      if (index === -1) {
+        const after = found.length > 0 ? ` after ${describeMatcher(matchers[step - 1] as EventMatcher)}` : "";
+        throw new EventExpectationError(
+          `expected step ${step + 1} of the sequence, ${describeMatcher(matcher)}${after}, but it was not emitted. ` +
+            `Emitted:\n${describeEvents(this.recorded)}`,
+        );
+      }
+      found.push(this.recorded[index] as Event);
+      position = index + 1;
+    }
+    return found;
+  }
+}
+
+/**
+ * Makes a {@link TestEventBus}: memory storage, a clock starting at 2026-01-01 that steps 1 ms per event, ids
+ * `00000000-0000-4000-8000-000000000001`, `...002`, ...
+ *
+ * @example
+ * ```ts
+ * const bus = createTestBus({ start: "2026-11-24T09:00:00Z" });
+ * await bus.emitEvent({ event_type: "session.created", session_id: "s-1" });
+ * bus.expectEmitted({ event_type: "session.created", session_id: "s-1" }).event_id; // "00000000-0000-4000-8000-000000000001"
+ * ```
+ */
+export function createTestBus(options: TestBusOptions = {}): TestEventBus {
+  return new TestEventBus(options);
+}
