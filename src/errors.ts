@@ -1,4 +1,4 @@
-import { prettifyError, type z } from "zod";
+import type { z } from "zod";
 
 const PREFIX = "[ad-seller-events]";
 
@@ -49,7 +49,7 @@ export class EventValidationError extends EventBusError {
   readonly issues: readonly ValidationIssue[];
 
   constructor(issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
-    super(`invalid input:\n${formatIssues(issues)}`, options);
+    super(formatIssues(issues), options);
     this.issues = Object.freeze(
       issues.map((issue) => Object.freeze({ ...issue, path: Object.freeze([...issue.path]) })),
     );
@@ -57,13 +57,13 @@ export class EventValidationError extends EventBusError {
 
   /** Builds the error from a failed zod parse, keeping zod's issues as `cause`. */
   static fromZod(error: z.ZodError, pathPrefix: readonly (string | number)[] = []): EventValidationError {
-    const issues = error.issues.map((issue) => ({
-      path: [...pathPrefix, ...issue.path.map((key) => (typeof key === "symbol" ? String(key) : key))],
-      message: issue.message,
-    }));
-    const validationError = new EventValidationError(issues, { cause: error });
-    validationError.message = `${PREFIX} invalid input:\n${prettifyError(error)}`;
-    return validationError;
+    const issues = error.issues.flatMap((issue) => {
+      const path = [...pathPrefix, ...issue.path.map((key) => (typeof key === "symbol" ? String(key) : key))];
+      // One issue per unknown key, so that each misspelt field is named by its own path.
+      if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ path: [...path, key], message: issue.message }));
+      return [{ path, message: issue.message }];
+    });
+    return new EventValidationError(issues, { cause: error });
   }
 
   /** The error for a single bad field. */
@@ -125,8 +125,17 @@ export class StorageError extends EventBusError {
   }
 }
 
+/**
+ * One issue reads as a sentence ("limit must be ..."); several are listed in the layout of zod's `prettifyError`,
+ * with one path per unknown key where zod would group them.
+ */
 function formatIssues(issues: readonly ValidationIssue[]): string {
-  return issues.map((issue) => `✖ ${issue.message}\n  → at ${formatPath(issue.path)}`).join("\n");
+  const [only] = issues;
+  if (issues.length === 1 && only !== undefined) {
+    return only.path.length === 0 ? only.message : `${formatPath(only.path)} ${only.message}`;
+  }
+  const lines = issues.map((issue) => `✖ ${issue.message}\n  → at ${formatPath(issue.path)}`);
+  return `invalid input:\n${lines.join("\n")}`;
 }
 
 function formatPath(path: readonly (string | number)[]): string {

@@ -174,6 +174,10 @@ export class EventBus {
   }
 
   private async emitOne(input: EmitEventInput): Promise<Event> {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      const got = input === null ? "null" : Array.isArray(input) ? "an array" : typeof input;
+      throw EventValidationError.forField([], `emitEvent takes an object with at least event_type, got ${got}`);
+    }
     const parsed = this.inputSchema.safeParse(input);
     if (!parsed.success) throw EventValidationError.fromZod(parsed.error);
     const fields = parsed.data;

@@ -146,10 +146,7 @@ export function buildEmitInputSchema(maxPayloadBytes: number) {
     {
       error: (issue) => {
         if (issue.code === "unrecognized_keys") {
-          return `unknown field ${issue.keys.map((key) => JSON.stringify(key)).join(", ")}; an event has ${EVENT_FIELDS.join(", ")}`;
-        }
-        if (issue.code === "invalid_type" && issue.path?.length === 0) {
-          return `emitEvent takes an object with at least event_type, got ${issue.input === null ? "null" : typeof issue.input}`;
+          return `is not a field of an event; use ${EVENT_FIELDS.join(", ")}`;
         }
         return undefined;
       },

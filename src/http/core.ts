@@ -1,0 +1,294 @@
+import { EventBusError, EventValidationError, type ValidationIssue } from "../errors.js";
+import type { Event } from "../event.js";
+import type { EventBus } from "../event-bus.js";
+import { MAX_LIMIT } from "../query.js";
+import { parseListQuery } from "./query-string.js";
+
+/** Request headers as `authorize` sees them: the `get` of the Web `Headers` API (names are case-insensitive). */
+export interface EventsRequestHeaders {
+  /** The header's value, several values joined by `", "`, or `null` when absent. */
+  get(name: string): string | null;
+}
+
+/**
+ * The transport-neutral view of a request that `authorize` and `onError` receive, the same in every wrapper.
+ *
+ * @example
+ * ```ts
+ * const authorize = (request: EventsHttpRequest) => request.headers.get("x-api-key") === process.env.EVENTS_API_KEY;
+ * ```
+ */
+export interface EventsHttpRequest<Native = unknown> {
+  /** The request method as sent, e.g. `"GET"`. */
+  readonly method: string;
+  /** The path as received (still percent-encoded), relative to where the handler is mounted. */
+  readonly path: string;
+  /** `path` plus `?` and the raw query string when there is one. */
+  readonly url: string;
+  readonly headers: EventsRequestHeaders;
+  /** The framework's own request: `IncomingMessage` (node), the Koa context, or the Web `Request` (fetch). */
+  readonly native: Native;
+}
+
+/**
+ * Options shared by `createEventsHandler`, `createEventsKoaMiddleware` and `createEventsFetchHandler`.
+ *
+ * @example
+ * ```ts
+ * const options: EventsHttpOptions = {
+ *   basePath: "/api/events",
+ *   authorize: (request) => request.headers.get("authorization") === `Bearer ${process.env.EVENTS_TOKEN}`,
+ *   maxLimit: 200,
+ *   onError: (error) => logger.error({ err: error }, "events endpoint failed"),
+ * };
+ * ```
+ */
+export interface EventsHttpOptions<Native = unknown> {
+  /** Where the routes live, relative to the mount point: `GET {basePath}` and `GET {basePath}/{event_id}`. Default `/events`; `/` serves at the mount point itself. */
+  readonly basePath?: string | undefined;
+  /** Decides whether a request may read events; `false` answers `401` before any lookup. Default: everyone may. */
+  readonly authorize?: ((request: EventsHttpRequest<Native>) => boolean | Promise<boolean>) | undefined;
+  /** Largest `limit` a client may ask for, from 1 to 1000. Default 1000. */
+  readonly maxLimit?: number | undefined;
+  /** Receives storage failures (answered `503`) and unexpected errors (answered `500`). Default: `console.error`. */
+  readonly onError?: ((error: unknown, request: EventsHttpRequest<Native>) => void) | undefined;
+}
+
+/** What a wrapper hands the core: the request split into parts, nothing framework-specific. */
+export interface CoreRequest<Native> {
+  readonly method: string;
+  readonly path: string;
+  /** The raw query string, without the `?`. */
+  readonly query: string;
+  readonly headers: EventsRequestHeaders;
+  readonly native: Native;
+}
+
+/** What the core answers. `body` is the GET body even for `HEAD`: the transport sends headers only. */
+export interface CoreResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** The core of every wrapper: `handle` answers `undefined` for paths outside `basePath`. */
+export interface EventsCore<Native> {
+  handle(request: CoreRequest<Native>): Promise<CoreResponse | undefined>;
+  /** The `404` for a path outside `basePath`, for transports with nothing to fall through to. */
+  readonly notFound: CoreResponse;
+}
+
+/** Longest accepted path plus query string; no valid query comes close (every value is capped at 256 chars). */
+export const MAX_URL_LENGTH = 8192;
+const ALLOW = "GET, HEAD";
+const TITLES: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  414: "URI Too Long",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+const BASE_PATH = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*\/?$/;
+
+type Route = { kind: "list" } | { kind: "item"; rawId: string } | { kind: "nested" };
+
+/** Builds the transport-neutral handler; each wrapper only translates its framework's request and response. */
+export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptions<Native> = {}): EventsCore<Native> {
+  const basePath = checkBasePath(options.basePath ?? "/events");
+  const maxLimit = checkMaxLimit(options.maxLimit ?? MAX_LIMIT);
+  const { authorize } = options;
+  const onError = options.onError ?? reportError;
+  const notFound = problem(404, `Nothing is served here; the events API is at ${basePath || "/"}`);
+
+  async function answer(request: CoreRequest<Native>, route: Route): Promise<CoreResponse> {
+    if (authorize !== undefined && (await authorize(viewOf(request))) !== true) {
+      return problem(401, "Missing or invalid credentials for the events API");
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return problem(405, `${basePath || "/"} answers GET and HEAD only`, { allow: ALLOW });
+    }
+    if (request.path.length + request.query.length > MAX_URL_LENGTH) {
+      return problem(414, `The request URL is longer than ${MAX_URL_LENGTH} characters`);
+    }
+    if (route.kind === "list") return listEvents(request.query);
+    if (route.kind === "nested") return problem(404, "Event not found");
+    return getEvent(route.rawId);
+  }
+
+  async function listEvents(rawQuery: string): Promise<CoreResponse> {
+    const parsed = parseListQuery(rawQuery, maxLimit);
+    if (!parsed.ok) return invalidQuery(parsed.issues, "query");
+    try {
+      const page = await bus.listEventsPage(parsed.query, { maxLimit });
+      return json(listBody(page.events, page.has_more));
+    } catch (error) {
+      if (error instanceof EventValidationError) return invalidQuery(error.issues, "query");
+      throw error;
+    }
+  }
+
+  async function getEvent(rawId: string): Promise<CoreResponse> {
+    const eventId = decodePathSegment(rawId);
+    if (eventId === undefined) {
+      return invalidQuery([{ path: ["event_id"], message: "is not valid percent-encoded UTF-8" }], "path");
+    }
+    const event = await bus.getEvent(eventId);
+    return event === null ? problem(404, "Event not found") : json(serialised(event));
+  }
+
+  return {
+    notFound,
+    async handle(request) {
+      const route = matchRoute(request.path, basePath);
+      if (route === undefined) return undefined;
+      try {
+        return await answer(request, route);
+      } catch (error) {
+        safely(() => onError(error, viewOf(request)));
+        // StorageError, or a closed bus: the store cannot answer now, which is not the client's fault.
+        return error instanceof EventBusError
+          ? problem(503, "The event store is unavailable; try again later")
+          : problem(500, "The events API failed unexpectedly");
+      }
+    },
+  };
+}
+
+interface Serialised {
+  readonly text: string;
+  readonly bytes: number;
+}
+
+/** Events are immutable, so each one's JSON text is computed once and reused by every response that holds it. */
+const serialisedEvents = new WeakMap<Event, Serialised>();
+
+function serialised(event: Event): Serialised {
+  let cached = serialisedEvents.get(event);
+  if (cached === undefined) {
+    const text = JSON.stringify(event);
+    cached = { text, bytes: utf8Length(text) };
+    serialisedEvents.set(event, cached);
+  }
+  return cached;
+}
+
+function listBody(events: readonly Event[], hasMore: boolean): Serialised {
+  const head = '{"events":[';
+  const tail = hasMore ? '],"has_more":true}' : '],"has_more":false}';
+  let text = head;
+  let bytes = head.length + tail.length + Math.max(events.length - 1, 0);
+  for (let index = 0; index < events.length; index++) {
+    const item = serialised(events[index] as Event);
+    text += index === 0 ? item.text : `,${item.text}`;
+    bytes += item.bytes;
+  }
+  return { text: text + tail, bytes };
+}
+
+function json(body: Serialised): CoreResponse {
+  return {
+    status: 200,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "content-length": String(body.bytes),
+    },
+    body: body.text,
+  };
+}
+
+/** An RFC 9457 problem document; `type` is `about:blank`, so `title` is the status phrase. */
+function problem(
+  status: number,
+  detail: string,
+  extra: { allow?: string; errors?: { loc: (string | number)[]; msg: string }[] } = {},
+): CoreResponse {
+  const document = { type: "about:blank", title: TITLES[status] ?? "Error", status, detail, errors: extra.errors };
+  const text = JSON.stringify(document);
+  const headers: Record<string, string> = {
+    "content-type": "application/problem+json; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": String(utf8Length(text)),
+  };
+  if (extra.allow !== undefined) headers.allow = extra.allow;
+  return { status, headers, body: text };
+}
+
+function invalidQuery(issues: readonly ValidationIssue[], where: "query" | "path"): CoreResponse {
+  // Bus issue paths may index into the event_type list; clients only need the parameter's name.
+  const errors = issues.map((issue) => ({ loc: [where, ...issue.path.slice(0, 1)], msg: issue.message }));
+  const detail = errors.map((error) => `${error.loc.slice(1).join(".") || where}: ${error.msg}`).join("; ");
+  return problem(400, detail, { errors });
+}
+
+function matchRoute(path: string, basePath: string): Route | undefined {
+  if (!path.startsWith(basePath)) return undefined;
+  let rest = path.slice(basePath.length);
+  if (rest !== "" && rest.charCodeAt(0) !== 47 /* "/" */) return undefined;
+  // One trailing slash is ignored, as in Express's default (non-strict) routing.
+  if (rest.endsWith("/")) rest = rest.slice(0, -1);
+  if (rest === "") return { kind: "list" };
+  const rawId = rest.slice(1);
+  // Deeper paths (`/events//x`, `/events/../admin`) are never normalised: they are under basePath and name no event.
+  return rawId.includes("/") ? { kind: "nested" } : { kind: "item", rawId };
+}
+
+function decodePathSegment(raw: string): string | undefined {
+  if (!raw.includes("%")) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function viewOf<Native>(request: CoreRequest<Native>): EventsHttpRequest<Native> {
+  const { method, path, query, headers, native } = request;
+  return { method, path, url: query === "" ? path : `${path}?${query}`, headers, native };
+}
+
+function checkBasePath(basePath: string): string {
+  if (typeof basePath !== "string" || !BASE_PATH.test(basePath)) {
+    throw EventValidationError.forField(
+      "basePath",
+      `must be a path such as "/events" or "/api/events" (or "/" for the mount point), got ${JSON.stringify(basePath)}`,
+    );
+  }
+  return basePath.endsWith("/") ? basePath.slice(0, -1) : basePath;
+}
+
+function checkMaxLimit(maxLimit: number): number {
+  if (!(Number.isInteger(maxLimit) && maxLimit >= 1 && maxLimit <= MAX_LIMIT)) {
+    throw EventValidationError.forField("maxLimit", `must be an integer from 1 to ${MAX_LIMIT}, got ${maxLimit}`);
+  }
+  return maxLimit;
+}
+
+/** UTF-8 byte length without `Buffer`, so the core runs on any fetch runtime. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 2; // a surrogate pair: 2 UTF-16 units, 4 bytes
+      index++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+function safely(call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+function reportError(error: unknown): void {
+  console.error("[ad-seller-events] the events HTTP handler failed:", error);
+}

@@ -1,0 +1,46 @@
+import type { EventBus } from "../event-bus.js";
+import { createEventsCore, type EventsHttpOptions } from "./core.js";
+
+/**
+ * A Web handler: `Request` in, `Response` out.
+ *
+ * @example
+ * ```ts
+ * const handler: EventsFetchHandler = createEventsFetchHandler(bus);
+ * const response = await handler(new Request("http://localhost/events?limit=10"));
+ * ```
+ */
+export type EventsFetchHandler = (request: Request) => Promise<Response>;
+
+/**
+ * Serves `GET {basePath}` and `GET {basePath}/{event_id}` (default `/events`) to any fetch-style runtime: Hono,
+ * Next.js route handlers, Bun, Deno, Cloudflare Workers. `basePath` is matched against the whole URL path, and
+ * any other path gets a `404` problem document.
+ *
+ * @example
+ * ```ts
+ * import { createEventsFetchHandler } from "ad-seller-events/http";
+ *
+ * const handler = createEventsFetchHandler(bus);
+ * Bun.serve({ port: 8000, fetch: handler });
+ * // Hono: app.all("/events/*", (c) => handler(c.req.raw)); app.all("/events", (c) => handler(c.req.raw));
+ * ```
+ */
+export function createEventsFetchHandler(bus: EventBus, options: EventsHttpOptions<Request> = {}): EventsFetchHandler {
+  const core = createEventsCore(bus, options);
+  return async (request) => {
+    const url = new URL(request.url);
+    const answer =
+      (await core.handle({
+        method: request.method,
+        path: url.pathname,
+        query: url.search.slice(1),
+        headers: request.headers,
+        native: request,
+      })) ?? core.notFound;
+    return new Response(request.method === "HEAD" ? null : answer.body, {
+      status: answer.status,
+      headers: answer.headers,
+    });
+  };
+}

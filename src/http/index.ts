@@ -1,0 +1,7 @@
+export type { EventsHttpOptions, EventsHttpRequest, EventsRequestHeaders } from "./core.js";
+export type { EventsFetchHandler } from "./fetch.js";
+export { createEventsFetchHandler } from "./fetch.js";
+export type { EventsKoaMiddleware, KoaContextLike } from "./koa.js";
+export { createEventsKoaMiddleware } from "./koa.js";
+export type { EventsNodeHandler } from "./node.js";
+export { createEventsHandler } from "./node.js";

@@ -1,0 +1,68 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { EventBus } from "../event-bus.js";
+import { createEventsCore, type EventsHttpOptions } from "./core.js";
+import { nodeHeaders } from "./node.js";
+
+/**
+ * The parts of a Koa context the middleware uses, declared structurally so that neither this package nor its
+ * types depend on `koa`.
+ */
+export interface KoaContextLike {
+  readonly method: string;
+  /** The path, relative to the mount point under `koa-mount`. */
+  readonly path: string;
+  /** The raw query string, without `?`. */
+  readonly querystring: string;
+  readonly headers: IncomingHttpHeaders;
+  status: number;
+  body: unknown;
+  set(fields: { [name: string]: string }): void;
+}
+
+/**
+ * Koa middleware, usable as `app.use(middleware)`.
+ *
+ * @example
+ * ```ts
+ * const middleware: EventsKoaMiddleware = createEventsKoaMiddleware(bus);
+ * ```
+ */
+export type EventsKoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
+
+/**
+ * Serves `GET {basePath}` and `GET {basePath}/{event_id}` (default `/events`) in a Koa 3 app; other paths go on
+ * to `next()`. Koa sends `HEAD` answers without their body.
+ *
+ * @example
+ * ```ts
+ * import Koa from "koa";
+ * import { createEventsKoaMiddleware } from "ad-seller-events/http";
+ *
+ * const app = new Koa();
+ * app.use(createEventsKoaMiddleware(bus, { basePath: "/api/events" }));
+ * app.listen(8000);
+ * ```
+ */
+export function createEventsKoaMiddleware(
+  bus: EventBus,
+  options: EventsHttpOptions<KoaContextLike> = {},
+): EventsKoaMiddleware {
+  const core = createEventsCore(bus, options);
+  return async (ctx, next) => {
+    const response = await core.handle({
+      method: ctx.method,
+      path: ctx.path,
+      query: ctx.querystring,
+      headers: nodeHeaders(ctx.headers),
+      native: ctx,
+    });
+    if (response === undefined) {
+      await next();
+      return;
+    }
+    // Status first: Koa turns an implicit status into 200 when the body is set.
+    ctx.status = response.status;
+    ctx.set(response.headers);
+    ctx.body = response.body;
+  };
+}

@@ -1,0 +1,98 @@
+import type { ValidationIssue } from "../errors.js";
+import type { EventType } from "../event-type.js";
+import type { EventQuery } from "../query.js";
+
+/** Parameters that take one value; `event_type` is the only one that may repeat. */
+const SINGLE_VALUE_KEYS = [
+  "flow_id",
+  "flow_type",
+  "session_id",
+  "proposal_id",
+  "deal_id",
+  "since",
+  "until",
+  "after",
+  "before",
+  "limit",
+] as const;
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...SINGLE_VALUE_KEYS, "event_type"]);
+const DIGITS = /^[0-9]+$/;
+/** A time followed by a space and an offset: what `+02:00` becomes after form decoding. */
+const SPACED_OFFSET = /[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)? \d{2}(?::?\d{2})?$/;
+
+/** The query of `GET {basePath}`, or every problem found in it. Range and value checks are left to the bus. */
+export type ParsedListQuery =
+  | { readonly ok: true; readonly query: EventQuery }
+  | { readonly ok: false; readonly issues: ValidationIssue[] };
+
+/**
+ * Reads a raw query string (without `?`) into an `EventQuery`: form decoding (`+` is a space), unknown keys
+ * ignored, `event_type` repeatable and comma-separated, `limit` digits only, any other key at most once.
+ */
+export function parseListQuery(raw: string, maxLimit: number): ParsedListQuery {
+  const issues: ValidationIssue[] = [];
+  const values = new Map<string, string[]>();
+  for (const pair of raw.split("&")) {
+    if (pair === "") continue;
+    const equals = pair.indexOf("=");
+    const key = decodeFormComponent(equals < 0 ? pair : pair.slice(0, equals));
+    if (key === undefined) {
+      issues.push({ path: [], message: "a parameter name is not valid percent-encoded UTF-8" });
+      continue;
+    }
+    if (!KNOWN_KEYS.has(key)) continue;
+    const value = decodeFormComponent(equals < 0 ? "" : pair.slice(equals + 1));
+    if (value === undefined) {
+      issues.push({ path: [key], message: "is not valid percent-encoded UTF-8" });
+      continue;
+    }
+    const list = values.get(key);
+    if (list === undefined) values.set(key, [value]);
+    else list.push(value);
+  }
+  const query: Record<string, unknown> = {};
+  for (const key of SINGLE_VALUE_KEYS) {
+    const given = values.get(key);
+    if (given === undefined) continue;
+    if (given.length > 1) {
+      issues.push({ path: [key], message: `must be given at most once, got ${given.length} values` });
+      continue;
+    }
+    const value = given[0] as string;
+    if (key === "limit") readLimit(value, maxLimit, query, issues);
+    else if ((key === "since" || key === "until") && SPACED_OFFSET.test(value)) {
+      // A `+` in a query string decodes to a space, which silently breaks `+02:00` offsets.
+      issues.push({ path: [key], message: `${timestampHint(value)}; write a "+" offset as %2B, or use Z` });
+    } else query[key] = value;
+  }
+  const types = values.get("event_type");
+  if (types !== undefined) {
+    const list = types.flatMap((value) => value.split(",")).map((type) => type.trim());
+    const named = list.filter((type) => type !== "");
+    if (named.length > 0) query.event_type = named as EventType[];
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, query };
+}
+
+function readLimit(value: string, maxLimit: number, query: Record<string, unknown>, issues: ValidationIssue[]): void {
+  // Number() would take "1e3", "0x10", " 5" or "" (as 0); the contract is decimal digits only.
+  if (DIGITS.test(value)) query.limit = Number(value);
+  else {
+    const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    issues.push({ path: ["limit"], message: `must be an integer from 1 to ${maxLimit}, got ${shown}` });
+  }
+}
+
+function timestampHint(value: string): string {
+  return `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${JSON.stringify(value.slice(0, 60))}`;
+}
+
+function decodeFormComponent(raw: string): string | undefined {
+  const spaced = raw.includes("+") ? raw.replaceAll("+", " ") : raw;
+  if (!spaced.includes("%")) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return undefined;
+  }
+}

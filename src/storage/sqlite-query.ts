@@ -1,0 +1,138 @@
+import * as z from "zod";
+import { type Event, eventSchema } from "../event.js";
+import { deepFreeze, type JsonObject } from "../json.js";
+import type { SqliteValue } from "./sqlite-driver.js";
+import { quoteIdentifier, SQLITE_EVENT_COLUMNS } from "./sqlite-schema.js";
+import type { NormalizedEventQuery } from "./types.js";
+
+/** The columns every read selects; `seq` orders merged reads and is dropped when the row is parsed. */
+const SELECTED = `seq, ${SQLITE_EVENT_COLUMNS.map(quoteIdentifier).join(", ")}`;
+
+/**
+ * When several equality filters are given, the first of these present drives the read through its `(column, seq)`
+ * index and the others are checked per row. Without statistics SQLite cannot know which index is narrowest, so the
+ * order encodes ours: a deal or proposal has few events, a flow type very many.
+ */
+const DRIVING_COLUMNS = ["deal_id", "proposal_id", "flow_id", "session_id", "flow_type"] as const;
+
+/** The append-sequence bounds of a window, from the cursors' stored `seq`. */
+export interface SeqWindow {
+  readonly afterSeq?: number | undefined;
+  readonly beforeSeq?: number | undefined;
+}
+
+/** One `list` read: its SQL, its parameters, and whether rows come oldest first. */
+export interface ListStatement {
+  readonly sql: string;
+  readonly params: SqliteValue[];
+  readonly oldestFirst: boolean;
+}
+
+/**
+ * Builds the read for a validated query. Rows come newest first for the newest and `before` windows (the caller
+ * reverses them) and oldest first for `after`, so `LIMIT` always cuts at the far end of the window.
+ */
+export function buildListStatement(table: string, query: NormalizedEventQuery, window: SeqWindow): ListStatement {
+  const oldestFirst = window.afterSeq !== undefined;
+  const order = oldestFirst ? "ASC" : "DESC";
+  const driving = DRIVING_COLUMNS.find((column) => query[column] !== undefined);
+  const conditions: string[] = [];
+  const params: SqliteValue[] = [];
+  for (const column of DRIVING_COLUMNS) {
+    const value = query[column];
+    if (value === undefined) continue;
+    // Unary + hides a column from the planner, so only the driving column's index is used.
+    conditions.push(`${column === driving ? "" : "+"}${quoteIdentifier(column)} = ?`);
+    params.push(value);
+  }
+  addBound(conditions, params, '"timestamp" >= ?', query.since);
+  addBound(conditions, params, '"timestamp" < ?', query.until);
+  addBound(conditions, params, "seq > ?", window.afterSeq);
+  addBound(conditions, params, "seq < ?", window.beforeSeq);
+  const from = `FROM ${quoteIdentifier(table)}`;
+  const types = query.event_types;
+  if (types !== undefined && (driving !== undefined || types.length === 1)) {
+    const column = driving === undefined ? "event_type" : "+event_type";
+    conditions.push(types.length === 1 ? `${column} = ?` : `${column} IN (${types.map(() => "?").join(", ")})`);
+    params.push(...types);
+  }
+  if (types === undefined || driving !== undefined || types.length === 1) {
+    const sql = `SELECT ${SELECTED} ${from}${where(conditions)} ORDER BY seq ${order} LIMIT ?`;
+    return { sql, params: [...params, query.limit], oldestFirst };
+  }
+  // Several types and no narrower filter: `IN` over the (event_type, seq) index would sort every match. Instead
+  // read each type's own ordered range, at most `limit` rows each, and merge them.
+  const branch = `SELECT * FROM (SELECT ${SELECTED} ${from}${where(["event_type = ?", ...conditions])} ORDER BY seq ${order} LIMIT ?)`;
+  const sql = `${types.map(() => branch).join(" UNION ALL ")} ORDER BY seq ${order} LIMIT ?`;
+  const branchParams = types.flatMap((type) => [type, ...params, query.limit]);
+  return { sql, params: [...branchParams, query.limit], oldestFirst };
+}
+
+/** The SQL that reads one event by id. */
+export function selectByIdSql(table: string): string {
+  return `SELECT ${SELECTED} FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
+}
+
+/** The SQL that stores one event, leaving an already stored id untouched. */
+export function insertSql(table: string): string {
+  const columns = SQLITE_EVENT_COLUMNS.map(quoteIdentifier).join(", ");
+  const slots = SQLITE_EVENT_COLUMNS.map(() => "?").join(", ");
+  return `INSERT INTO ${quoteIdentifier(table)} (${columns}) VALUES (${slots}) ON CONFLICT(event_id) DO NOTHING`;
+}
+
+/** The parameters of {@link insertSql} for one event, in column order. */
+export function insertParams(event: Event): SqliteValue[] {
+  return [
+    event.event_id,
+    event.event_type,
+    event.timestamp,
+    event.flow_id,
+    event.flow_type,
+    event.proposal_id,
+    event.deal_id,
+    event.session_id,
+    JSON.stringify(event.payload),
+    JSON.stringify(event.metadata),
+  ];
+}
+
+/**
+ * A JSON object column. The size cap of `eventSchema` is not applied on the way out: the bus enforced its own
+ * (configurable) cap when the event was emitted, and a stored event must stay readable.
+ */
+const storedJsonObject = z.string().transform((text, context): JsonObject => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    context.issues.push({ code: "custom", input: text, message: "is not valid JSON" });
+    return z.NEVER;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    context.issues.push({ code: "custom", input: text, message: "is not a JSON object" });
+    return z.NEVER;
+  }
+  return deepFreeze(value as JsonObject);
+});
+
+const rowSchema = eventSchema.extend({ payload: storedJsonObject, metadata: storedJsonObject });
+
+/** Parses a stored row into a deeply frozen `Event`, or throws naming the bad columns. */
+export function rowToEvent(row: unknown, table: string): Event {
+  const parsed = rowSchema.safeParse(row);
+  if (parsed.success) return Object.freeze(parsed.data);
+  const id = (row as { event_id?: unknown } | undefined)?.event_id;
+  throw new Error(`row ${String(id)} of table "${table}" is not a valid event: ${z.prettifyError(parsed.error)}`, {
+    cause: parsed.error,
+  });
+}
+
+function addBound(conditions: string[], params: SqliteValue[], condition: string, value: string | number | undefined) {
+  if (value === undefined) return;
+  conditions.push(condition);
+  params.push(value);
+}
+
+function where(conditions: readonly string[]): string {
+  return conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`;
+}

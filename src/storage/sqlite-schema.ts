@@ -1,0 +1,95 @@
+import { EventValidationError } from "../errors.js";
+
+/** The table `sqliteStorage` uses when no `table` option is given. */
+export const DEFAULT_SQLITE_TABLE = "events";
+
+/** Options of {@link sqliteSchemaSql}. */
+export interface SqliteSchemaOptions {
+  /** Name of the events table; letters, digits and `_`, not starting with a digit or `sqlite_`. Default `"events"`. */
+  readonly table?: string | undefined;
+}
+
+/** The columns a stored event is read from, in wire order. */
+export const SQLITE_EVENT_COLUMNS = [
+  "event_id",
+  "event_type",
+  "timestamp",
+  "flow_id",
+  "flow_type",
+  "proposal_id",
+  "deal_id",
+  "session_id",
+  "payload",
+  "metadata",
+] as const;
+
+/** The filter columns that each get a `(column, seq)` index, so a filtered newest-first read stops after `limit` rows. */
+export const SQLITE_INDEXED_COLUMNS = [
+  "flow_id",
+  "flow_type",
+  "proposal_id",
+  "deal_id",
+  "session_id",
+  "event_type",
+] as const;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * The SQL that creates the events table and its indexes, for teams that run their own migrations (pass
+ * `createSchema: false` to `sqliteStorage` then). Every statement is `IF NOT EXISTS`, so running it twice is harmless.
+ *
+ * `seq` is `AUTOINCREMENT` so that an append sequence is never handed out twice, even after the newest rows are
+ * deleted: tailing readers rely on "after" meaning "appended later", forever.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from "node:fs";
+ * import { sqliteSchemaSql } from "ad-seller-events/sqlite";
+ *
+ * writeFileSync("migrations/0001_events.sql", sqliteSchemaSql({ table: "seller_events" }));
+ * ```
+ */
+export function sqliteSchemaSql(options: SqliteSchemaOptions = {}): string {
+  const table = checkTableName(options.table);
+  const name = quoteIdentifier(table);
+  const indexes = SQLITE_INDEXED_COLUMNS.map(
+    (column) =>
+      `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${table}_${column}_seq`)} ON ${name} (${quoteIdentifier(column)}, seq);`,
+  );
+  return [
+    `CREATE TABLE IF NOT EXISTS ${name} (`,
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,",
+    "  event_id TEXT NOT NULL UNIQUE,",
+    "  event_type TEXT NOT NULL,",
+    '  "timestamp" TEXT NOT NULL, -- canonical ISO-8601 UTC with milliseconds and Z: sorts as text',
+    "  flow_id TEXT NOT NULL DEFAULT '',",
+    "  flow_type TEXT NOT NULL DEFAULT '',",
+    "  proposal_id TEXT NOT NULL DEFAULT '',",
+    "  deal_id TEXT NOT NULL DEFAULT '',",
+    "  session_id TEXT NOT NULL DEFAULT '',",
+    "  payload TEXT NOT NULL DEFAULT '{}', -- JSON object",
+    "  metadata TEXT NOT NULL DEFAULT '{}' -- JSON object",
+    ");",
+    ...indexes,
+    "",
+  ].join("\n");
+}
+
+/** Returns the table name to use, or throws `EventValidationError` when it is not a plain SQL identifier. */
+export function checkTableName(table: unknown = DEFAULT_SQLITE_TABLE): string {
+  if (typeof table !== "string" || !IDENTIFIER.test(table) || /^sqlite_/i.test(table)) {
+    const shown = typeof table === "string" ? JSON.stringify(table) : typeof table;
+    throw EventValidationError.forField(
+      "table",
+      "must be a plain SQL identifier (letters, digits and _, not starting with a digit or sqlite_, " +
+        `at most 63 characters), got ${shown}`,
+    );
+  }
+  return table;
+}
+
+/** Quotes a name that has already passed {@link checkTableName} (or is one of ours). */
+export function quoteIdentifier(name: string): string {
+  return `"${name}"`;
+}

@@ -1,0 +1,246 @@
+import { EventBusError, EventValidationError, StorageError } from "../errors.js";
+import type { Event } from "../event.js";
+import { unknownCursorError } from "../query.js";
+import {
+  detectSqliteDriver,
+  inWriteTransaction,
+  readScalar,
+  type SqliteDatabase,
+  type SqliteDriverName,
+  StatementCache,
+} from "./sqlite-driver.js";
+import { buildListStatement, insertParams, insertSql, rowToEvent, selectByIdSql } from "./sqlite-query.js";
+import { checkTableName, quoteIdentifier, sqliteSchemaSql } from "./sqlite-schema.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
+
+export type { SqliteDatabase, SqliteDriverName, SqliteStatement, SqliteValue } from "./sqlite-driver.js";
+export type { SqliteSchemaOptions } from "./sqlite-schema.js";
+export { DEFAULT_SQLITE_TABLE, sqliteSchemaSql } from "./sqlite-schema.js";
+
+/**
+ * How long a connection waits for another connection's write lock before failing with SQLITE_BUSY, when neither
+ * the `busyTimeoutMs` option nor the connection itself sets one: 5 seconds.
+ */
+export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/** Options of {@link sqliteStorage}. */
+export interface SqliteStorageOptions {
+  /**
+   * An open connection: a better-sqlite3 `Database`, or a `node:sqlite` `DatabaseSync` (Node >= 22.13, or 22.5 with
+   * `--experimental-sqlite`). The adapter sets `busy_timeout`, `journal_mode` and `synchronous` on it at first use.
+   */
+  readonly database: SqliteDatabase;
+  /** Name of the events table (letters, digits and `_`; not starting with a digit or `sqlite_`). Default `"events"`. */
+  readonly table?: string | undefined;
+  /** Close `database` when the storage is closed. Default `false`: a connection you pass in stays yours. */
+  readonly closeDatabase?: boolean | undefined;
+  /**
+   * Create the table and its indexes (idempotently) at first use. Default `true`. Set `false` when you run
+   * `sqliteSchemaSql()` through your own migrations; a missing table then fails the first call with a `StorageError`.
+   */
+  readonly createSchema?: boolean | undefined;
+  /**
+   * Switch a file database to write-ahead logging at first use, so readers never block the writer. Default `true`.
+   * In-memory and temporary databases are left alone. Turn it off only for file systems without shared memory (NFS).
+   */
+  readonly wal?: boolean | undefined;
+  /**
+   * `PRAGMA synchronous` for this connection. `"full"` (default) syncs the log on every commit: an emitted event
+   * survives a power cut. `"normal"` syncs only at checkpoints: faster, and still never corrupt, but a power cut or
+   * OS crash may lose the last commits.
+   */
+  readonly synchronous?: "full" | "normal" | undefined;
+  /**
+   * Milliseconds a write waits for another connection's lock before failing. Default: the connection's own setting
+   * when it has one (better-sqlite3's `timeout`, 5000 unless changed), otherwise {@link DEFAULT_SQLITE_BUSY_TIMEOUT_MS}.
+   * The drivers are synchronous: the wait blocks this thread.
+   */
+  readonly busyTimeoutMs?: number | undefined;
+}
+
+/**
+ * The storage `sqliteStorage` returns: an `EventStorage` that also tells which driver and table it uses.
+ *
+ * @example
+ * ```ts
+ * const storage: SqliteEventStorage = sqliteStorage({ database });
+ * console.log(storage.driver, storage.table); // "better-sqlite3" "events"
+ * ```
+ */
+export interface SqliteEventStorage extends EventStorage {
+  /** The driver `database` was recognised as. */
+  readonly driver: SqliteDriverName;
+  /** The events table. */
+  readonly table: string;
+}
+
+/**
+ * The embedded durable store: one SQLite table with an append sequence, unique `event_id`, and a `(column, seq)`
+ * index per filter, so a filtered `list` reads O(limit) rows however many events are stored. A batch is appended
+ * in one `BEGIN IMMEDIATE` transaction. Several processes may open the same file; SQLite's locking orders them.
+ *
+ * @example
+ * ```ts
+ * import Database from "better-sqlite3"; // or: import { DatabaseSync } from "node:sqlite";
+ * import { EventBus } from "ad-seller-events";
+ * import { sqliteStorage } from "ad-seller-events/sqlite";
+ *
+ * const storage = sqliteStorage({ database: new Database("events.sqlite"), closeDatabase: true });
+ * const bus = new EventBus({ storage, closeStorage: true });
+ * ```
+ */
+export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage {
+  const settings = readOptions(options);
+  const { database, table } = settings;
+  const statements = new StatementCache(database);
+  const sql = { insert: insertSql(table), selectById: selectByIdSql(table), seqById: seqByIdSql(table) };
+  let ready = false;
+  let closed = false;
+
+  function use<T>(operation: string, work: () => T): T {
+    if (closed) throw new EventBusError(`the sqlite storage of table "${table}" is closed`);
+    if (!ready) {
+      wrapFailure("setup", () => setUp(database, settings));
+      ready = true;
+    }
+    return wrapFailure(operation, work);
+  }
+
+  function readEvent(eventId: string): Event | null {
+    const row = statements.get(sql.selectById).get(eventId);
+    return row === undefined ? null : rowToEvent(row, table);
+  }
+
+  function appendBatch(batch: readonly Event[]): AppendOutcome[] {
+    if (batch.length === 0) return [];
+    const insert = statements.get(sql.insert);
+    return inWriteTransaction(database, () =>
+      // Inside the transaction a later duplicate of an earlier event of the same batch already sees it.
+      batch.map((event) => {
+        if (Number(insert.run(...insertParams(event)).changes) === 1) return null;
+        const stored = readEvent(event.event_id);
+        if (stored === null) throw new Error(`insert of ${event.event_id} was ignored but no row holds that id`);
+        return stored;
+      }),
+    );
+  }
+
+  function cursorSeq(cursor: "after" | "before", eventId: string | undefined): number | undefined {
+    if (eventId === undefined) return undefined;
+    const row = statements.get(sql.seqById).get(eventId) as { seq: number | bigint } | undefined;
+    if (row === undefined) throw unknownCursorError(cursor, eventId);
+    return Number(row.seq);
+  }
+
+  function list(query: NormalizedEventQuery): Event[] {
+    const afterSeq = cursorSeq("after", query.after);
+    const beforeSeq = cursorSeq("before", query.before);
+    const read = buildListStatement(table, query, { afterSeq, beforeSeq });
+    const events = statements
+      .get(read.sql)
+      .all(...read.params)
+      .map((row) => rowToEvent(row, table));
+    return read.oldestFirst ? events : events.reverse();
+  }
+
+  return {
+    name: "sqlite",
+    driver: settings.driver,
+    table,
+    async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
+      return use("append", () => appendBatch(batch));
+    },
+    async get(eventId: string): Promise<Event | null> {
+      return use("get", () => readEvent(eventId));
+    },
+    async list(query: NormalizedEventQuery): Promise<Event[]> {
+      return use("list", () => list(query));
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      statements.clear();
+      if (settings.closeDatabase) wrapFailure("close", () => database.close());
+    },
+  };
+}
+
+interface SqliteSettings {
+  readonly database: SqliteDatabase;
+  readonly driver: SqliteDriverName;
+  readonly table: string;
+  readonly closeDatabase: boolean;
+  readonly createSchema: boolean;
+  readonly wal: boolean;
+  readonly synchronous: "full" | "normal";
+  readonly busyTimeoutMs: number | undefined;
+}
+
+function readOptions(options: SqliteStorageOptions): SqliteSettings {
+  if (typeof options !== "object" || options === null) {
+    throw EventValidationError.forField([], "sqliteStorage takes an options object such as { database }");
+  }
+  const { synchronous = "full", busyTimeoutMs } = options;
+  if (synchronous !== "full" && synchronous !== "normal") {
+    throw EventValidationError.forField("synchronous", `must be "full" or "normal", got ${String(synchronous)}`);
+  }
+  if (busyTimeoutMs !== undefined && !(Number.isInteger(busyTimeoutMs) && busyTimeoutMs >= 0)) {
+    throw EventValidationError.forField(
+      "busyTimeoutMs",
+      `must be a non-negative integer, got ${String(busyTimeoutMs)}`,
+    );
+  }
+  return {
+    database: options.database,
+    driver: detectSqliteDriver(options.database),
+    table: checkTableName(options.table),
+    closeDatabase: options.closeDatabase === true,
+    createSchema: options.createSchema !== false,
+    wal: options.wal !== false,
+    synchronous,
+    busyTimeoutMs,
+  };
+}
+
+/** Connection settings first (a busy timeout before anything that may wait on a lock), then the schema. */
+function setUp(database: SqliteDatabase, settings: SqliteSettings): void {
+  const currentTimeout = Number(readScalar(database, "PRAGMA busy_timeout"));
+  const timeout = settings.busyTimeoutMs ?? (currentTimeout > 0 ? currentTimeout : DEFAULT_SQLITE_BUSY_TIMEOUT_MS);
+  if (timeout !== currentTimeout) database.exec(`PRAGMA busy_timeout = ${timeout}`);
+  if (settings.wal && isFileDatabase(database)) database.exec("PRAGMA journal_mode = WAL");
+  database.exec(`PRAGMA synchronous = ${settings.synchronous.toUpperCase()}`);
+  if (settings.createSchema) {
+    const schema = sqliteSchemaSql({ table: settings.table });
+    inWriteTransaction(database, () => database.exec(schema));
+    return;
+  }
+  const found = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(settings.table);
+  if (found === undefined) {
+    throw new Error(
+      `table "${settings.table}" does not exist; create it with sqliteSchemaSql({ table }) in your migrations, ` +
+        "or leave createSchema on",
+    );
+  }
+}
+
+/** In-memory and temporary databases have no file name, and no use for WAL. */
+function isFileDatabase(database: SqliteDatabase): boolean {
+  const main = (database.prepare("PRAGMA database_list").all() as { name?: unknown; file?: unknown }[]).find(
+    (entry) => entry.name === "main",
+  );
+  return typeof main?.file === "string" && main.file !== "";
+}
+
+function seqByIdSql(table: string): string {
+  return `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
+}
+
+/** Our own errors pass through; a driver's error becomes a `StorageError` naming the operation. */
+function wrapFailure<T>(operation: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof EventBusError) throw error;
+    throw new StorageError("sqlite", operation, error);
+  }
+}
