@@ -1,0 +1,123 @@
+import { execFile } from "node:child_process";
+import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..");
+let consumer = "";
+
+/**
+ * Builds the library, packs it as npm would publish it, and unpacks the tarball into an empty project that has
+ * only zod and nanoid next to it: no database driver, no web framework, no dev tooling.
+ */
+beforeAll(async () => {
+  await run("npx", ["tsup", "--silent"], { cwd: root });
+  consumer = await mkdtemp(join(tmpdir(), "ad-seller-events-consumer-"));
+  const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", consumer], { cwd: root });
+  const tarball = join(consumer, stdout.trim().split("\n").at(-1) as string);
+  const installed = join(consumer, "node_modules", "ad-seller-events");
+  await mkdir(installed, { recursive: true });
+  await run("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
+  for (const dependency of ["zod", "nanoid"]) {
+    await symlink(join(root, "node_modules", dependency), join(consumer, "node_modules", dependency), "dir");
+  }
+}, 180_000);
+
+afterAll(async () => {
+  if (consumer) await rm(consumer, { recursive: true, force: true });
+});
+
+async function runScript(name: string, source: string): Promise<string> {
+  await writeFile(join(consumer, name), source);
+  const { stdout } = await run(process.execPath, [name], { cwd: consumer });
+  return stdout.trim();
+}
+
+const USAGE = `
+  const bus = new EventBus();
+  const event = await bus.emitEvent({ event_type: EventType.DEAL_CREATED, deal_id: "d-1", payload: { cpm: 12 } });
+  const listed = await bus.listEvents({ deal_id: "d-1" });
+  const test = createTestBus();
+  await test.emitEvent({ event_type: "session.created" });
+  let invalid = "";
+  try { await bus.listEvents({ limit: 0 }); } catch (error) { invalid = error instanceof EventValidationError ? error.message : "wrong class"; }
+  console.log(JSON.stringify({
+    types: EVENT_TYPES.length,
+    frozen: Object.isFrozen(event.payload),
+    listed: listed.length,
+    sameEvent: (await bus.getEvent(event.event_id)) === event,
+    testId: test.expectEmitted("session.created").event_id,
+    invalid,
+    http: typeof createEventsHandler,
+  }));
+`;
+
+const EXPECTED = {
+  types: 22,
+  frozen: true,
+  listed: 1,
+  sameEvent: true,
+  testId: "00000000-0000-4000-8000-000000000001",
+  invalid: "[ad-seller-events] limit must be an integer from 1 to 1000, got 0",
+  http: "function",
+};
+
+describe("the packed package", () => {
+  it("ships only dist, the docs files and the license", async () => {
+    const files = await readdir(join(consumer, "node_modules", "ad-seller-events"));
+    expect(files.sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "dist", "package.json"]);
+  });
+
+  it("loads from ESM without any database driver or web framework installed", async () => {
+    const output = await runScript(
+      "esm.mjs",
+      `import { EventBus, EventType, EVENT_TYPES, EventValidationError } from "ad-seller-events";
+       import { createTestBus } from "ad-seller-events/testing";
+       import { createEventsHandler } from "ad-seller-events/http";
+       ${USAGE}`,
+    );
+    expect(JSON.parse(output)).toEqual(EXPECTED);
+  });
+
+  it("loads from CJS, sharing one copy of the error classes across entry points", async () => {
+    const output = await runScript(
+      "cjs.cjs",
+      `const { EventBus, EventType, EVENT_TYPES, EventValidationError } = require("ad-seller-events");
+       const { createTestBus } = require("ad-seller-events/testing");
+       const { createEventsHandler } = require("ad-seller-events/http");
+       (async () => { ${USAGE} })();`,
+    );
+    expect(JSON.parse(output)).toEqual(EXPECTED);
+  });
+
+  it("type-checks a strict TypeScript consumer (nodenext, isolatedModules, verbatimModuleSyntax)", async () => {
+    await cp(join(root, "tests", "fixtures", "consumer.ts"), join(consumer, "consumer.ts"));
+    await writeFile(
+      join(consumer, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          target: "es2022",
+          strict: true,
+          isolatedModules: true,
+          verbatimModuleSyntax: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          skipLibCheck: false,
+          noEmit: true,
+          types: [],
+          lib: ["es2023", "dom"],
+        },
+        files: ["consumer.ts"],
+      }),
+    );
+    await writeFile(join(consumer, "package.json"), JSON.stringify({ type: "module" }));
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    const result = await run(process.execPath, [tsc, "-p", consumer]).catch((error: { stdout: string }) => error);
+    expect("stdout" in result ? result.stdout : "").toBe("");
+  });
+});
