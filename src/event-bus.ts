@@ -48,18 +48,21 @@ export class EventBus {
   /** The storage this bus reads and writes. */
   readonly storage: EventStorage;
   private readonly ownsStorage: boolean;
-  private readonly now: () => Date | string | number;
+  private readonly now: (() => Date | string | number) | undefined;
   private readonly generateId: (() => string) | undefined;
   private readonly inputSchema: ReturnType<typeof buildEmitInputSchema>;
   private readonly subscriptions: SubscriptionRegistry;
-  private readonly pending = new Set<Promise<unknown>>();
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
   private closed = false;
+  private lastStampMillis = Number.NaN;
+  private lastStamp = "";
 
   constructor(options: EventBusOptions = {}) {
     checkOptions(options);
     this.storage = options.storage ?? memoryStorage();
     this.ownsStorage = options.storage === undefined || options.closeStorage === true;
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now;
     this.generateId = options.generateId;
     this.inputSchema = buildEmitInputSchema(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
     const onListenerError = options.onListenerError ?? reportListenerError;
@@ -87,8 +90,19 @@ export class EventBus {
    * });
    * ```
    */
-  emitEvent(input: EmitEventInput): Promise<Event> {
-    return this.track(this.emitOne(input));
+  async emitEvent(input: EmitEventInput): Promise<Event> {
+    // Inlined rather than routed through `track`: emit is the hot path and every async layer costs a promise.
+    if (this.closed) throw new EventBusError("the event bus is closed");
+    this.inFlight++;
+    try {
+      const event = this.buildEvent(input);
+      const [existing] = await this.callStorage("append", () => this.storage.append([event]));
+      if (existing) return settleDuplicate(existing, event, input.timestamp !== undefined);
+      this.subscriptions.deliver(event);
+      return event;
+    } finally {
+      if (--this.inFlight === 0) this.drained?.();
+    }
   }
 
   /**
@@ -114,7 +128,7 @@ export class EventBus {
    * ```
    */
   listEventsPage(query: EventQuery = {}, options: { maxLimit?: number } = {}): Promise<EventPage> {
-    return this.track(this.listPage(query, options.maxLimit ?? MAX_LIMIT));
+    return this.track(() => this.listPage(query, options.maxLimit ?? MAX_LIMIT));
   }
 
   /**
@@ -126,7 +140,7 @@ export class EventBus {
    * ```
    */
   getEvent(eventId: string): Promise<Event | null> {
-    return this.track(this.getOne(eventId));
+    return this.track(() => this.getOne(eventId));
   }
 
   /**
@@ -168,12 +182,13 @@ export class EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.pending]);
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.subscriptions.clear();
     if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
   }
 
-  private async emitOne(input: EmitEventInput): Promise<Event> {
+  /** Validates, stamps and freezes one event. */
+  private buildEvent(input: EmitEventInput): Event {
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       const got = input === null ? "null" : Array.isArray(input) ? "an array" : typeof input;
       throw EventValidationError.forField([], `emitEvent takes an object with at least event_type, got ${got}`);
@@ -181,8 +196,8 @@ export class EventBus {
     const parsed = this.inputSchema.safeParse(input);
     if (!parsed.success) throw EventValidationError.fromZod(parsed.error);
     const fields = parsed.data;
-    const event: Event = Object.freeze({
-      event_id: (fields.event_id ?? this.nextId()).toLowerCase(),
+    return Object.freeze({
+      event_id: fields.event_id === undefined ? this.nextId() : fields.event_id.toLowerCase(),
       event_type: fields.event_type,
       timestamp: fields.timestamp ?? this.currentTime(),
       flow_id: fields.flow_id,
@@ -193,14 +208,6 @@ export class EventBus {
       payload: fields.payload,
       metadata: fields.metadata,
     });
-    const [existing] = await this.callStorage("append", () => this.storage.append([event]));
-    if (existing) {
-      const differing = differingFields(existing, event, fields.timestamp !== undefined);
-      if (differing.length > 0) throw new EventConflictError(event.event_id, differing);
-      return existing;
-    }
-    this.subscriptions.deliver(event);
-    return event;
   }
 
   private async listPage(query: EventQuery, maxLimit: number): Promise<EventPage> {
@@ -219,12 +226,14 @@ export class EventBus {
     return this.callStorage("get", () => this.storage.get(eventId.toLowerCase()));
   }
 
-  private track<T>(operation: Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new EventBusError("the event bus is closed"));
-    this.pending.add(operation);
-    const forget = () => this.pending.delete(operation);
-    operation.then(forget, forget);
-    return operation;
+  private async track<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new EventBusError("the event bus is closed");
+    this.inFlight++;
+    try {
+      return await operation();
+    } finally {
+      if (--this.inFlight === 0) this.drained?.();
+    }
   }
 
   private async callStorage<T>(operation: string, call: () => Promise<T>): Promise<T> {
@@ -245,6 +254,16 @@ export class EventBus {
   }
 
   private currentTime(): string {
+    // The system clock always yields a valid, canonical string; only an injected clock needs checking.
+    if (this.now === undefined) {
+      // Bursts stamp many events in the same millisecond; format each millisecond once.
+      const millis = Date.now();
+      if (millis !== this.lastStampMillis) {
+        this.lastStampMillis = millis;
+        this.lastStamp = new Date(millis).toISOString();
+      }
+      return this.lastStamp;
+    }
     const time = this.now();
     const timestamp = normalizeTimestamp(typeof time === "number" ? new Date(time) : time);
     if (timestamp === null) throw new EventBusError(`the now() clock returned ${String(time)}, not a valid time`);
@@ -253,6 +272,13 @@ export class EventBus {
 }
 
 const COMPARED_FIELDS = ["event_type", "flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
+
+/** An id already stored: identical content is an idempotent retry, anything else a conflict. */
+function settleDuplicate(stored: Event, incoming: Event, compareTimestamp: boolean): Event {
+  const differing = differingFields(stored, incoming, compareTimestamp);
+  if (differing.length > 0) throw new EventConflictError(incoming.event_id, differing);
+  return stored;
+}
 
 function differingFields(stored: Event, incoming: Event, compareTimestamp: boolean): string[] {
   const differing: string[] = COMPARED_FIELDS.filter((field) => stored[field] !== incoming[field]);

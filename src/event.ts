@@ -86,14 +86,15 @@ function buildEventShape(maxBytes: number) {
 /**
  * The one schema of a stored event: what storage returns and what HTTP writes. Parsing normalises the timestamp to
  * UTC `Z`, fills absent correlation fields with `""`, and returns `payload` and `metadata` as deeply frozen copies.
- * Unknown keys are dropped.
+ * Unknown keys are dropped. The payload size cap is a write-time policy of each bus (`maxPayloadBytes`), so it is
+ * not applied here: an event stored by a bus with a larger cap stays readable.
  *
  * @example
  * ```ts
  * const event = eventSchema.parse(JSON.parse(await redis.get(`ad_seller:event:${id}`)));
  * ```
  */
-export const eventSchema = z.object(buildEventShape(DEFAULT_MAX_PAYLOAD_BYTES));
+export const eventSchema = z.object(buildEventShape(Number.POSITIVE_INFINITY));
 
 /**
  * An immutable event, exactly as stored and as sent over HTTP (snake_case wire format).

@@ -13,8 +13,7 @@ const EMPTY_OBJECT: JsonObject = Object.freeze({});
 
 /**
  * Checks that `value` is a plain JSON object within `maxBytes` serialised (UTF-8) and returns a deeply frozen copy,
- * or the issues found. The copy comes from `JSON.parse`, which builds objects that are cheap to freeze, and it
- * shares nothing with the caller's object.
+ * or the issues found. One walk validates, copies and freezes; the copy shares nothing with the caller's object.
  */
 export function toFrozenJsonObject(
   value: unknown,
@@ -22,21 +21,21 @@ export function toFrozenJsonObject(
   maxBytes: number,
 ): { ok: true; value: JsonObject } | { ok: false; issues: ValidationIssue[] } {
   if (value === undefined) return { ok: true, value: EMPTY_OBJECT };
-  const issues: ValidationIssue[] = [];
   if (!isPlainObject(value)) {
-    issues.push({ path, message: `must be a plain JSON object, got ${describeValue(value)}` });
-    return { ok: false, issues };
+    return { ok: false, issues: [{ path, message: `must be a plain JSON object, got ${describeValue(value)}` }] };
   }
-  collectJsonIssues(value, [...path], issues, []);
-  if (issues.length > 0) return { ok: false, issues };
-  const text = JSON.stringify(value);
-  if (text === "{}") return { ok: true, value: EMPTY_OBJECT };
-  const bytes = Buffer.byteLength(text);
-  if (bytes > maxBytes) {
-    issues.push({ path, message: `is ${bytes} bytes as JSON, over the limit of ${maxBytes} bytes (maxPayloadBytes)` });
-    return { ok: false, issues };
+  const walk: JsonWalk = { issues: [], ancestors: [], path: [...path], sizeBound: 0 };
+  const copy = copyJsonValue(value, walk) as JsonObject;
+  if (walk.issues.length > 0) return { ok: false, issues: walk.issues };
+  // The walk's bound is cheap and generous; serialise only when it cannot rule out the cap.
+  if (walk.sizeBound > maxBytes) {
+    const bytes = Buffer.byteLength(JSON.stringify(copy));
+    if (bytes > maxBytes) {
+      const message = `is ${bytes} bytes as JSON, over the limit of ${maxBytes} bytes (maxPayloadBytes)`;
+      return { ok: false, issues: [{ path, message }] };
+    }
   }
-  return { ok: true, value: deepFreeze(JSON.parse(text) as JsonObject) };
+  return { ok: true, value: Object.keys(copy).length === 0 ? EMPTY_OBJECT : copy };
 }
 
 /**
@@ -69,57 +68,89 @@ export function jsonEqual(left: unknown, right: unknown): boolean {
   );
 }
 
-function collectJsonIssues(value: unknown, path: (string | number)[], issues: ValidationIssue[], ancestors: object[]) {
-  if (issues.length >= MAX_ISSUES) return;
+interface JsonWalk {
+  readonly issues: ValidationIssue[];
+  readonly ancestors: object[];
+  readonly path: (string | number)[];
+  /** An upper bound of the UTF-8 JSON size: at most 6 bytes per UTF-16 unit of a string (`\\uXXXX`). */
+  sizeBound: number;
+}
+
+/** Validates one JSON value and returns a frozen copy of it; problems are recorded in `walk.issues`. */
+function copyJsonValue(value: unknown, walk: JsonWalk): unknown {
   switch (typeof value) {
     case "string":
-      if (!isPortableString(value)) issues.push({ path: [...path], message: PORTABLE_STRING_RULE });
-      return;
-    case "boolean":
-      return;
+      if (!isPortableString(value)) addIssue(walk, PORTABLE_STRING_RULE);
+      walk.sizeBound += value.length * 6 + 2;
+      return value;
     case "number":
-      if (!Number.isFinite(value)) issues.push({ path: [...path], message: `${value} is not a JSON number` });
-      return;
+      if (!Number.isFinite(value)) addIssue(walk, `${value} is not a JSON number`);
+      walk.sizeBound += 24;
+      return value;
+    case "boolean":
+      walk.sizeBound += 5;
+      return value;
     case "object":
-      break;
+      if (value === null) {
+        walk.sizeBound += 4;
+        return null;
+      }
+      return copyJsonContainer(value, walk);
     default:
-      issues.push({ path: [...path], message: `${describeValue(value)} is not a JSON value` });
-      return;
+      addIssue(walk, `${describeValue(value)} is not a JSON value`);
+      return undefined;
   }
-  if (value === null) return;
-  if (ancestors.includes(value)) {
-    issues.push({ path: [...path], message: "is a circular reference; JSON cannot hold cycles" });
-    return;
+}
+
+function copyJsonContainer(value: object, walk: JsonWalk): unknown {
+  if (walk.ancestors.includes(value)) return addIssue(walk, "is a circular reference; JSON cannot hold cycles");
+  if (walk.ancestors.length >= MAX_JSON_DEPTH) return addIssue(walk, `nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (!Array.isArray(value) && !isPlainObject(value)) {
+    return addIssue(
+      walk,
+      `${describeValue(value)} is not a plain JSON object or array; convert it first (e.g. date.toISOString())`,
+    );
   }
-  if (ancestors.length >= MAX_JSON_DEPTH) {
-    issues.push({ path: [...path], message: `nests deeper than ${MAX_JSON_DEPTH} levels` });
-    return;
+  walk.ancestors.push(value);
+  const copy = Array.isArray(value) ? copyJsonArray(value, walk) : copyJsonProperties(value, walk);
+  walk.ancestors.pop();
+  return Object.freeze(copy);
+}
+
+function copyJsonArray(value: readonly unknown[], walk: JsonWalk): unknown[] {
+  const copy: unknown[] = [];
+  walk.sizeBound += 2;
+  for (let index = 0; index < value.length && walk.issues.length < MAX_ISSUES; index++) {
+    walk.path.push(index);
+    if (index in value) copy.push(copyJsonValue(value[index], walk));
+    else addIssue(walk, "is a hole in a sparse array; JSON has no such value");
+    walk.path.pop();
+    walk.sizeBound += 1;
   }
-  ancestors.push(value);
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      path.push(index);
-      if (index in value) collectJsonIssues(value[index], path, issues, ancestors);
-      else issues.push({ path: [...path], message: "is a hole in a sparse array; JSON has no such value" });
-      path.pop();
-    }
-  } else if (isPlainObject(value)) {
-    if (Object.getOwnPropertySymbols(value).length > 0) {
-      issues.push({ path: [...path], message: "has symbol keys, which JSON drops" });
-    }
-    for (const key of Object.keys(value)) {
-      if (!isPortableString(key)) issues.push({ path: [...path, key], message: `key ${PORTABLE_STRING_RULE}` });
-      path.push(key);
-      collectJsonIssues((value as Record<string, unknown>)[key], path, issues, ancestors);
-      path.pop();
-    }
-  } else {
-    issues.push({
-      path: [...path],
-      message: `${describeValue(value)} is not a plain JSON object or array; convert it first (e.g. date.toISOString())`,
-    });
+  return copy;
+}
+
+function copyJsonProperties(value: Record<string, unknown>, walk: JsonWalk): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  walk.sizeBound += 2;
+  if (Object.getOwnPropertySymbols(value).length > 0) addIssue(walk, "has symbol keys, which JSON drops");
+  for (const key of Object.keys(value)) {
+    if (walk.issues.length >= MAX_ISSUES) break;
+    walk.path.push(key);
+    if (!isPortableString(key)) addIssue(walk, `key ${PORTABLE_STRING_RULE}`);
+    const item = copyJsonValue(value[key], walk);
+    // Assigning "__proto__" would set the copy's prototype; JSON means an own property by that name.
+    if (key === "__proto__") Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else copy[key] = item;
+    walk.path.pop();
+    walk.sizeBound += key.length * 6 + 4;
   }
-  ancestors.pop();
+  return copy;
+}
+
+function addIssue(walk: JsonWalk, message: string): undefined {
+  if (walk.issues.length < MAX_ISSUES) walk.issues.push({ path: [...walk.path], message });
+  return undefined;
 }
 
 /** What `isPortableString` refuses, phrased for an error message. */

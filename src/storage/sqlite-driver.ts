@@ -1,16 +1,24 @@
 import { EventValidationError } from "../errors.js";
 
-/** A value bound to or read from a statement, as both better-sqlite3 and `node:sqlite` pass it. */
-export type SqliteValue = string | number | bigint | null | Uint8Array;
+/** A value the adapter binds to a statement. */
+export type SqliteValue = string | number;
 
 /**
  * The part of a prepared statement the adapter uses: better-sqlite3's `Statement` and `node:sqlite`'s
- * `StatementSync` both have it. Declared here so that neither driver's types are needed to compile.
+ * `StatementSync` both have it. Declared here so that neither driver's types are needed to compile. Parameters are
+ * `unknown` (and these are methods, whose parameters TypeScript compares bivariantly) so that both drivers' own
+ * parameter types fit, including better-sqlite3's generic ones.
+ *
+ * @example
+ * ```ts
+ * const statement: SqliteStatement = database.prepare("SELECT count(*) AS n FROM events");
+ * const { n } = statement.get() as { n: number };
+ * ```
  */
 export interface SqliteStatement {
-  run(...params: SqliteValue[]): { readonly changes: number | bigint };
-  get(...params: SqliteValue[]): unknown;
-  all(...params: SqliteValue[]): unknown[];
+  run(...params: unknown[]): { readonly changes: number | bigint };
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
 }
 
 /**
@@ -29,7 +37,14 @@ export interface SqliteDatabase {
   close(): unknown;
 }
 
-/** Which driver a {@link SqliteDatabase} comes from, told apart by shape. */
+/**
+ * Which driver a {@link SqliteDatabase} comes from, told apart by shape.
+ *
+ * @example
+ * ```ts
+ * if (sqliteStorage({ database }).driver === "node:sqlite") console.log("no native addon needed");
+ * ```
+ */
 export type SqliteDriverName = "better-sqlite3" | "node:sqlite";
 
 /**

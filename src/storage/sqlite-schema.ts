@@ -1,9 +1,24 @@
 import { EventValidationError } from "../errors.js";
 
-/** The table `sqliteStorage` uses when no `table` option is given. */
+/**
+ * The table `sqliteStorage` uses when no `table` option is given.
+ *
+ * @example
+ * ```ts
+ * database.prepare(`SELECT count(*) AS n FROM ${DEFAULT_SQLITE_TABLE}`).get();
+ * ```
+ */
 export const DEFAULT_SQLITE_TABLE = "events";
 
-/** Options of {@link sqliteSchemaSql}. */
+/**
+ * Options of {@link sqliteSchemaSql}.
+ *
+ * @example
+ * ```ts
+ * const options: SqliteSchemaOptions = { table: "seller_events" };
+ * database.exec(sqliteSchemaSql(options));
+ * ```
+ */
 export interface SqliteSchemaOptions {
   /** Name of the events table; letters, digits and `_`, not starting with a digit or `sqlite_`. Default `"events"`. */
   readonly table?: string | undefined;

@@ -1,29 +1,45 @@
 import { EventBusError, EventValidationError, StorageError } from "../errors.js";
 import type { Event } from "../event.js";
-import { unknownCursorError } from "../query.js";
 import {
   detectSqliteDriver,
   inWriteTransaction,
   readScalar,
   type SqliteDatabase,
   type SqliteDriverName,
-  StatementCache,
 } from "./sqlite-driver.js";
-import { buildListStatement, insertParams, insertSql, rowToEvent, selectByIdSql } from "./sqlite-query.js";
-import { checkTableName, quoteIdentifier, sqliteSchemaSql } from "./sqlite-schema.js";
+import { SqliteEventTable } from "./sqlite-operations.js";
+import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
 
-export type { SqliteDatabase, SqliteDriverName, SqliteStatement, SqliteValue } from "./sqlite-driver.js";
+export type { SqliteDatabase, SqliteDriverName, SqliteStatement } from "./sqlite-driver.js";
 export type { SqliteSchemaOptions } from "./sqlite-schema.js";
 export { DEFAULT_SQLITE_TABLE, sqliteSchemaSql } from "./sqlite-schema.js";
 
 /**
  * How long a connection waits for another connection's write lock before failing with SQLITE_BUSY, when neither
  * the `busyTimeoutMs` option nor the connection itself sets one: 5 seconds.
+ *
+ * @example
+ * ```ts
+ * sqliteStorage({ database, busyTimeoutMs: 2 * DEFAULT_SQLITE_BUSY_TIMEOUT_MS });
+ * ```
  */
 export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000;
 
-/** Options of {@link sqliteStorage}. */
+/**
+ * Options of {@link sqliteStorage}.
+ *
+ * @example
+ * ```ts
+ * const options: SqliteStorageOptions = {
+ *   database: new Database(".data/events.sqlite"),
+ *   table: "seller_events",
+ *   closeDatabase: true,
+ *   synchronous: "normal",
+ * };
+ * const storage = sqliteStorage(options);
+ * ```
+ */
 export interface SqliteStorageOptions {
   /**
    * An open connection: a better-sqlite3 `Database`, or a `node:sqlite` `DatabaseSync` (Node >= 22.13, or 22.5 with
@@ -92,8 +108,7 @@ export interface SqliteEventStorage extends EventStorage {
 export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage {
   const settings = readOptions(options);
   const { database, table } = settings;
-  const statements = new StatementCache(database);
-  const sql = { insert: insertSql(table), selectById: selectByIdSql(table), seqById: seqByIdSql(table) };
+  const events = new SqliteEventTable(database, table);
   let ready = false;
   let closed = false;
 
@@ -106,60 +121,23 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     return wrapFailure(operation, work);
   }
 
-  function readEvent(eventId: string): Event | null {
-    const row = statements.get(sql.selectById).get(eventId);
-    return row === undefined ? null : rowToEvent(row, table);
-  }
-
-  function appendBatch(batch: readonly Event[]): AppendOutcome[] {
-    if (batch.length === 0) return [];
-    const insert = statements.get(sql.insert);
-    return inWriteTransaction(database, () =>
-      // Inside the transaction a later duplicate of an earlier event of the same batch already sees it.
-      batch.map((event) => {
-        if (Number(insert.run(...insertParams(event)).changes) === 1) return null;
-        const stored = readEvent(event.event_id);
-        if (stored === null) throw new Error(`insert of ${event.event_id} was ignored but no row holds that id`);
-        return stored;
-      }),
-    );
-  }
-
-  function cursorSeq(cursor: "after" | "before", eventId: string | undefined): number | undefined {
-    if (eventId === undefined) return undefined;
-    const row = statements.get(sql.seqById).get(eventId) as { seq: number | bigint } | undefined;
-    if (row === undefined) throw unknownCursorError(cursor, eventId);
-    return Number(row.seq);
-  }
-
-  function list(query: NormalizedEventQuery): Event[] {
-    const afterSeq = cursorSeq("after", query.after);
-    const beforeSeq = cursorSeq("before", query.before);
-    const read = buildListStatement(table, query, { afterSeq, beforeSeq });
-    const events = statements
-      .get(read.sql)
-      .all(...read.params)
-      .map((row) => rowToEvent(row, table));
-    return read.oldestFirst ? events : events.reverse();
-  }
-
   return {
     name: "sqlite",
     driver: settings.driver,
     table,
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
-      return use("append", () => appendBatch(batch));
+      return use("append", () => events.append(batch));
     },
     async get(eventId: string): Promise<Event | null> {
-      return use("get", () => readEvent(eventId));
+      return use("get", () => events.get(eventId));
     },
     async list(query: NormalizedEventQuery): Promise<Event[]> {
-      return use("list", () => list(query));
+      return use("list", () => events.list(query));
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      statements.clear();
+      events.release();
       if (settings.closeDatabase) wrapFailure("close", () => database.close());
     },
   };
@@ -229,10 +207,6 @@ function isFileDatabase(database: SqliteDatabase): boolean {
     (entry) => entry.name === "main",
   );
   return typeof main?.file === "string" && main.file !== "";
-}
-
-function seqByIdSql(table: string): string {
-  return `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
 }
 
 /** Our own errors pass through; a driver's error becomes a `StorageError` naming the operation. */

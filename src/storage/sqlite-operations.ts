@@ -1,0 +1,70 @@
+import type { Event } from "../event.js";
+import { unknownCursorError } from "../query.js";
+import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
+import { buildListStatement, insertParams, insertSql, rowToEvent, selectByIdSql } from "./sqlite-query.js";
+import { quoteIdentifier } from "./sqlite-schema.js";
+import type { AppendOutcome, NormalizedEventQuery } from "./types.js";
+
+/**
+ * The reads and writes of one events table over one connection, synchronous like the drivers. Setup, error wrapping
+ * and the async surface live in `sqliteStorage`.
+ */
+export class SqliteEventTable {
+  private readonly statements: StatementCache;
+  private readonly insertSql: string;
+  private readonly selectByIdSql: string;
+  private readonly seqByIdSql: string;
+
+  constructor(
+    private readonly database: SqliteDatabase,
+    private readonly table: string,
+  ) {
+    this.statements = new StatementCache(database);
+    this.insertSql = insertSql(table);
+    this.selectByIdSql = selectByIdSql(table);
+    this.seqByIdSql = `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
+  }
+
+  /** Stores a batch in one transaction; per event `null`, or the event already stored under its id. */
+  append(batch: readonly Event[]): AppendOutcome[] {
+    if (batch.length === 0) return [];
+    const insert = this.statements.get(this.insertSql);
+    return inWriteTransaction(this.database, () =>
+      // Inside the transaction a later duplicate of an earlier event of the same batch already sees it.
+      batch.map((event) => {
+        if (Number(insert.run(...insertParams(event)).changes) === 1) return null;
+        const stored = this.get(event.event_id);
+        if (stored === null) throw new Error(`insert of ${event.event_id} was ignored but no row holds that id`);
+        return stored;
+      }),
+    );
+  }
+
+  get(eventId: string): Event | null {
+    const row = this.statements.get(this.selectByIdSql).get(eventId);
+    return row === undefined ? null : rowToEvent(row, this.table);
+  }
+
+  list(query: NormalizedEventQuery): Event[] {
+    const afterSeq = this.cursorSeq("after", query.after);
+    const beforeSeq = this.cursorSeq("before", query.before);
+    const read = buildListStatement(this.table, query, { afterSeq, beforeSeq });
+    const events = this.statements
+      .get(read.sql)
+      .all(...read.params)
+      .map((row) => rowToEvent(row, this.table));
+    return read.oldestFirst ? events : events.reverse();
+  }
+
+  /** Drops the prepared statements; the connection itself is the caller's business. */
+  release(): void {
+    this.statements.clear();
+  }
+
+  private cursorSeq(cursor: "after" | "before", eventId: string | undefined): number | undefined {
+    if (eventId === undefined) return undefined;
+    const row = this.statements.get(this.seqByIdSql).get(eventId) as { seq: number | bigint } | undefined;
+    if (row === undefined) throw unknownCursorError(cursor, eventId);
+    return Number(row.seq);
+  }
+}
