@@ -41,14 +41,17 @@ export async function measure(
   const timeMs = options.timeMs ?? (quick ? 250 : 1000);
   const perRound = new Map<string, number[]>(contenders.map((contender) => [contender.name, []]));
   for (let round = 0; round < rounds; round++) {
-    const order = contenders.map((_, index) => contenders[(index + round) % contenders.length] as unknown as Contender<unknown>);
+    const order = contenders.map(
+      (_, index) => contenders[(index + round) % contenders.length] as unknown as Contender<unknown>,
+    );
     for (const contender of order) {
       const state = await contender.setup?.();
       const bench = new Bench({ time: timeMs, warmupTime: Math.min(200, timeMs / 2), warmupIterations: 20 });
       bench.add(contender.name, () => contender.run(state));
       await bench.run();
       const latency = bench.tasks[0]?.result?.latency;
-      if (latency?.p50 === undefined) throw new Error(`${contender.name}: no result (${String(bench.tasks[0]?.result?.error)})`);
+      if (latency?.p50 === undefined)
+        throw new Error(`${contender.name}: no result (${String(bench.tasks[0]?.result?.error)})`);
       perRound.get(contender.name)?.push((latency.p50 * 1000) / (contender.opsPerCall ?? 1));
       await contender.teardown?.(state);
     }
@@ -60,7 +63,8 @@ export async function measure(
 export function summarize(name: string, microseconds: readonly number[]): Timing {
   const sorted = [...microseconds].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
-  const medianUs = sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  const medianUs =
+    sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
   return { name, medianUs, minUs: sorted[0] as number, maxUs: sorted.at(-1) as number, opsPerSecond: 1e6 / medianUs };
 }
 
@@ -79,7 +83,8 @@ export interface ResultRow {
 
 /** Formats a timing as "12.3 µs (11.9-13.0)". */
 export function formatTiming(timing: Timing): string {
-  const digits = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+  const digits = (value: number) =>
+    value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
   return `${digits(timing.medianUs)} µs (${digits(timing.minUs)}-${digits(timing.maxUs)})`;
 }
 
@@ -89,7 +94,11 @@ export function speedRatio(figure: Timing, floor: Timing): number {
 }
 
 /** Prints the rows as a table and writes them to `bench/results/<question>.json`. */
-export async function report(question: string, rows: readonly ResultRow[], notes: readonly string[] = []): Promise<void> {
+export async function report(
+  question: string,
+  rows: readonly ResultRow[],
+  notes: readonly string[] = [],
+): Promise<void> {
   console.log(`\n## ${question}${quick ? " (quick)" : ""}`);
   console.table(
     rows.map((row) => ({

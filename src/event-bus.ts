@@ -1,3 +1,4 @@
+import { type ParsedEmitInput, parseEmitInputFast } from "./emit-input.js";
 import { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
 import { buildEmitInputSchema, DEFAULT_MAX_PAYLOAD_BYTES, type EmitEventInput, type Event } from "./event.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
@@ -50,6 +51,7 @@ export class EventBus {
   private readonly ownsStorage: boolean;
   private readonly now: (() => Date | string | number) | undefined;
   private readonly generateId: (() => string) | undefined;
+  private readonly maxPayloadBytes: number;
   private readonly inputSchema: ReturnType<typeof buildEmitInputSchema>;
   private readonly subscriptions: SubscriptionRegistry;
   private inFlight = 0;
@@ -64,7 +66,8 @@ export class EventBus {
     this.ownsStorage = options.storage === undefined || options.closeStorage === true;
     this.now = options.now;
     this.generateId = options.generateId;
-    this.inputSchema = buildEmitInputSchema(options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
+    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.inputSchema = buildEmitInputSchema(this.maxPayloadBytes);
     const onListenerError = options.onListenerError ?? reportListenerError;
     this.subscriptions = new SubscriptionRegistry((error, event) => {
       try {
@@ -193,9 +196,7 @@ export class EventBus {
       const got = input === null ? "null" : Array.isArray(input) ? "an array" : typeof input;
       throw EventValidationError.forField([], `emitEvent takes an object with at least event_type, got ${got}`);
     }
-    const parsed = this.inputSchema.safeParse(input);
-    if (!parsed.success) throw EventValidationError.fromZod(parsed.error);
-    const fields = parsed.data;
+    const fields = parseEmitInputFast(input, this.maxPayloadBytes) ?? this.parseWithSchema(input);
     return Object.freeze({
       event_id: fields.event_id === undefined ? this.nextId() : fields.event_id.toLowerCase(),
       event_type: fields.event_type,
@@ -208,6 +209,12 @@ export class EventBus {
       payload: fields.payload,
       metadata: fields.metadata,
     });
+  }
+
+  private parseWithSchema(input: EmitEventInput): ParsedEmitInput {
+    const parsed = this.inputSchema.safeParse(input);
+    if (!parsed.success) throw EventValidationError.fromZod(parsed.error);
+    return parsed.data;
   }
 
   private async listPage(query: EventQuery, maxLimit: number): Promise<EventPage> {
