@@ -1,0 +1,107 @@
+import type { Cluster, Redis } from "ioredis";
+import type { Event } from "../event.js";
+import { unknownCursorError } from "../query.js";
+import type { ConnectionGuard } from "./redis-connection.js";
+import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
+import { parseEventRecord } from "./redis-record.js";
+import type { RedisScripts } from "./redis-scripts.js";
+import type { NormalizedEventQuery } from "./types.js";
+
+/** What a listing needs from the store. */
+export interface ListContext {
+  readonly client: Redis | Cluster;
+  readonly keys: RedisKeyLayout;
+  readonly scripts: RedisScripts;
+  readonly guard: ConnectionGuard;
+}
+
+/**
+ * Walks the narrowest index (or the merged type indexes) from the cursor in chunks, reading the records of each
+ * chunk with one MGET and keeping those that match every filter, until `limit` are found or the index ends. For
+ * a single filter the first chunk of `limit` entries is the answer.
+ */
+export async function listEvents(query: NormalizedEventQuery, context: ListContext): Promise<Event[]> {
+  const { client, keys, scripts, guard } = context;
+  const forward = query.after !== undefined;
+  const source = await chooseSource(query, context);
+  if (source.startBound === null) return [];
+  let bound = source.startBound;
+  let chunk = query.limit;
+  const found: Event[] = [];
+  for (;;) {
+    const range = [forward ? "asc" : "desc", bound, forward ? "+inf" : "-inf", String(chunk)];
+    const rows = await guard.run(() => scripts.range(source.keys, range));
+    if (rows.length === 0) break;
+    const recordKeys = rows.filter((_, index) => index % 2 === 0).map((id) => keys.event(id));
+    const texts = await guard.run(() => client.mget(recordKeys));
+    for (const [index, text] of texts.entries()) {
+      // A record deleted by hand (retention) leaves index entries behind; they are skipped.
+      if (text === null) continue;
+      const event = parseEventRecord(text, recordKeys[index] as string);
+      if (!matches(event, query)) continue;
+      found.push(event);
+      if (found.length === query.limit) return forward ? found : found.reverse();
+    }
+    if (rows.length < chunk * 2) break;
+    bound = `(${rows.at(-1)}`;
+    // Combined filters and time bounds may reject most of a chunk: read wider chunks, bounded, until satisfied.
+    chunk = Math.min(chunk * 2, Math.max(query.limit, MAX_CHUNK));
+  }
+  return forward ? found : found.reverse();
+}
+
+const MAX_CHUNK = 1000;
+
+/**
+ * Resolves the cursor and picks the index to walk: the smallest of the filters' sorted sets (all type sets of an
+ * `event_type` list count together), or the log when nothing is filtered. `startBound` is the exclusive start
+ * bound, or `null` when some filter matches nothing at all.
+ */
+async function chooseSource(
+  query: NormalizedEventQuery,
+  { client, keys, guard }: ListContext,
+): Promise<{ keys: string[]; startBound: string | null }> {
+  const candidates: string[][] = [];
+  for (const field of REDIS_INDEXED_FIELDS) {
+    if (field === "event_type") continue;
+    const value = query[field];
+    if (value !== undefined) candidates.push([keys.index(field, value)]);
+  }
+  if (query.event_types !== undefined) candidates.push(query.event_types.map((type) => keys.index("event_type", type)));
+  if (candidates.length === 0) candidates.push([keys.log]);
+  const cursor = query.after ?? query.before;
+  const sizeKeys = candidates.length > 1 ? candidates.flat() : [];
+  const [cursorSeq, ...sizes] = await guard.run(() =>
+    Promise.all([
+      cursor === undefined ? null : client.zscore(keys.log, cursor),
+      ...sizeKeys.map((key) => client.zcard(key)),
+    ]),
+  );
+  if (cursor !== undefined && (cursorSeq === null || cursorSeq === undefined)) {
+    throw unknownCursorError(query.after !== undefined ? "after" : "before", cursor);
+  }
+  const start = cursor === undefined ? "+inf" : `(${cursorSeq}`;
+  if (candidates.length === 1) return { keys: candidates[0] as string[], startBound: start };
+  let offset = 0;
+  let best: { keys: string[]; size: number } | undefined;
+  for (const candidate of candidates) {
+    const size = candidate.reduce((sum, _, index) => sum + Number(sizes[offset + index]), 0);
+    offset += candidate.length;
+    if (best === undefined || size < best.size) best = { keys: candidate, size };
+  }
+  const narrowest = best as { keys: string[]; size: number };
+  return { keys: narrowest.keys, startBound: narrowest.size === 0 ? null : start };
+}
+
+function matches(event: Event, query: NormalizedEventQuery): boolean {
+  return (
+    (query.flow_id === undefined || event.flow_id === query.flow_id) &&
+    (query.flow_type === undefined || event.flow_type === query.flow_type) &&
+    (query.proposal_id === undefined || event.proposal_id === query.proposal_id) &&
+    (query.deal_id === undefined || event.deal_id === query.deal_id) &&
+    (query.session_id === undefined || event.session_id === query.session_id) &&
+    (query.event_types === undefined || query.event_types.includes(event.event_type)) &&
+    (query.since === undefined || event.timestamp >= query.since) &&
+    (query.until === undefined || event.timestamp < query.until)
+  );
+}

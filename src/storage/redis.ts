@@ -1,0 +1,168 @@
+import type { Cluster, Redis } from "ioredis";
+import { EventBusError, EventValidationError, StorageError } from "../errors.js";
+import type { Event } from "../event.js";
+import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
+import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
+import { listEvents } from "./redis-list.js";
+import { parseEventRecord, serializeEvent } from "./redis-record.js";
+import { defineScripts, type RedisScripts } from "./redis-scripts.js";
+import type { AppendOutcome, EventStorage } from "./types.js";
+
+export type { RedisIndexedField, RedisKeyLayout } from "./redis-keys.js";
+export { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, redisKeyLayout } from "./redis-keys.js";
+
+/**
+ * Default bound on each round trip to Redis, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * redisStorage({ client, timeoutMs: DEFAULT_REDIS_TIMEOUT_MS * 2 });
+ * ```
+ */
+export const DEFAULT_REDIS_TIMEOUT_MS = 5000;
+
+/**
+ * Options of {@link redisStorage}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisStorageOptions = { client: new Redis({ maxRetriesPerRequest: 0 }), prefix: "{ad_seller}:" };
+ * ```
+ */
+export interface RedisStorageOptions {
+  /**
+   * Your ioredis client: a `Redis` or a `Cluster` (then `prefix` must hold a hash tag). It stays yours: the store
+   * never closes it unless `closeClient` is true. The store registers two Lua scripts on it (`defineCommand`, names
+   * starting with `adSellerEvents`). Recommended: `maxRetriesPerRequest: 0`, so that a command in flight when the
+   * connection drops is rejected instead of being re-sent after ioredis reconnects (see docs/storage/redis.md).
+   */
+  readonly client: Redis | Cluster;
+  /**
+   * Prefix of every key. Default `"ad_seller:"`, the Python seller agent's convention, so both read the same
+   * records. For Redis Cluster wrap it in a hash tag, e.g. `"{ad_seller}:"`, so that all keys share one slot.
+   */
+  readonly prefix?: string | undefined;
+  /** Quit the client in `close()`. Default `false`: the caller owns it. */
+  readonly closeClient?: boolean | undefined;
+  /**
+   * Bound on each round trip, including waiting for a connection that is being (re)established; past it the call
+   * rejects with `StorageError`. While the client is known to be disconnected, calls reject at once instead.
+   * Default 5000.
+   */
+  readonly timeoutMs?: number | undefined;
+}
+
+/**
+ * A store in Redis, shared by every process that uses the same server and prefix. Each append runs as one Lua
+ * script: it numbers the events from one counter (`INCRBY`), stores each record with `SET` semantics of `NX`
+ * (an id already taken is reported, never overwritten) and adds it to the log and to one sorted set per filter
+ * value, all atomically. Records are the event's JSON under `{prefix}event:{event_id}`, readable by the Python
+ * seller agent.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { EventBus } from "ad-seller-events";
+ * import { redisStorage } from "ad-seller-events/redis";
+ *
+ * const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: 0 });
+ * const bus = new EventBus({ storage: redisStorage({ client: redis }) });
+ * ```
+ */
+export function redisStorage(options: RedisStorageOptions): EventStorage {
+  const { client, closeClient = false, timeoutMs = DEFAULT_REDIS_TIMEOUT_MS } = checkOptions(options);
+  const keys = redisKeyLayout(options.prefix ?? DEFAULT_REDIS_PREFIX);
+  const where = describeServer(client);
+  const scripts = defineScripts(client);
+  const guard = guardConnection(client, timeoutMs);
+  let closed = false;
+
+  async function call<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    try {
+      if (closed) throw new Error("this store has been closed");
+      return await body();
+    } catch (error) {
+      if (error instanceof EventBusError) throw error;
+      const failure = new StorageError("redis", operation, error);
+      failure.message += ` (Redis at ${where}, key prefix ${JSON.stringify(keys.prefix)})`;
+      throw failure;
+    }
+  }
+
+  return {
+    name: "redis",
+    append: (events) => call("append", () => appendBatch(events, keys, scripts, guard)),
+    get: (eventId) =>
+      call("get", async () => {
+        const key = keys.event(eventId);
+        const text = await guard.run(() => client.get(key));
+        return text === null ? null : parseEventRecord(text, key);
+      }),
+    list: (query) => call("list", () => listEvents(query, { client, keys, scripts, guard })),
+    async close() {
+      if (closed) return;
+      closed = true;
+      guard.detach();
+      if (closeClient && client.status !== "end") await quitClient(client);
+    },
+  };
+}
+
+async function appendBatch(
+  events: readonly Event[],
+  keys: RedisKeyLayout,
+  scripts: RedisScripts,
+  guard: ConnectionGuard,
+): Promise<readonly AppendOutcome[]> {
+  if (events.length === 0) return [];
+  const scriptKeys = [keys.sequence, keys.log];
+  const args: string[] = [];
+  for (const event of events) {
+    scriptKeys.push(keys.event(event.event_id));
+    let indexCount = 0;
+    for (const field of REDIS_INDEXED_FIELDS) {
+      const value = event[field];
+      if (value === "") continue;
+      scriptKeys.push(keys.index(field, value));
+      indexCount++;
+    }
+    args.push(event.event_id, serializeEvent(event), String(indexCount));
+  }
+  const stored = await guard.run(() => scripts.append(scriptKeys, args));
+  return stored.map((text, position) => {
+    if (text === null) return null;
+    return parseEventRecord(text, keys.event((events[position] as Event).event_id));
+  });
+}
+
+function checkOptions(options: RedisStorageOptions): RedisStorageOptions {
+  const client = (options as Partial<RedisStorageOptions> | undefined)?.client;
+  if (typeof client?.defineCommand !== "function" || typeof client.status !== "string") {
+    throw EventValidationError.forField("client", "must be an ioredis client, e.g. new Redis(process.env.REDIS_URL)");
+  }
+  if (options.prefix !== undefined && typeof options.prefix !== "string") {
+    throw EventValidationError.forField("prefix", `must be a string, got ${typeof options.prefix}`);
+  }
+  const { timeoutMs } = options;
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1)) {
+    throw EventValidationError.forField("timeoutMs", `must be a positive integer, got ${String(timeoutMs)}`);
+  }
+  return options;
+}
+
+/** Quits gracefully (pending replies first), resolving once the connection has ended. */
+async function quitClient(client: Redis | Cluster): Promise<void> {
+  // QUIT on a client that is not connected would first connect, or wait in the offline queue: just drop it.
+  if (client.status !== "ready") return client.disconnect();
+  const ended = new Promise((resolve) => client.once("end", resolve));
+  await client.quit().catch(() => client.disconnect());
+  if ((client.status as string) !== "end") await ended;
+}
+
+/** Host and port (or socket path) for messages; never the credentials. */
+function describeServer(client: Redis | Cluster): string {
+  if (client.isCluster) return "a cluster";
+  const { host, port, path, db } = (client as Redis).options;
+  const address = path ?? `${host ?? "localhost"}:${port ?? 6379}`;
+  return db ? `${address} db ${db}` : address;
+}

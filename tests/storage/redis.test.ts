@@ -1,0 +1,379 @@
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { type Event, EventBus, EventValidationError, StorageError } from "../../src/index.js";
+import { REDIS_INDEXED_FIELDS, redisKeyLayout, redisStorage } from "../../src/storage/redis.js";
+import type { EventStorage } from "../../src/storage/types.js";
+import { describeStorageConformance } from "../../src/testing/index.js";
+import { deleteStore, storedState, uniquePrefix } from "../fixtures/redis-store.js";
+import { REDIS_URL, serviceAvailable } from "../support/services.js";
+
+const available = await serviceAvailable("Redis", REDIS_URL);
+
+const clients: Redis[] = [];
+const prefixes = new Set<string>();
+const prefixOf = new WeakMap<EventStorage, string>();
+
+function newClient(): Redis {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 });
+  clients.push(client);
+  return client;
+}
+
+function openStore(prefix = uniquePrefix("redis")): EventStorage {
+  prefixes.add(prefix);
+  const storage = redisStorage({ client: newClient(), prefix, closeClient: true });
+  prefixOf.set(storage, prefix);
+  return storage;
+}
+
+afterAll(async () => {
+  if (!available) return;
+  const admin = newClient();
+  for (const prefix of prefixes) await deleteStore(admin, prefix);
+  for (const client of clients) client.disconnect();
+});
+
+interface MonitoredCommand {
+  readonly name: string;
+  readonly args: string[];
+  readonly source: string;
+}
+
+/** Records every command Redis executes while `body` runs, via MONITOR on a second connection. */
+async function monitorWhile(body: (sentinel: () => Promise<void>) => Promise<void>): Promise<MonitoredCommand[]> {
+  const seen: MonitoredCommand[] = [];
+  const monitor = await newClient().monitor();
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    seen.push({ name: String(args[0]).toLowerCase(), args: args.slice(1).map(String), source });
+  });
+  const mark = `sentinel-${randomUUID()}`;
+  const probe = newClient();
+  // MONITOR output arrives asynchronously: a command sent after the body, once seen, means the body's were too.
+  const sentinel = async () => {
+    await probe.echo(mark);
+    const deadline = Date.now() + 10_000;
+    while (!seen.some((command) => command.args.includes(mark))) {
+      if (Date.now() > deadline) throw new Error("MONITOR never showed the sentinel command");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  try {
+    await body(sentinel);
+    await sentinel();
+  } finally {
+    monitor.disconnect();
+  }
+  return seen;
+}
+
+const touches = (prefix: string) => (command: MonitoredCommand) => command.args.some((arg) => arg.startsWith(prefix));
+
+describe.skipIf(!available)("redisStorage", () => {
+  describeStorageConformance({
+    name: "redis",
+    createStorage: () => openStore(),
+    reopen: (closed) => openStore(prefixOf.get(closed)),
+    describe,
+    it,
+    expect,
+  });
+
+  describe("record format", () => {
+    it("stores each event under {prefix}event:{event_id} as exactly JSON.stringify of the event", async () => {
+      const prefix = uniquePrefix("wire");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      const event = await bus.emitEvent({
+        event_type: "proposal.countered",
+        proposal_id: "p-7",
+        session_id: "s-1",
+        payload: { counter_cpm: 11.5, note: "€ für 🚀", tiers: [[1, 2], [3]], big: 9007199254740991 },
+        metadata: { agent: "seller-7" },
+      });
+      const raw = await newClient().get(`${prefix}event:${event.event_id}`);
+      expect(raw).toBe(JSON.stringify(event));
+      expect(Object.keys(JSON.parse(raw as string))).toEqual([
+        "event_id",
+        "event_type",
+        "timestamp",
+        "flow_id",
+        "flow_type",
+        "proposal_id",
+        "deal_id",
+        "session_id",
+        "payload",
+        "metadata",
+      ]);
+      await storage.close();
+    });
+
+    it("writes records that Python's json.loads reads back with the same fields and values", async () => {
+      const prefix = uniquePrefix("python");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      const event = await bus.emitEvent({
+        event_type: "deal.created",
+        deal_id: "d-1",
+        flow_id: "flow-ä",
+        payload: { cpm: 12.5, label: "naïve ☕", nested: { list: [1, "two", null, true] } },
+      });
+      const read = readWithPython(`${prefix}event:${event.event_id}`);
+      expect(read.keys).toEqual(Object.keys(event));
+      expect(read.event).toEqual(event);
+      await storage.close();
+    });
+
+    it("reads a record the Python service wrote (naive timestamp, spaces, no indexes) normalised to UTC Z", async () => {
+      const prefix = uniquePrefix("from-python");
+      const storage = openStore(prefix);
+      const id = randomUUID();
+      const pythonJson =
+        `{"event_id": "${id}", "event_type": "deal.synced", "timestamp": "2026-11-24T10:15:30.123456", ` +
+        `"flow_id": "flow-1", "flow_type": "", "proposal_id": "", "deal_id": "d-9", "session_id": "", ` +
+        `"payload": {"ad_server": "gam"}, "metadata": {}}`;
+      await newClient().set(`${prefix}event:${id}`, pythonJson);
+      const bus = new EventBus({ storage });
+      const event = (await bus.getEvent(id)) as Event;
+      expect(event).toEqual({
+        event_id: id,
+        event_type: "deal.synced",
+        timestamp: "2026-11-24T10:15:30.123Z",
+        flow_id: "flow-1",
+        flow_type: "",
+        proposal_id: "",
+        deal_id: "d-9",
+        session_id: "",
+        payload: { ad_server: "gam" },
+        metadata: {},
+      });
+      expect(Object.isFrozen(event) && Object.isFrozen(event.payload)).toBe(true);
+      // Python wrote no index entries: the record is readable by id but not listed.
+      expect(await bus.listEvents({ deal_id: "d-9" })).toEqual([]);
+      await storage.close();
+    });
+
+    it("reads records under the ad_seller: prefix when no prefix is given", async () => {
+      const id = randomUUID();
+      const admin = newClient();
+      const storage = redisStorage({ client: newClient() });
+      const json = JSON.stringify({ event_id: id, event_type: "session.created", timestamp: "2026-01-02T03:04:05Z" });
+      // Only this one record key is touched: the shared default-prefix indexes of a developer's Redis are left alone.
+      await admin.set(`ad_seller:event:${id}`, json);
+      try {
+        expect((await storage.get(id))?.timestamp).toBe("2026-01-02T03:04:05.000Z");
+        expect(redisKeyLayout().event(id)).toBe(`ad_seller:event:${id}`);
+      } finally {
+        await admin.del(`ad_seller:event:${id}`);
+        await storage.close();
+      }
+    });
+
+    it("rejects a record that is not an event with a StorageError naming its key", async () => {
+      const prefix = uniquePrefix("corrupt");
+      const storage = openStore(prefix);
+      const id = randomUUID();
+      await newClient().set(`${prefix}event:${id}`, `{"event_id": "${id}", "event_type": "deal.imagined"}`);
+      const error = await new EventBus({ storage }).getEvent(id).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as Error).message).toContain(`${prefix}event:${id}`);
+      expect((error as Error).message).toContain("event_type");
+      await storage.close();
+    });
+  });
+
+  describe("atomicity", () => {
+    it("gives every index entry its record and every record all its index entries, numbered 1..n", async () => {
+      const prefix = uniquePrefix("atomic");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      const events = await Promise.all(
+        Array.from({ length: 200 }, (_, index) =>
+          bus.emitEvent({
+            event_type: index % 2 === 0 ? "negotiation.round" : "proposal.evaluated",
+            flow_id: `flow-${index % 3}`,
+            session_id: `session-${index % 7}`,
+            deal_id: index % 5 === 0 ? "" : `deal-${index % 4}`,
+          }),
+        ),
+      );
+      const admin = newClient();
+      const states = await Promise.all(events.map((event) => storedState(admin, prefix, event)));
+      expect(new Set(states)).toEqual(new Set(["whole"]));
+      const keys = redisKeyLayout(prefix);
+      const log = await admin.zrange(keys.log, 0, -1, "WITHSCORES");
+      const scores = log.filter((_, index) => index % 2 === 1).map(Number);
+      expect(scores).toEqual(Array.from({ length: 200 }, (_, index) => index + 1));
+      expect(await admin.get(keys.sequence)).toBe("200");
+      const indexMembers = await Promise.all(
+        ["flow-0", "flow-1", "flow-2"].map((flow) => admin.zrange(keys.index("flow_id", flow), 0, -1)),
+      );
+      const records = await admin.mget(indexMembers.flat().map((id) => keys.event(id)));
+      expect(records.filter((record) => record === null)).toEqual([]);
+      expect(indexMembers.flat()).toHaveLength(200);
+      await storage.close();
+    });
+
+    it("writes nothing of a batch when the script fails on any of its events", async () => {
+      const prefix = uniquePrefix("half");
+      const storage = openStore(prefix);
+      const keys = redisKeyLayout(prefix);
+      const admin = newClient();
+      await admin.set(keys.index("deal_id", "poisoned"), "not a sorted set");
+      await storage.append([freezeEvent({ deal_id: "fine" })]);
+      const healthy = freezeEvent({ deal_id: "fine" });
+      const poisoned = freezeEvent({ deal_id: "poisoned" });
+      const error = await storage.append([healthy, poisoned]).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as Error).message).toMatch(/WRONGTYPE.*poisoned/);
+      expect(await storedState(admin, prefix, healthy)).toBe("absent");
+      expect(await admin.get(keys.event(poisoned.event_id))).toBeNull();
+      expect(await admin.zcard(keys.log)).toBe(1);
+      expect(await admin.get(keys.sequence)).toBe("1");
+      await storage.close();
+    });
+
+    it("sends every write inside a Lua script, never as a separate client command", async () => {
+      const prefix = uniquePrefix("lua");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      await bus.emitEvent({ event_type: "session.created", session_id: "warm-up" });
+      const seen = await monitorWhile(async () => {
+        await Promise.all(
+          Array.from({ length: 20 }, (_, index) =>
+            bus.emitEvent({ event_type: "deal.registered", deal_id: `d-${index}`, session_id: "s" }),
+          ),
+        );
+      });
+      const ours = seen.filter(touches(prefix));
+      const writes = ours.filter((command) => ["set", "zadd", "incrby", "incr"].includes(command.name));
+      // Per event: SET record, INCRBY, ZADD log, ZADD for event_type, deal_id and session_id.
+      expect(writes.length).toBe(20 * 6);
+      expect(writes.filter((command) => command.source !== "lua")).toEqual([]);
+      await storage.close();
+    });
+  });
+
+  describe("reads", () => {
+    it("never sends KEYS or SCAN, whatever the query", async () => {
+      const prefix = uniquePrefix("nokeys");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      const seen = await monitorWhile(async () => {
+        const first = await bus.emitEvent({ event_type: "deal.created", deal_id: "d", session_id: "s" });
+        await bus.emitEvent({ event_type: "deal.synced", deal_id: "d", flow_id: "f" });
+        await bus.getEvent(first.event_id);
+        await bus.listEvents();
+        await bus.listEvents({ deal_id: "d" });
+        await bus.listEvents({ deal_id: "d", session_id: "s", event_type: ["deal.created", "deal.synced"] });
+        await bus.listEvents({ event_type: ["deal.created", "deal.synced"], since: "2000-01-01", until: "2100-01-01" });
+        await bus.listEvents({ after: first.event_id });
+        await bus.listEvents({ before: first.event_id, flow_id: "f" });
+      });
+      const ours = seen.filter(touches(prefix));
+      expect(ours.some((command) => command.name === "zrevrangebyscore" && command.source === "lua")).toBe(true);
+      expect(ours.some((command) => command.name === "mget")).toBe(true);
+      expect(
+        seen.filter((command) => /^(keys|scan|sscan|hscan|zscan)$/.test(command.name) && touches(prefix)(command)),
+      ).toEqual([]);
+      await storage.close();
+    });
+
+    it("reads limit + 1 index entries and records for a single-filter page, however many events exist", async () => {
+      const prefix = uniquePrefix("olimit");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      const flow = Array.from({ length: 300 }, (_, index) =>
+        freezeEvent({ flow_id: index % 3 === 0 ? "target" : "other" }),
+      );
+      await storage.append(flow);
+      const seen = await monitorWhile(async () => {
+        await bus.listEvents({ flow_id: "target", limit: 10 });
+      });
+      const ranges = seen.filter((command) => command.name === "zrevrangebyscore" && touches(prefix)(command));
+      expect(ranges.map((command) => command.args)).toEqual([
+        [`${prefix}eventlog:flow_id:target`, "+inf", "-inf", "WITHSCORES", "LIMIT", "0", "11"],
+      ]);
+      const mgets = seen.filter((command) => command.name === "mget" && touches(prefix)(command));
+      expect(mgets.map((command) => command.args.length)).toEqual([11]);
+      await storage.close();
+    });
+  });
+
+  describe("client ownership and options", () => {
+    it("leaves the caller's client open on close unless closeClient is true", async () => {
+      const kept = newClient();
+      await redisStorage({ client: kept, prefix: uniquePrefix("own") }).close();
+      expect(await kept.ping()).toBe("PONG");
+      const handedOver = newClient();
+      await handedOver.ping();
+      await redisStorage({ client: handedOver, prefix: uniquePrefix("own"), closeClient: true }).close();
+      expect(handedOver.status).toBe("end");
+    });
+
+    it("rejects a missing client and a bad timeoutMs with EventValidationError", () => {
+      expect(() => redisStorage({ client: {} as Redis })).toThrow(EventValidationError);
+      expect(() => redisStorage({ client: newClient(), timeoutMs: 0 })).toThrow(/timeoutMs/);
+    });
+
+    it("exposes the key layout it writes to", async () => {
+      const prefix = uniquePrefix("layout");
+      const storage = openStore(prefix);
+      const event = freezeEvent({ flow_id: "f", deal_id: "d" });
+      await storage.append([event]);
+      const keys = redisKeyLayout(prefix);
+      const admin = newClient();
+      expect(await admin.type(keys.event(event.event_id))).toBe("string");
+      expect(await admin.type(keys.log)).toBe("zset");
+      expect(await admin.get(keys.sequence)).toBe("1");
+      for (const field of REDIS_INDEXED_FIELDS.filter((name) => event[name] !== "")) {
+        expect(await admin.zscore(keys.index(field, event[field]), event.event_id)).toBe("1");
+      }
+      await storage.close();
+    });
+  });
+});
+
+let clock = Date.parse("2026-03-01T00:00:00.000Z");
+
+/** A frozen event for appending to storage directly. */
+function freezeEvent(fields: Partial<Event>): Event {
+  clock += 1000;
+  return Object.freeze({
+    event_id: randomUUID(),
+    event_type: "deal.created",
+    timestamp: new Date(clock).toISOString(),
+    flow_id: "",
+    flow_type: "",
+    proposal_id: "",
+    deal_id: "",
+    session_id: "",
+    payload: Object.freeze({}),
+    metadata: Object.freeze({}),
+    ...fields,
+  });
+}
+
+/** Reads a key with a few lines of Python speaking RESP over a socket (no pip packages), then json.loads it. */
+function readWithPython(key: string): { keys: string[]; event: unknown } {
+  const { hostname, port } = new URL(REDIS_URL);
+  const script = `
+import json, socket, sys
+host, port, key = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+sock = socket.create_connection((host, port))
+sock.sendall(b"*2\\r\\n$3\\r\\nGET\\r\\n$%d\\r\\n%s\\r\\n" % (len(key), key))
+reply = b""
+while b"\\r\\n" not in reply:
+    reply += sock.recv(65536)
+header, _, body = reply.partition(b"\\r\\n")
+length = int(header[1:])
+while len(body) < length + 2:
+    body += sock.recv(65536)
+event = json.loads(body[:length].decode("utf-8"))
+print(json.dumps({"keys": list(event.keys()), "event": event}))
+`;
+  const result = spawnSync("python3", ["-c", script, hostname, port || "6379", key], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`python3 failed: ${result.stderr || result.error?.message}`);
+  return JSON.parse(result.stdout) as { keys: string[]; event: unknown };
+}
