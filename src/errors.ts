@@ -60,7 +60,8 @@ export class EventValidationError extends EventBusError {
     const issues = error.issues.flatMap((issue) => {
       const path = [...pathPrefix, ...issue.path.map((key) => (typeof key === "symbol" ? String(key) : key))];
       // One issue per unknown key, so that each misspelt field is named by its own path.
-      if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ path: [...path, key], message: issue.message }));
+      if (issue.code === "unrecognized_keys")
+        return issue.keys.map((key) => ({ path: [...path, key], message: issue.message }));
       return [{ path, message: issue.message }];
     });
     return new EventValidationError(issues, { cause: error });

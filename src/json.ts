@@ -140,7 +140,8 @@ function copyJsonProperties(value: Record<string, unknown>, walk: JsonWalk): Rec
     if (!isPortableString(key)) addIssue(walk, `key ${PORTABLE_STRING_RULE}`);
     const item = copyJsonValue(value[key], walk);
     // Assigning "__proto__" would set the copy's prototype; JSON means an own property by that name.
-    if (key === "__proto__") Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
+    if (key === "__proto__")
+      Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
     else copy[key] = item;
     walk.path.pop();
     walk.sizeBound += key.length * 6 + 4;

@@ -20,15 +20,35 @@ const BAD_EMITS: readonly [string, unknown, string][] = [
   ["a payload holding undefined", { event_type: "deal.created", payload: { cpm: undefined } }, "payload.cpm"],
   ["a payload holding a function", { event_type: "deal.created", payload: { price: () => 1 } }, "payload.price"],
   ["a payload holding NaN", { event_type: "deal.created", payload: { cpm: Number.NaN } }, "payload.cpm"],
-  ["a payload holding Infinity", { event_type: "deal.created", payload: { cpm: Number.POSITIVE_INFINITY } }, "payload.cpm"],
+  [
+    "a payload holding Infinity",
+    { event_type: "deal.created", payload: { cpm: Number.POSITIVE_INFINITY } },
+    "payload.cpm",
+  ],
   ["a payload holding a BigInt", { event_type: "deal.created", payload: { budget: 10n } }, "payload.budget"],
   ["a payload holding a Date", { event_type: "deal.created", payload: { at: new Date() } }, "payload.at"],
-  ["a payload holding a class instance", { event_type: "deal.created", payload: { price: new Money(5) } }, "payload.price"],
+  [
+    "a payload holding a class instance",
+    { event_type: "deal.created", payload: { price: new Money(5) } },
+    "payload.price",
+  ],
   ["a payload holding a cycle", { event_type: "deal.created", payload: cyclic }, "payload.self"],
-  ["a payload holding a 1 MB string", { event_type: "deal.created", payload: { blob: "x".repeat(1 << 20) } }, "payload"],
+  [
+    "a payload holding a 1 MB string",
+    { event_type: "deal.created", payload: { blob: "x".repeat(1 << 20) } },
+    "payload",
+  ],
   ["metadata that is an array", { event_type: "deal.created", metadata: [1, 2] }, "metadata"],
-  ["a payload nested in an array with undefined", { event_type: "deal.created", payload: { a: [1, undefined] } }, "payload.a[1]"],
-  ["a NUL character in a payload string", { event_type: "deal.created", payload: { note: "a\u0000b" } }, "payload.note"],
+  [
+    "a payload nested in an array with undefined",
+    { event_type: "deal.created", payload: { a: [1, undefined] } },
+    "payload.a[1]",
+  ],
+  [
+    "a NUL character in a payload string",
+    { event_type: "deal.created", payload: { note: "a\u0000b" } },
+    "payload.note",
+  ],
   ["a malformed event_id", { event_type: "deal.created", event_id: "not-a-uuid" }, "event_id"],
   ["a timestamp that is not ISO-8601", { event_type: "deal.created", timestamp: "yesterday" }, "timestamp"],
   ["an impossible date", { event_type: "deal.created", timestamp: "2026-02-30T00:00:00Z" }, "timestamp"],
@@ -47,17 +67,23 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe("emitEvent with bad input", () => {
-  it.each(BAD_EMITS)("rejects %s with an EventValidationError naming the field, and stores nothing", async (_, input, path) => {
-    const bus = new EventBus();
-    const error = await rejection(bus.emitEvent(input as EmitEventInput));
-    expect(error).toBeInstanceOf(EventValidationError);
-    const issuePaths = (error as EventValidationError).issues.map((issue) =>
-      issue.path.reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${key}` : key), ""),
-    );
-    expect(issuePaths).toContain(path);
-    expect(messageOf(error)).toContain(path.split(/[.[]/)[0]);
-    expect(await bus.listEvents({ limit: 1000 })).toEqual([]);
-  });
+  it.each(BAD_EMITS)(
+    "rejects %s with an EventValidationError naming the field, and stores nothing",
+    async (_, input, path) => {
+      const bus = new EventBus();
+      const error = await rejection(bus.emitEvent(input as EmitEventInput));
+      expect(error).toBeInstanceOf(EventValidationError);
+      const issuePaths = (error as EventValidationError).issues.map((issue) =>
+        issue.path.reduce<string>(
+          (text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${key}` : key),
+          "",
+        ),
+      );
+      expect(issuePaths).toContain(path);
+      expect(messageOf(error)).toContain(path.split(/[.[]/)[0]);
+      expect(await bus.listEvents({ limit: 1000 })).toEqual([]);
+    },
+  );
 
   it("lists the allowed event types when the type is unknown", async () => {
     const error = await rejection(new EventBus().emitEvent({ event_type: "deal.create" } as unknown as EmitEventInput));
@@ -68,7 +94,9 @@ describe("emitEvent with bad input", () => {
 
   it("reports every bad field at once", async () => {
     const input = { event_type: "nope", flow_id: 1, payload: { a: Number.NaN, b: () => 0 } };
-    const error = (await rejection(new EventBus().emitEvent(input as unknown as EmitEventInput))) as EventValidationError;
+    const error = (await rejection(
+      new EventBus().emitEvent(input as unknown as EmitEventInput),
+    )) as EventValidationError;
     expect(error.issues.map((issue) => issue.path.join("."))).toEqual(
       expect.arrayContaining(["event_type", "flow_id", "payload.a", "payload.b"]),
     );
@@ -85,7 +113,9 @@ describe("emitEvent with bad input", () => {
   it("accepts a payload exactly at the size cap and rejects one byte over", async () => {
     const bus = new EventBus({ maxPayloadBytes: 100 });
     const fits = { s: "x".repeat(100 - '{"s":""}'.length) };
-    await expect(bus.emitEvent({ event_type: "deal.created", payload: fits })).resolves.toMatchObject({ payload: fits });
+    await expect(bus.emitEvent({ event_type: "deal.created", payload: fits })).resolves.toMatchObject({
+      payload: fits,
+    });
     const error = await rejection(bus.emitEvent({ event_type: "deal.created", payload: { s: `${fits.s}x` } }));
     expect(messageOf(error)).toContain("101 bytes as JSON, over the limit of 100 bytes");
   });

@@ -53,7 +53,11 @@ describe("emitEvent", () => {
   it("keeps a caller's event_id and timestamp, normalising naive and offset times to UTC Z", async () => {
     const bus = new EventBus();
     const id = crypto.randomUUID();
-    const naive = await bus.emitEvent({ event_type: "deal.created", event_id: id, timestamp: "2026-11-24T10:15:30.123456" });
+    const naive = await bus.emitEvent({
+      event_type: "deal.created",
+      event_id: id,
+      timestamp: "2026-11-24T10:15:30.123456",
+    });
     expect(naive.event_id).toBe(id);
     expect(naive.timestamp).toBe("2026-11-24T10:15:30.123Z");
     const offset = await bus.emitEvent({ event_type: "deal.created", timestamp: "2026-11-24T12:15:30+02:00" });
@@ -111,7 +115,9 @@ describe("emitEvent", () => {
   });
 
   it("never puts a password from a driver message into a StorageError", async () => {
-    const bus = new EventBus({ storage: failingStorage(new Error("cannot reach postgres://seller:hunter2@db:5432/x")) });
+    const bus = new EventBus({
+      storage: failingStorage(new Error("cannot reach postgres://seller:hunter2@db:5432/x")),
+    });
     const error = (await bus.emitEvent({ event_type: "deal.created" }).catch((failure: unknown) => failure)) as Error;
     expect(error.message).not.toContain("hunter2");
     expect(error.message).toContain("postgres://seller:***@db:5432/x");
@@ -119,7 +125,9 @@ describe("emitEvent", () => {
 
   it("uses an injected id generator and refuses one that returns non-UUIDs", async () => {
     const fixed = "11111111-1111-4111-8111-111111111111";
-    expect((await new EventBus({ generateId: () => fixed }).emitEvent({ event_type: "deal.created" })).event_id).toBe(fixed);
+    expect((await new EventBus({ generateId: () => fixed }).emitEvent({ event_type: "deal.created" })).event_id).toBe(
+      fixed,
+    );
     const broken = new EventBus({ generateId: () => "id-1" });
     await expect(broken.emitEvent({ event_type: "deal.created" })).rejects.toThrow(/generateId\(\) must return a UUID/);
   });
@@ -225,7 +233,11 @@ describe("scope", () => {
     const flow = bus.scope({ flow_type: "proposal_handling", session_id: "s-1" });
     expect(flow.context.flow_id).toMatch(/^[A-Za-z0-9_-]{21}$/);
     const received = await flow.emitEvent({ event_type: "proposal.received", proposal_id: "p-1" });
-    expect(received).toMatchObject({ flow_id: flow.context.flow_id, flow_type: "proposal_handling", session_id: "s-1" });
+    expect(received).toMatchObject({
+      flow_id: flow.context.flow_id,
+      flow_type: "proposal_handling",
+      session_id: "s-1",
+    });
     const overridden = await flow.emitEvent({ event_type: "proposal.received", session_id: "s-2" });
     expect(overridden.session_id).toBe("s-2");
     const deal = flow.scope({ deal_id: "d-1" });

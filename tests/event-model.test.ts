@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { AUDIT_EVENT_TYPES, EVENT_TYPES, eventSchema, EventType, isEventType, normalizeTimestamp } from "../src/index.js";
+import {
+  AUDIT_EVENT_TYPES,
+  EVENT_TYPES,
+  EventType,
+  eventSchema,
+  isEventType,
+  normalizeTimestamp,
+} from "../src/index.js";
 
 describe("EventType", () => {
   it("holds exactly the 22 types of the catalogue, keyed by their upper-snake names", () => {
@@ -114,7 +121,9 @@ describe("eventSchema", () => {
   });
 
   it("refuses a record without event_id or timestamp", () => {
-    expect(eventSchema.safeParse({ event_type: "deal.created", timestamp: "2026-01-01T00:00:00Z" }).success).toBe(false);
+    expect(eventSchema.safeParse({ event_type: "deal.created", timestamp: "2026-01-01T00:00:00Z" }).success).toBe(
+      false,
+    );
     expect(eventSchema.safeParse({ event_type: "deal.created", event_id: crypto.randomUUID() }).success).toBe(false);
   });
 });

@@ -123,10 +123,16 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
       let high = beforeSeq === undefined ? source.length : firstIndexWhere(source, (seq) => seq >= beforeSeq);
       const { since, until } = query;
       if (timestampsAscending && since !== undefined) {
-        low = Math.max(low, firstIndexWhere(source, (seq) => timestampAt(seq) >= since));
+        low = Math.max(
+          low,
+          firstIndexWhere(source, (seq) => timestampAt(seq) >= since),
+        );
       }
       if (timestampsAscending && until !== undefined) {
-        high = Math.min(high, firstIndexWhere(source, (seq) => timestampAt(seq) >= until));
+        high = Math.min(
+          high,
+          firstIndexWhere(source, (seq) => timestampAt(seq) >= until),
+        );
       }
       return { source, low, high };
     });

@@ -53,9 +53,15 @@ describe("memoryStorage", () => {
   it("reads O(limit) events for a filtered list, however many other events are stored", async () => {
     const readsFor = async (storedCount: number) => {
       const storage = memoryStorage();
-      const noise = Array.from({ length: storedCount }, (_, index) => eventAt(index, { flow_id: `noise-${index % 50}` }));
+      const noise = Array.from({ length: storedCount }, (_, index) =>
+        eventAt(index, { flow_id: `noise-${index % 50}` }),
+      );
       const target = Array.from({ length: 100 }, (_, index) => eventAt(storedCount + index, { flow_id: "target" }));
-      const { events, reads } = counted([...noise.slice(0, storedCount / 2), ...target, ...noise.slice(storedCount / 2)]);
+      const { events, reads } = counted([
+        ...noise.slice(0, storedCount / 2),
+        ...target,
+        ...noise.slice(storedCount / 2),
+      ]);
       await storage.append(events);
       const before = reads();
       const listed = await storage.list({ flow_id: "target", limit: 10 });

@@ -37,11 +37,17 @@ describe("createTestBus", () => {
       "proposal.countered",
     ]);
     expect(bus.emitted("proposal.*")).toHaveLength(3);
-    const counter = bus.expectEmitted({ event_type: "proposal.countered", proposal_id: "p-1", payload: { counter_cpm: 11 } });
+    const counter = bus.expectEmitted({
+      event_type: "proposal.countered",
+      proposal_id: "p-1",
+      payload: { counter_cpm: 11 },
+    });
     expect(counter.payload).toEqual({ counter_cpm: 11, lines: [1, 2] });
     bus.expectNotEmitted("deal.*");
     expect(bus.expectEmittedTimes("proposal.*", 3)).toHaveLength(3);
-    expect(bus.expectSequence(["proposal.received", { payload: { floor_cpm: 11 } }, "proposal.countered"])).toHaveLength(3);
+    expect(
+      bus.expectSequence(["proposal.received", { payload: { floor_cpm: 11 } }, "proposal.countered"]),
+    ).toHaveLength(3);
   });
 
   it("fails expectEmitted with a message listing what was emitted instead", async () => {
@@ -57,7 +63,7 @@ describe("createTestBus", () => {
     const message = (failure as Error).message;
     expect(message).toContain('expected an event matching {"event_type":"proposal.accepted","proposal_id":"p-1"}');
     expect(message).toContain("none of the 3 emitted did");
-    expect(message).toContain('3. proposal.countered flow_id=');
+    expect(message).toContain("3. proposal.countered flow_id=");
     expect(message).toContain('payload={"counter_cpm":11,"lines":[1,2]}');
   });
 
@@ -66,7 +72,9 @@ describe("createTestBus", () => {
     await counterOfferFlow(bus);
     expect(() => bus.expectEmitted({ payload: { counter_cpm: 12 } })).toThrow(EventExpectationError);
     expect(() => bus.expectEmitted({ payload: { lines: [1] } })).toThrow(EventExpectationError);
-    expect(() => bus.expectNotEmitted("proposal.evaluated")).toThrow(/expected no event matching "proposal.evaluated", but 1 did/);
+    expect(() => bus.expectNotEmitted("proposal.evaluated")).toThrow(
+      /expected no event matching "proposal.evaluated", but 1 did/,
+    );
     expect(() => bus.expectEmittedTimes("proposal.*", 2)).toThrow(/expected 2 events matching "proposal\.\*", got 3/);
     expect(() => bus.expectSequence(["proposal.countered", "proposal.received"])).toThrow(
       /step 2 of the sequence, "proposal.received" after "proposal.countered"/,
