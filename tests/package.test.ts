@@ -42,6 +42,7 @@ const USAGE = `
   const listed = await bus.listEvents({ deal_id: "d-1" });
   const test = createTestBus();
   await test.emitEvent({ event_type: "session.created" });
+  const crossEntry = await test.listEvents({ limit: 0 }).catch((error) => error instanceof EventValidationError);
   let invalid = "";
   try { await bus.listEvents({ limit: 0 }); } catch (error) { invalid = error instanceof EventValidationError ? error.message : "wrong class"; }
   console.log(JSON.stringify({
@@ -52,6 +53,7 @@ const USAGE = `
     testId: test.expectEmitted("session.created").event_id,
     invalid,
     http: typeof createEventsHandler,
+    crossEntry,
   }));
 `;
 
@@ -63,6 +65,7 @@ const EXPECTED = {
   testId: "00000000-0000-4000-8000-000000000001",
   invalid: "[ad-seller-events] limit must be an integer from 1 to 1000, got 0",
   http: "function",
+  crossEntry: true,
 };
 
 describe("the packed package", () => {
@@ -71,7 +74,7 @@ describe("the packed package", () => {
     expect(files.sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "dist", "package.json"]);
   });
 
-  it("loads from ESM without any database driver or web framework installed", async () => {
+  it("loads from ESM without any database driver or web framework installed, one error class across entries", async () => {
     const output = await runScript(
       "esm.mjs",
       `import { EventBus, EventType, EVENT_TYPES, EventValidationError } from "ad-seller-events";
