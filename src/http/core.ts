@@ -1,10 +1,17 @@
 import { EventBusError, EventValidationError, type ValidationIssue } from "../errors.js";
-import type { Event } from "../event.js";
 import type { EventBus } from "../event-bus.js";
-import { MAX_LIMIT } from "../query.js";
+import { MAX_LIMIT, normalizeEventQuery } from "../query.js";
 import { parseListQuery } from "./query-string.js";
+import { type CoreResponse, json, listBody, problem, serialised } from "./responses.js";
 
-/** Request headers as `authorize` sees them: the `get` of the Web `Headers` API (names are case-insensitive). */
+/**
+ * Request headers as `authorize` sees them: the `get` of the Web `Headers` API (names are case-insensitive).
+ *
+ * @example
+ * ```ts
+ * const token = request.headers.get("Authorization")?.replace(/^Bearer /, "");
+ * ```
+ */
 export interface EventsRequestHeaders {
   /** The header's value, several values joined by `", "`, or `null` when absent. */
   get(name: string): string | null;
@@ -44,7 +51,10 @@ export interface EventsHttpRequest<Native = unknown> {
  * ```
  */
 export interface EventsHttpOptions<Native = unknown> {
-  /** Where the routes live, relative to the mount point: `GET {basePath}` and `GET {basePath}/{event_id}`. Default `/events`; `/` serves at the mount point itself. */
+  /**
+   * Where the routes live, relative to the mount point: `GET {basePath}` and `GET {basePath}/{event_id}`.
+   * Default `/events`; `/` serves at the mount point itself.
+   */
   readonly basePath?: string | undefined;
   /** Decides whether a request may read events; `false` answers `401` before any lookup. Default: everyone may. */
   readonly authorize?: ((request: EventsHttpRequest<Native>) => boolean | Promise<boolean>) | undefined;
@@ -64,13 +74,6 @@ export interface CoreRequest<Native> {
   readonly native: Native;
 }
 
-/** What the core answers. `body` is the GET body even for `HEAD`: the transport sends headers only. */
-export interface CoreResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
 /** The core of every wrapper: `handle` answers `undefined` for paths outside `basePath`. */
 export interface EventsCore<Native> {
   handle(request: CoreRequest<Native>): Promise<CoreResponse | undefined>;
@@ -81,15 +84,6 @@ export interface EventsCore<Native> {
 /** Longest accepted path plus query string; no valid query comes close (every value is capped at 256 chars). */
 export const MAX_URL_LENGTH = 8192;
 const ALLOW = "GET, HEAD";
-const TITLES: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  414: "URI Too Long",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
 const BASE_PATH = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*\/?$/;
 
 type Route = { kind: "list" } | { kind: "item"; rawId: string } | { kind: "nested" };
@@ -118,13 +112,16 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
   }
 
   async function listEvents(rawQuery: string): Promise<CoreResponse> {
-    const parsed = parseListQuery(rawQuery, maxLimit);
-    if (!parsed.ok) return invalidQuery(parsed.issues, "query");
+    const { query, issues } = parseListQuery(rawQuery, maxLimit);
     try {
-      const page = await bus.listEventsPage(parsed.query, { maxLimit });
+      if (issues.length > 0) {
+        normalizeEventQuery(query, { maxLimit }); // adds what the bus would say about the readable parameters
+        return invalidQuery(issues, "query");
+      }
+      const page = await bus.listEventsPage(query, { maxLimit });
       return json(listBody(page.events, page.has_more));
     } catch (error) {
-      if (error instanceof EventValidationError) return invalidQuery(error.issues, "query");
+      if (error instanceof EventValidationError) return invalidQuery([...issues, ...error.issues], "query");
       throw error;
     }
   }
@@ -147,73 +144,17 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
         return await answer(request, route);
       } catch (error) {
         safely(() => onError(error, viewOf(request)));
-        // StorageError, or a closed bus: the store cannot answer now, which is not the client's fault.
-        return error instanceof EventBusError
-          ? problem(503, "The event store is unavailable; try again later")
-          : problem(500, "The events API failed unexpectedly");
+        return failure(error);
       }
     },
   };
 }
 
-interface Serialised {
-  readonly text: string;
-  readonly bytes: number;
-}
-
-/** Events are immutable, so each one's JSON text is computed once and reused by every response that holds it. */
-const serialisedEvents = new WeakMap<Event, Serialised>();
-
-function serialised(event: Event): Serialised {
-  let cached = serialisedEvents.get(event);
-  if (cached === undefined) {
-    const text = JSON.stringify(event);
-    cached = { text, bytes: utf8Length(text) };
-    serialisedEvents.set(event, cached);
-  }
-  return cached;
-}
-
-function listBody(events: readonly Event[], hasMore: boolean): Serialised {
-  const head = '{"events":[';
-  const tail = hasMore ? '],"has_more":true}' : '],"has_more":false}';
-  let text = head;
-  let bytes = head.length + tail.length + Math.max(events.length - 1, 0);
-  for (let index = 0; index < events.length; index++) {
-    const item = serialised(events[index] as Event);
-    text += index === 0 ? item.text : `,${item.text}`;
-    bytes += item.bytes;
-  }
-  return { text: text + tail, bytes };
-}
-
-function json(body: Serialised): CoreResponse {
-  return {
-    status: 200,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      "cache-control": "no-store",
-      "content-length": String(body.bytes),
-    },
-    body: body.text,
-  };
-}
-
-/** An RFC 9457 problem document; `type` is `about:blank`, so `title` is the status phrase. */
-function problem(
-  status: number,
-  detail: string,
-  extra: { allow?: string; errors?: { loc: (string | number)[]; msg: string }[] } = {},
-): CoreResponse {
-  const document = { type: "about:blank", title: TITLES[status] ?? "Error", status, detail, errors: extra.errors };
-  const text = JSON.stringify(document);
-  const headers: Record<string, string> = {
-    "content-type": "application/problem+json; charset=utf-8",
-    "cache-control": "no-store",
-    "content-length": String(utf8Length(text)),
-  };
-  if (extra.allow !== undefined) headers.allow = extra.allow;
-  return { status, headers, body: text };
+/** A StorageError, or a closed bus, means the store cannot answer now: not the client's fault, and not a bug. */
+function failure(error: unknown): CoreResponse {
+  return error instanceof EventBusError
+    ? problem(503, "The event store is unavailable; try again later")
+    : problem(500, "The events API failed unexpectedly");
 }
 
 function invalidQuery(issues: readonly ValidationIssue[], where: "query" | "path"): CoreResponse {
@@ -264,21 +205,6 @@ function checkMaxLimit(maxLimit: number): number {
     throw EventValidationError.forField("maxLimit", `must be an integer from 1 to ${MAX_LIMIT}, got ${maxLimit}`);
   }
   return maxLimit;
-}
-
-/** UTF-8 byte length without `Buffer`, so the core runs on any fetch runtime. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      bytes += 2; // a surrogate pair: 2 UTF-16 units, 4 bytes
-      index++;
-    } else bytes += 2;
-  }
-  return bytes;
 }
 
 function safely(call: () => void): void {

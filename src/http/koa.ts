@@ -5,7 +5,12 @@ import { nodeHeaders } from "./node.js";
 
 /**
  * The parts of a Koa context the middleware uses, declared structurally so that neither this package nor its
- * types depend on `koa`.
+ * types depend on `koa`. A Koa `Context` satisfies it.
+ *
+ * @example
+ * ```ts
+ * const authorize = ({ native }: EventsHttpRequest<KoaContextLike>) => native.headers["x-api-key"] === apiKey;
+ * ```
  */
 export interface KoaContextLike {
   readonly method: string;

@@ -5,6 +5,12 @@ import { createEventsCore, type EventsHttpOptions, type EventsRequestHeaders } f
 /**
  * A `(req, res, next?)` handler for `node:http`, Express, Connect and Fastify's raw request/response. Its promise
  * never rejects: every failure is answered (and reported to `onError`).
+ *
+ * @example
+ * ```ts
+ * const handler: EventsNodeHandler = createEventsHandler(bus);
+ * createServer((req, res) => handler(req, res, () => otherRoutes(req, res)));
+ * ```
  */
 export type EventsNodeHandler = (
   req: IncomingMessage,
@@ -52,7 +58,7 @@ export function createEventsHandler(
   };
 }
 
-/** Reads Node's lower-cased header object through the Web `Headers.get` shape. */
+/** Reads Node's lower-cased header object through the Web `Headers.get` shape (shared with the Koa wrapper). */
 export function nodeHeaders(headers: Readonly<IncomingHttpHeaders>): EventsRequestHeaders {
   return {
     get(name) {

@@ -21,9 +21,11 @@ const DIGITS = /^[0-9]+$/;
 const SPACED_OFFSET = /[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)? \d{2}(?::?\d{2})?$/;
 
 /** The query of `GET {basePath}`, or every problem found in it. Range and value checks are left to the bus. */
-export type ParsedListQuery =
-  | { readonly ok: true; readonly query: EventQuery }
-  | { readonly ok: false; readonly issues: ValidationIssue[] };
+export interface ParsedListQuery {
+  /** The parameters that could be read; the others are described in `issues`. */
+  readonly query: EventQuery;
+  readonly issues: ValidationIssue[];
+}
 
 /**
  * Reads a raw query string (without `?`) into an `EventQuery`: form decoding (`+` is a space), unknown keys
@@ -71,7 +73,7 @@ export function parseListQuery(raw: string, maxLimit: number): ParsedListQuery {
     const named = list.filter((type) => type !== "");
     if (named.length > 0) query.event_type = named as EventType[];
   }
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, query };
+  return { query, issues };
 }
 
 function readLimit(value: string, maxLimit: number, query: Record<string, unknown>, issues: ValidationIssue[]): void {

@@ -1,0 +1,97 @@
+import type { Event } from "../event.js";
+
+/** What the core answers. `body` is the GET body even for `HEAD`: the transport sends headers only. */
+export interface CoreResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  414: "URI Too Long",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** A response body with its UTF-8 length, so `Content-Length` never needs a second pass over the text. */
+export interface Serialised {
+  readonly text: string;
+  readonly bytes: number;
+}
+
+/** Events are immutable, so each one's JSON text is computed once and reused by every response that holds it. */
+const serialisedEvents = new WeakMap<Event, Serialised>();
+
+/** The event's JSON text, from the cache when this very object was served before. */
+export function serialised(event: Event): Serialised {
+  let cached = serialisedEvents.get(event);
+  if (cached === undefined) {
+    const text = JSON.stringify(event);
+    cached = { text, bytes: utf8Length(text) };
+    serialisedEvents.set(event, cached);
+  }
+  return cached;
+}
+
+/** `{"events":[...],"has_more":...}` built from the events' cached texts, with no re-serialising. */
+export function listBody(events: readonly Event[], hasMore: boolean): Serialised {
+  const head = '{"events":[';
+  const tail = hasMore ? '],"has_more":true}' : '],"has_more":false}';
+  let text = head;
+  let bytes = head.length + tail.length + Math.max(events.length - 1, 0);
+  for (let index = 0; index < events.length; index++) {
+    const item = serialised(events[index] as Event);
+    text += index === 0 ? item.text : `,${item.text}`;
+    bytes += item.bytes;
+  }
+  return { text: text + tail, bytes };
+}
+
+/** A `200` JSON answer. */
+export function json(body: Serialised): CoreResponse {
+  return {
+    status: 200,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "content-length": String(body.bytes),
+    },
+    body: body.text,
+  };
+}
+
+/** An RFC 9457 problem document; `type` is `about:blank`, so `title` is the status phrase. */
+export function problem(
+  status: number,
+  detail: string,
+  extra: { allow?: string; errors?: { loc: (string | number)[]; msg: string }[] } = {},
+): CoreResponse {
+  const document = { type: "about:blank", title: TITLES[status] ?? "Error", status, detail, errors: extra.errors };
+  const text = JSON.stringify(document);
+  const headers: Record<string, string> = {
+    "content-type": "application/problem+json; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": String(utf8Length(text)),
+  };
+  if (extra.allow !== undefined) headers.allow = extra.allow;
+  return { status, headers, body: text };
+}
+
+/** UTF-8 byte length without `Buffer`, so the core runs on any fetch runtime. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 2; // a surrogate pair: 2 UTF-16 units, 4 bytes
+      index++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
