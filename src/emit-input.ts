@@ -1,4 +1,4 @@
-import { CORRELATION_FIELDS, type CorrelationField, type EmitEventInput, MAX_ID_LENGTH } from "./event.js";
+import { type CorrelationField, type EmitEventInput, EVENT_FIELDS, MAX_ID_LENGTH } from "./event.js";
 import { type EventType, isEventType } from "./event-type.js";
 import { isPortableString, type JsonObject, toFrozenJsonObject } from "./json.js";
 import { normalizeTimestamp } from "./timestamp.js";
@@ -12,14 +12,7 @@ export type ParsedEmitInput = {
   metadata: JsonObject;
 } & { [K in CorrelationField]: string };
 
-const INPUT_KEYS: ReadonlySet<string> = new Set([
-  "event_id",
-  "event_type",
-  "timestamp",
-  ...CORRELATION_FIELDS,
-  "payload",
-  "metadata",
-]);
+const INPUT_KEYS: ReadonlySet<string> = new Set(EVENT_FIELDS);
 // RFC 9562: version 1-8 and variant 10xx, or the nil and max UUIDs.
 const RFC_9562_UUID =
   /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/i;

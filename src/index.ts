@@ -10,7 +10,7 @@ export type { EventTypeGroup, EventTypePattern } from "./event-type.js";
 export { AUDIT_EVENT_TYPES, EVENT_TYPES, EventType, isEventType } from "./event-type.js";
 export type { JsonObject, JsonValue } from "./json.js";
 export type { EventQuery } from "./query.js";
-export { DEFAULT_LIMIT, MAX_LIMIT, normalizeEventQuery, unknownCursorError } from "./query.js";
+export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./query.js";
 export type { MemoryStorageOptions } from "./storage/memory.js";
 export { memoryStorage } from "./storage/memory.js";
 export type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./storage/types.js";

@@ -1,5 +1,5 @@
 import { EventValidationError, type ValidationIssue } from "./errors.js";
-import { CORRELATION_FIELDS, MAX_ID_LENGTH } from "./event.js";
+import { CORRELATION_FIELDS, type Event, MAX_ID_LENGTH } from "./event.js";
 import { EVENT_TYPES, type EventType, isEventType } from "./event-type.js";
 import { isPortableString, PORTABLE_STRING_RULE } from "./json.js";
 import type { NormalizedEventQuery } from "./storage/types.js";
@@ -115,7 +115,36 @@ export function normalizeEventQuery(query: unknown = {}, options: { maxLimit?: n
   return normalized;
 }
 
-/** The error for a cursor id that names no stored event; adapters throw it from `list`. */
+/**
+ * True when an event passes every filter of a normalised query (not the window). Adapters that walk one index use it
+ * to check the other filters on each candidate.
+ *
+ * @example
+ * ```ts
+ * const page = candidates.filter((event) => matchesQuery(event, query)).slice(0, query.limit);
+ * ```
+ */
+export function matchesQuery(event: Event, query: NormalizedEventQuery): boolean {
+  return (
+    (query.flow_id === undefined || event.flow_id === query.flow_id) &&
+    (query.flow_type === undefined || event.flow_type === query.flow_type) &&
+    (query.proposal_id === undefined || event.proposal_id === query.proposal_id) &&
+    (query.deal_id === undefined || event.deal_id === query.deal_id) &&
+    (query.session_id === undefined || event.session_id === query.session_id) &&
+    (query.event_types === undefined || query.event_types.includes(event.event_type)) &&
+    (query.since === undefined || event.timestamp >= query.since) &&
+    (query.until === undefined || event.timestamp < query.until)
+  );
+}
+
+/**
+ * The error for a cursor id that names no stored event; adapters throw it from `list`.
+ *
+ * @example
+ * ```ts
+ * if (seq === undefined) throw unknownCursorError("after", query.after);
+ * ```
+ */
 export function unknownCursorError(cursor: "after" | "before", eventId: string): EventValidationError {
   return EventValidationError.forField(cursor, `no stored event has event_id ${eventId}`);
 }

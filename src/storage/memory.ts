@@ -1,6 +1,6 @@
 import { EventValidationError } from "../errors.js";
 import type { Event } from "../event.js";
-import { unknownCursorError } from "../query.js";
+import { matchesQuery, unknownCursorError } from "../query.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
 
@@ -95,19 +95,6 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
     return query.event_types.flatMap((type) => byType.get(type) ?? []);
   }
 
-  function matches(event: Event, query: NormalizedEventQuery): boolean {
-    return (
-      (query.flow_id === undefined || event.flow_id === query.flow_id) &&
-      (query.flow_type === undefined || event.flow_type === query.flow_type) &&
-      (query.proposal_id === undefined || event.proposal_id === query.proposal_id) &&
-      (query.deal_id === undefined || event.deal_id === query.deal_id) &&
-      (query.session_id === undefined || event.session_id === query.session_id) &&
-      (query.event_types === undefined || query.event_types.includes(event.event_type)) &&
-      (query.since === undefined || event.timestamp >= query.since) &&
-      (query.until === undefined || event.timestamp < query.until)
-    );
-  }
-
   function cursorSeq(cursor: "after" | "before", eventId: string): number {
     const seq = seqById.get(eventId);
     if (seq === undefined) throw unknownCursorError(cursor, eventId);
@@ -140,7 +127,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
     const forward = afterSeq !== undefined;
     for (const seq of mergedSeqs(windows, forward)) {
       const event = eventAt(seq);
-      if (!matches(event, query)) continue;
+      if (!matchesQuery(event, query)) continue;
       found.push(event);
       if (found.length === query.limit) break;
     }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Event } from "../event.js";
-import { unknownCursorError } from "../query.js";
+import { matchesQuery, unknownCursorError } from "../query.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
 import { parseEventRecord } from "./redis-record.js";
@@ -38,7 +38,7 @@ export async function listEvents(query: NormalizedEventQuery, context: ListConte
       // A record deleted by hand (retention) leaves index entries behind; they are skipped.
       if (text === null) continue;
       const event = parseEventRecord(text, recordKeys[index] as string);
-      if (!matches(event, query)) continue;
+      if (!matchesQuery(event, query)) continue;
       found.push(event);
       if (found.length === query.limit) return forward ? found : found.reverse();
     }
@@ -91,17 +91,4 @@ async function chooseSource(
   }
   const narrowest = best as { keys: string[]; size: number };
   return { keys: narrowest.keys, startBound: narrowest.size === 0 ? null : start };
-}
-
-function matches(event: Event, query: NormalizedEventQuery): boolean {
-  return (
-    (query.flow_id === undefined || event.flow_id === query.flow_id) &&
-    (query.flow_type === undefined || event.flow_type === query.flow_type) &&
-    (query.proposal_id === undefined || event.proposal_id === query.proposal_id) &&
-    (query.deal_id === undefined || event.deal_id === query.deal_id) &&
-    (query.session_id === undefined || event.session_id === query.session_id) &&
-    (query.event_types === undefined || query.event_types.includes(event.event_type)) &&
-    (query.since === undefined || event.timestamp >= query.since) &&
-    (query.until === undefined || event.timestamp < query.until)
-  );
 }
