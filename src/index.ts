@@ -14,5 +14,6 @@ export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCur
 export type { MemoryStorageOptions } from "./storage/memory.js";
 export { memoryStorage } from "./storage/memory.js";
 export type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./storage/types.js";
+export { parseStoredEvent } from "./stored-event.js";
 export type { EventListener, SubscribeOptions } from "./subscriptions.js";
 export { normalizeTimestamp } from "./timestamp.js";

@@ -1,6 +1,5 @@
-import * as z from "zod";
-import { type Event, eventSchema } from "../event.js";
-import { deepFreeze, type JsonObject } from "../json.js";
+import type { Event } from "../event.js";
+import { parseStoredEvent } from "../stored-event.js";
 import type { SqliteValue } from "./sqlite-driver.js";
 import { quoteIdentifier, SQLITE_EVENT_COLUMNS } from "./sqlite-schema.js";
 import type { NormalizedEventQuery } from "./types.js";
@@ -96,35 +95,22 @@ export function insertParams(event: Event): SqliteValue[] {
   ];
 }
 
-/**
- * A JSON object column. The size cap of `eventSchema` is not applied on the way out: the bus enforced its own
- * (configurable) cap when the event was emitted, and a stored event must stay readable.
- */
-const storedJsonObject = z.string().transform((text, context): JsonObject => {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    context.issues.push({ code: "custom", input: text, message: "is not valid JSON" });
-    return z.NEVER;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    context.issues.push({ code: "custom", input: text, message: "is not a JSON object" });
-    return z.NEVER;
-  }
-  return deepFreeze(value as JsonObject);
-});
-
-const rowSchema = eventSchema.extend({ payload: storedJsonObject, metadata: storedJsonObject });
-
-/** Parses a stored row into a deeply frozen `Event`, or throws naming the bad columns. */
+/** Parses a stored row into a deeply frozen `Event`, or throws naming the row and the bad columns. */
 export function rowToEvent(row: unknown, table: string): Event {
-  const parsed = rowSchema.safeParse(row);
-  if (parsed.success) return Object.freeze(parsed.data);
-  const id = (row as { event_id?: unknown } | undefined)?.event_id;
-  throw new Error(`row ${String(id)} of table "${table}" is not a valid event: ${z.prettifyError(parsed.error)}`, {
-    cause: parsed.error,
-  });
+  const columns = row as Record<string, unknown>;
+  const where = `row ${String(columns.event_id)} of table "${table}"`;
+  return parseStoredEvent(
+    { ...columns, payload: parseColumn(columns.payload, where), metadata: parseColumn(columns.metadata, where) },
+    where,
+  );
+}
+
+function parseColumn(text: unknown, where: string): unknown {
+  try {
+    return typeof text === "string" ? JSON.parse(text) : text;
+  } catch (error) {
+    throw new Error(`${where} holds a JSON column that does not parse: ${(error as Error).message}`);
+  }
 }
 
 function addBound(conditions: string[], params: SqliteValue[], condition: string, value: string | number | undefined) {
