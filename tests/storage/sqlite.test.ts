@@ -47,8 +47,10 @@ afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-for (const flavour of flavours) {
-  describe.runIf(flavour.open !== undefined)(`sqlite storage on ${flavour.name}`, () => {
+// A flavour this Node version cannot load is not defined at all (its NOT RUNNING line says why and which CI pass
+// covers it), rather than reported as skipped tests.
+for (const flavour of flavours.filter((candidate) => candidate.open !== undefined)) {
+  describe(`sqlite storage on ${flavour.name}`, () => {
     const open: OpenDatabase = (file) => {
       const database = (flavour.open as OpenDatabase)(file);
       opened.push(database);
