@@ -79,6 +79,8 @@ export interface ResultRow {
   readonly ratio: number;
   readonly target: string;
   readonly met: boolean;
+  /** Shown for information only: no target applies, so `met` is not counted. */
+  readonly informational?: boolean;
 }
 
 /** Formats a timing as "12.3 µs (11.9-13.0)". */
@@ -91,6 +93,40 @@ export function formatTiming(timing: Timing): string {
 /** Throughput ratio of a figure against its floor: above 1 means faster than the floor. */
 export function speedRatio(figure: Timing, floor: Timing): number {
   return floor.medianUs / figure.medianUs;
+}
+
+/**
+ * A row comparing a timing with its floor by throughput (`floor / figure`): meets the target when the ratio is at
+ * least `atLeast`.
+ */
+export function speedRow(
+  question: string,
+  figure: string,
+  timing: Timing,
+  floor: string,
+  floorTiming: Timing,
+  atLeast: number,
+): ResultRow {
+  const ratio = speedRatio(timing, floorTiming);
+  return {
+    question,
+    figure,
+    value: formatTiming(timing),
+    floor,
+    floorValue: formatTiming(floorTiming),
+    ratio,
+    target: `>= ${atLeast}x`,
+    met: ratio >= atLeast,
+  };
+}
+
+/**
+ * Records that a benchmark did not run (e.g. its service is unreachable): prints one clear line and writes a result
+ * file without rows, so that `bench/run.ts` lists it as skipped instead of reusing an older result.
+ */
+export async function skip(question: string, reason: string): Promise<void> {
+  console.log(`\n## ${question}: SKIPPED: ${reason}`);
+  await writeResult(question, { rows: [], notes: [], skipped: reason });
 }
 
 /** Prints the rows as a table and writes them to `bench/results/<question>.json`. */
@@ -107,15 +143,21 @@ export async function report(
       floor: `${row.floor}: ${row.floorValue}`,
       ratio: row.ratio.toFixed(2),
       target: row.target,
-      met: row.met ? "yes" : "NO",
+      met: row.informational ? "n/a" : row.met ? "yes" : "NO",
     })),
   );
   for (const note of notes) console.log(`note: ${note}`);
-  const directory = join(import.meta.dirname, "results");
-  await mkdir(directory, { recursive: true });
+  await writeResult(question, { rows, notes });
+}
+
+/** Directory of the result files, one `<question>.json` per benchmark. */
+export const RESULTS_DIRECTORY = join(import.meta.dirname, "results");
+
+async function writeResult(question: string, content: Record<string, unknown>): Promise<void> {
+  await mkdir(RESULTS_DIRECTORY, { recursive: true });
   const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown" };
   await writeFile(
-    join(directory, `${question}.json`),
-    `${JSON.stringify({ question, quick, machine, date: new Date().toISOString(), rows, notes }, null, 2)}\n`,
+    join(RESULTS_DIRECTORY, `${question}.json`),
+    `${JSON.stringify({ question, quick, machine, date: new Date().toISOString(), ...content }, null, 2)}\n`,
   );
 }

@@ -24,10 +24,12 @@ export function memoryStore(): BenchStore {
   return { storage, dispose: () => storage.close() };
 }
 
-export function sqliteStore(): BenchStore & { database: Database.Database; table: string } {
+export function sqliteStore(
+  options: { synchronous?: "full" | "normal" } = {},
+): BenchStore & { database: Database.Database; table: string } {
   const directory = mkdtempSync(join(tmpdir(), "ase-bench-"));
   const database = new Database(join(directory, "events.sqlite"));
-  const storage = sqliteStorage({ database, closeDatabase: true });
+  const storage = sqliteStorage({ database, closeDatabase: true, synchronous: options.synchronous });
   return {
     storage,
     database,
@@ -112,4 +114,33 @@ export async function seedStore(storage: EventStorage, count: number, sessions: 
     sample.push((batch[0] as Event).event_id);
   }
   return sample;
+}
+
+/** Why PostgreSQL cannot be used (e.g. "connect ECONNREFUSED"), or `undefined` when it answers. */
+export async function postgresUnreachable(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return undefined;
+  } catch (error) {
+    return `PostgreSQL at ${PG_URL} is unreachable (${(error as Error).message}); set PG_URL to benchmark it`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Why Redis cannot be used, or `undefined` when it answers PING. */
+export async function redisUnreachable(): Promise<string | undefined> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0 });
+  client.on("error", () => undefined); // the failure is reported below
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (error) {
+    return `Redis at ${REDIS_URL} is unreachable (${(error as Error).message}); set REDIS_URL to benchmark it`;
+  } finally {
+    client.disconnect();
+  }
 }

@@ -65,20 +65,61 @@ export function guardConnection(client: Redis | Cluster, timeoutMs: number): Con
   }
 
   return {
-    async run(call) {
-      const deadline = startDeadline(timeoutMs);
-      try {
-        await connected(deadline);
-        return await deadline.race(call().catch(explainDroppedConnection));
-      } finally {
-        deadline.clear();
-      }
+    run(call) {
+      return client.status === "ready" ? runConnected(call, timeoutMs) : runWhenConnected(call);
     },
     detach() {
       client.off("error", onError);
       client.off("ready", onReady);
     },
   };
+
+  async function runWhenConnected<T>(call: () => Promise<T>): Promise<T> {
+    const deadline = startDeadline(timeoutMs);
+    try {
+      await connected(deadline);
+      return await deadline.race(call().catch(explainDroppedConnection));
+    } finally {
+      deadline.clear();
+    }
+  }
+}
+
+/**
+ * The hot path, for a client that is connected: the same bound and error translation as the general path, with one
+ * promise and one timer instead of a deadline object, `Promise.race` and async frames: that layering cost about
+ * 10 µs per call, over 10% of a sequential append (bench/redis-emit.ts).
+ */
+function runConnected<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(noReplyError(timeoutMs)), timeoutMs);
+    let pending: Promise<T>;
+    try {
+      pending = call();
+    } catch (error) {
+      clearTimeout(timer);
+      reject(error);
+      return;
+    }
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        try {
+          explainDroppedConnection(error);
+        } catch (explained) {
+          reject(explained);
+        }
+      },
+    );
+  });
+}
+
+function noReplyError(timeoutMs: number): Error {
+  return new Error(`no reply from Redis within ${timeoutMs} ms (the timeoutMs option)`);
 }
 
 /** ioredis's errors for a command cut off by a dropped connection do not say so; ours does. */
@@ -100,10 +141,7 @@ interface Deadline {
 function startDeadline(timeoutMs: number): Deadline {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no reply from Redis within ${timeoutMs} ms (the timeoutMs option)`)),
-      timeoutMs,
-    );
+    timer = setTimeout(() => reject(noReplyError(timeoutMs)), timeoutMs);
   });
   expired.catch(() => undefined); // only observed through race(); never an unhandled rejection
   return {

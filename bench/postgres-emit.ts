@@ -1,0 +1,165 @@
+// Question: what does a PostgreSQL emitEvent cost next to a raw pg INSERT of the same row into an identical table,
+// one at a time, 16 in flight (where the adapter's group commit should share statements), and 100 per statement?
+import type pg from "pg";
+import { type Event, EventBus } from "../src/index.js";
+import { postgresSchemaSql } from "../src/storage/postgres.js";
+import { measure, quick, report, skip, speedRow } from "./harness.js";
+import { postgresStore, postgresUnreachable } from "./stores.js";
+
+const QUESTION = "postgres-emit";
+const BATCH = 100;
+const IN_FLIGHT = 16;
+/** Emits per timed call in the concurrent case: each of the 16 workers emits this many, one after another. */
+const PER_WORKER = 4;
+
+const unreachable = await postgresUnreachable();
+if (unreachable !== undefined) {
+  await skip(QUESTION, unreachable);
+  process.exit(0);
+}
+
+function payloadFor(index: number) {
+  return { round: index, cpm: 12.5, currency: "USD", lines: [{ sku: "banner-300x250", impressions: 100_000 }] };
+}
+
+function typicalEvent(index: number): Event {
+  return Object.freeze({
+    event_id: crypto.randomUUID(),
+    event_type: "negotiation.round",
+    timestamp: new Date().toISOString(),
+    flow_id: "flow-1",
+    flow_type: "proposal_handling",
+    proposal_id: "proposal-1",
+    deal_id: "",
+    session_id: "session-1",
+    payload: Object.freeze(payloadFor(index)),
+    metadata: Object.freeze({}),
+  });
+}
+
+// The columns the adapter's INSERT writes (seq and xid come from their defaults in both tables).
+const COLUMNS =
+  'event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata';
+const COLUMN_COUNT = 10;
+
+function rowValues(event: Event): string[] {
+  return [
+    event.event_id,
+    event.event_type,
+    event.timestamp,
+    event.flow_id,
+    event.flow_type,
+    event.proposal_id,
+    event.deal_id,
+    event.session_id,
+    JSON.stringify(event.payload),
+    JSON.stringify(event.metadata),
+  ];
+}
+
+function placeholders(rows: number): string {
+  return Array.from(
+    { length: rows },
+    (_, row) =>
+      `(${Array.from({ length: COLUMN_COUNT }, (_, column) => `$${row * COLUMN_COUNT + column + 1}`).join(", ")})`,
+  ).join(", ");
+}
+
+// One pool (20 connections) for both tables: the raw floor may use 16 connections at once.
+const store = postgresStore(IN_FLIGHT + 4);
+const pool: pg.Pool = store.pool;
+pool.on("error", () => undefined);
+const rawTable = `${store.table}_raw`;
+const bus = new EventBus({ storage: store.storage });
+await bus.emitEvent({ event_type: "session.created", session_id: "session-1" }); // creates the adapter's table
+await pool.query(postgresSchemaSql({ table: rawTable }));
+// Named statements: each connection parses and plans them once, the best a hand-written client can do.
+const rawSingle = {
+  name: `raw_single_${rawTable}`,
+  text: `INSERT INTO ${rawTable} (${COLUMNS}) VALUES ${placeholders(1)}`,
+};
+const rawMany = {
+  name: `raw_many_${rawTable}`,
+  text: `INSERT INTO ${rawTable} (${COLUMNS}) VALUES ${placeholders(BATCH)}`,
+};
+
+let counter = 0;
+const emitOne = () =>
+  bus.emitEvent({
+    event_type: "negotiation.round",
+    flow_id: "flow-1",
+    flow_type: "proposal_handling",
+    session_id: "session-1",
+    proposal_id: "proposal-1",
+    payload: payloadFor(counter++),
+  });
+const insertOne = () => pool.query({ ...rawSingle, values: rowValues(typicalEvent(counter++)) });
+
+/** `IN_FLIGHT` workers, each doing `PER_WORKER` operations one after another: 16 always in flight. */
+async function concurrently(operation: () => Promise<unknown>): Promise<void> {
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      for (let index = 0; index < PER_WORKER; index++) await operation();
+    }),
+  );
+}
+
+const timings = await measure(
+  [
+    { name: "emitEvent", run: emitOne },
+    { name: "raw INSERT", run: insertOne },
+    { name: "emitEvent x16", run: () => concurrently(emitOne), opsPerCall: IN_FLIGHT * PER_WORKER },
+    { name: "raw INSERT x16", run: () => concurrently(insertOne), opsPerCall: IN_FLIGHT * PER_WORKER },
+    {
+      name: "storage.append(100)",
+      run: () => store.storage.append(Array.from({ length: BATCH }, () => typicalEvent(counter++))),
+      opsPerCall: BATCH,
+    },
+    {
+      name: "raw 100-row INSERT",
+      run: () =>
+        pool.query({
+          ...rawMany,
+          values: Array.from({ length: BATCH }, () => rowValues(typicalEvent(counter++))).flat(),
+        }),
+      opsPerCall: BATCH,
+    },
+  ] as never[],
+  { timeMs: quick ? 200 : 1000 },
+);
+const settings = await pool.query<{ name: string; setting: string }>(
+  "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync')",
+);
+await pool.query(`DROP TABLE IF EXISTS ${rawTable}`);
+await store.dispose();
+
+const [emit, raw, emit16, raw16, append, rawMulti] = timings;
+if (!emit || !raw || !emit16 || !raw16 || !append || !rawMulti) throw new Error("missing timing");
+const serverSettings = settings.rows.map((row) => `${row.name}=${row.setting}`).join(", ");
+await report(
+  QUESTION,
+  [
+    speedRow(QUESTION, "postgres emitEvent, one at a time", emit, "raw single-row INSERT, one at a time", raw, 0.8),
+    speedRow(
+      QUESTION,
+      `postgres emitEvent, ${IN_FLIGHT} in flight (group commit)`,
+      emit16,
+      `raw single-row INSERT, ${IN_FLIGHT} in flight`,
+      raw16,
+      2,
+    ),
+    speedRow(
+      QUESTION,
+      `postgres storage.append(${BATCH}) (per event)`,
+      append,
+      `raw ${BATCH}-row INSERT`,
+      rawMulti,
+      0.8,
+    ),
+  ],
+  [
+    `one pg.Pool of ${IN_FLIGHT + 4} for both identical tables (postgresSchemaSql); the raw floor uses named statements ` +
+      `with one parameter per column; server ${serverSettings}`,
+    `${IN_FLIGHT} in flight = ${IN_FLIGHT} workers each emitting ${PER_WORKER} events one after another per timed call`,
+  ],
+);
