@@ -108,13 +108,13 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
   };
 }
 
-async function appendBatch(
+function appendBatch(
   events: readonly Event[],
   keys: RedisKeyLayout,
   scripts: RedisScripts,
   guard: ConnectionGuard,
 ): Promise<readonly AppendOutcome[]> {
-  if (events.length === 0) return [];
+  if (events.length === 0) return Promise.resolve([]);
   const scriptKeys = [keys.sequence, keys.log];
   const args: string[] = [];
   for (const event of events) {
@@ -128,11 +128,13 @@ async function appendBatch(
     }
     args.push(event.event_id, serializeEvent(event), String(indexCount));
   }
-  const stored = await guard.run(() => scripts.append(scriptKeys, args));
-  return stored.map((text, position) => {
-    if (text === null) return null;
-    return parseEventRecord(text, keys.event((events[position] as Event).event_id));
-  });
+  return guard
+    .run(() => scripts.append(scriptKeys, args))
+    .then((stored) =>
+      stored.map((text, position) =>
+        text === null ? null : parseEventRecord(text, keys.event((events[position] as Event).event_id)),
+      ),
+    );
 }
 
 function checkOptions(options: RedisStorageOptions): RedisStorageOptions {
