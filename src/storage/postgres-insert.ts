@@ -1,0 +1,140 @@
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
+import type { Event } from "../event.js";
+import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
+import type { AppendOutcome } from "./types.js";
+
+/** What both a `Pool` and a checked-out client offer: one query at a time. */
+export interface Queryable {
+  query<Row extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<Row>>;
+  query<Row extends QueryResultRow>(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<QueryResult<Row>>;
+}
+
+/** Cap on the JSON text of one statement (a group of several calls), far below PostgreSQL's 1 GB limits. */
+export const MAX_STATEMENT_CHARS = 16 * 1024 * 1024;
+
+const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata`;
+
+/**
+ * The group-commit INSERT as a named statement: each connection parses and plans it once, which matters because
+ * the statement runs once per group. One text parameter holds the JSON array of events: no per-row parameter
+ * limit, and jsonb keeps numbers exact.
+ */
+function insertStatement(table: string, json: string): { name: string; text: string; values: unknown[] } {
+  return { name: `ad_seller_events_insert_${hashName(table)}`, text: insertSql(table), values: [json] };
+}
+
+/** A short, stable digest of a table name (statement names must be unique per text and under 64 bytes). */
+function hashName(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, "0");
+}
+
+function insertSql(table: string): string {
+  return (
+    `INSERT INTO ${table} (${INSERTED_COLUMNS}) ` +
+    "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
+    "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata' " +
+    "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS input(e, position) ORDER BY position " +
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id"
+  );
+}
+
+/** Events to store, with their JSON, in append order. */
+export interface InsertBatch {
+  readonly table: string;
+  readonly events: readonly Event[];
+  readonly json: readonly string[];
+  readonly maxRows: number;
+}
+
+/**
+ * Inserts events in order and reports, per input event, `null` for the one occurrence that was stored or the stored
+ * event for an id that was already taken (before this call, by a concurrent writer, or earlier in the same batch).
+ * Runs one statement unless the batch is over a cap; the caller wraps such a batch in a transaction.
+ */
+export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<AppendOutcome[]> {
+  const { table, events, json } = batch;
+  // Repeated ids are dropped before the INSERT so that it is the first occurrence that gets stored.
+  const firstById = new Map<string, string>();
+  events.forEach((event, index) => {
+    const id = event.event_id.toLowerCase();
+    if (!firstById.has(id)) firstById.set(id, json[index] as string);
+  });
+  const inserted = new Set<string>();
+  for (const chunk of chunkJson([...firstById.values()], batch.maxRows)) {
+    const result = await db.query<{ event_id: string }>(insertStatement(table, chunk));
+    for (const row of result.rows) inserted.add(row.event_id);
+  }
+  const claimed = new Set<string>();
+  const lookups = events.map((event) => {
+    const id = event.event_id.toLowerCase();
+    if (inserted.has(id) && !claimed.has(id)) {
+      claimed.add(id);
+      return null;
+    }
+    return id;
+  });
+  const wanted = [...new Set(lookups.filter((id) => id !== null))];
+  const stored = wanted.length === 0 ? new Map<string, Event>() : await fetchStored(db, table, wanted);
+  return lookups.map((id) => {
+    if (id === null) return null;
+    const existing = stored.get(id);
+    if (existing === undefined)
+      throw new Error(`event ${id} was neither inserted nor found; was it deleted meanwhile?`);
+    return existing;
+  });
+}
+
+/** Joins serialised events into JSON arrays of at most `maxRows` events and about `MAX_STATEMENT_CHARS` each. */
+function chunkJson(parts: readonly string[], maxRows: number): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let chars = 0;
+  for (const part of parts) {
+    if (current.length > 0 && (current.length >= maxRows || chars + part.length > MAX_STATEMENT_CHARS)) {
+      chunks.push(`[${current.join(",")}]`);
+      current = [];
+      chars = 0;
+    }
+    current.push(part);
+    chars += part.length;
+  }
+  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+  return chunks;
+}
+
+async function fetchStored(db: Queryable, table: string, ids: readonly string[]): Promise<Map<string, Event>> {
+  const result = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${table} WHERE event_id = ANY($1::uuid[])`, [
+    ids,
+  ]);
+  return new Map(result.rows.map((row) => [String(row.event_id), rowToEvent(row)]));
+}
+
+/** Runs `work` in one transaction on a dedicated client; rolls back and discards a broken connection on failure. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  // An error between two of our queries would otherwise be an unhandled 'error' event on the client.
+  const onClientError = () => {};
+  client.on("error", onClientError);
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    client.removeListener("error", onClientError);
+    client.release();
+    return result;
+  } catch (error) {
+    const rollback = await client.query("ROLLBACK").then(
+      () => undefined,
+      (rollbackError: unknown) => rollbackError,
+    );
+    client.removeListener("error", onClientError);
+    client.release(rollback instanceof Error ? rollback : undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,244 @@
+import type { Pool } from "pg";
+import { EventBusError, EventValidationError, StorageError } from "../errors.js";
+import type { Event } from "../event.js";
+import { isUuid } from "../query.js";
+import { AppendBatcher } from "./postgres-append.js";
+import { listEventRows } from "./postgres-list.js";
+import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
+import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
+
+export type { PostgresTableName } from "./postgres-schema.js";
+export { DEFAULT_POSTGRES_SCHEMA, DEFAULT_POSTGRES_TABLE, postgresSchemaSql } from "./postgres-schema.js";
+
+/**
+ * Options of {@link postgresStorage}. Only `pool` is required.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStorageOptions = { pool, schema: "seller", table: "events", createSchema: false };
+ * const storage = postgresStorage(options);
+ * ```
+ */
+export interface PostgresStorageOptions {
+  /**
+   * A `pg` `Pool` you own. The adapter runs its statements through it and never ends it unless `closePool` is set.
+   * Attach a `pool.on("error", ...)` listener: `pg` reports a dropped idle connection there, and an unhandled
+   * `error` event ends the process.
+   */
+  readonly pool: Pool;
+  /** Schema of the events table: a lower-case SQL identifier. Default: `"public"`. */
+  readonly schema?: string | undefined;
+  /** Name of the events table: a lower-case SQL identifier of at most 47 characters. Default: `"ad_seller_events"`. */
+  readonly table?: string | undefined;
+  /** End the pool in `close()`. Default: `false` (the pool is yours). */
+  readonly closePool?: boolean | undefined;
+  /**
+   * Create the schema, table and indexes on first use when any of them is missing (idempotent, safe when many
+   * processes start at once). Set `false` when you apply `postgresSchemaSql()` through your own migrations.
+   * Default: `true`.
+   */
+  readonly createSchema?: boolean | undefined;
+  /** Most rows one group-commit INSERT statement carries. Default: `500`. */
+  readonly maxBatchRows?: number | undefined;
+  /** Most group-commit INSERT statements in flight at once (each holds a pool connection). Default: `2`. */
+  readonly maxConcurrentInserts?: number | undefined;
+  /**
+   * How long `list` may wait, in milliseconds, for transactions older than the newest stored event to finish, so
+   * that it returns every event committed before it was called. After that it returns the stable prefix that is
+   * visible. `0` never waits. Default: `2000`.
+   */
+  readonly visibilityWaitMillis?: number | undefined;
+}
+
+/**
+ * The PostgreSQL `EventStorage`, plus what a deployment may want to call itself.
+ *
+ * @example
+ * ```ts
+ * const storage: PostgresEventStorage = postgresStorage({ pool });
+ * await storage.ensureSchema(); // fail at boot, not on the first emit
+ * ```
+ */
+export interface PostgresEventStorage extends EventStorage {
+  /** The quoted, schema-qualified table name, e.g. `"public"."ad_seller_events"`. */
+  readonly table: string;
+  /**
+   * Creates the table and indexes now instead of on first use, so that a bad connection or missing privilege fails
+   * at boot. Rejects with `StorageError`; calling it again retries. Does nothing when `createSchema` is `false`.
+   */
+  ensureSchema(): Promise<void>;
+}
+
+const NAME = "postgres";
+const SETUP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('ad-seller-events:schema-setup', 0));";
+
+/**
+ * Event storage in PostgreSQL, shared by any number of seller processes. Concurrent appends in one process share
+ * multi-row INSERT statements (group commit); `list` follows one total order, (writing transaction id, sequence),
+ * that a reader tailing with `after` can follow without ever skipping an event that commits late.
+ *
+ * @example
+ * ```ts
+ * import pg from "pg";
+ * import { EventBus } from "ad-seller-events";
+ * import { postgresStorage } from "ad-seller-events/postgres";
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * pool.on("error", (error) => console.warn("idle postgres connection lost", error.message));
+ * const bus = new EventBus({ storage: postgresStorage({ pool, table: "seller_events" }) });
+ * ```
+ */
+export function postgresStorage(options: PostgresStorageOptions): PostgresEventStorage {
+  const settings = readOptions(options);
+  const { pool, names } = settings;
+  const table = names.qualifiedTable;
+  const batcher = new AppendBatcher({
+    pool,
+    qualifiedTable: table,
+    maxBatchRows: settings.maxBatchRows,
+    maxConcurrentStatements: settings.maxConcurrentInserts,
+  });
+  const gate = new OperationGate(table, settings.createSchema ? () => createSchemaObjects(pool, names) : undefined);
+
+  return {
+    name: NAME,
+    table,
+    ensureSchema: () => gate.run("setup", async () => {}),
+    append(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
+      if (events.length === 0) return Promise.resolve([]);
+      return gate.run("append", () => batcher.submit(events));
+    },
+    get(eventId: string): Promise<Event | null> {
+      return gate.run("get", () => getEventRow(pool, table, eventId));
+    },
+    list(query: NormalizedEventQuery): Promise<Event[]> {
+      return gate.run("list", () => listEventRows(pool, table, query, settings.visibilityWaitMillis));
+    },
+    async close(): Promise<void> {
+      if (!(await gate.shut())) return;
+      await batcher.whenIdle();
+      if (!settings.closePool) return;
+      try {
+        await pool.end();
+      } catch (error) {
+        throw new StorageError(NAME, "close", error);
+      }
+    },
+  };
+}
+
+/**
+ * Every operation passes through here: it refuses work once closed, creates the schema first (once), turns driver
+ * errors into `StorageError`, and tracks calls in flight so that `close()` can wait for them.
+ */
+class OperationGate {
+  private schemaReady: Promise<void> | undefined;
+  private closed = false;
+  private readonly active = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly table: string,
+    private readonly setup: (() => Promise<void>) | undefined,
+  ) {}
+
+  run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(new StorageError(NAME, operation, new Error(`the storage of ${this.table} is closed`)));
+    }
+    const call = this.guard(operation, work);
+    this.active.add(call);
+    const forget = () => this.active.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  /** Closes the gate and waits for calls in flight; false when it was closed already. */
+  async shut(): Promise<boolean> {
+    if (this.closed) return false;
+    this.closed = true;
+    await Promise.allSettled([...this.active]);
+    return true;
+  }
+
+  private async guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      await this.ensureSchema();
+      return await work();
+    } catch (error) {
+      if (error instanceof EventBusError) throw error;
+      throw new StorageError(NAME, operation, error);
+    }
+  }
+
+  private ensureSchema(): Promise<void> {
+    if (this.setup === undefined) return Promise.resolve();
+    // A failed attempt is forgotten, so that the next call retries once the server is reachable again.
+    this.schemaReady ??= this.setup().catch((error: unknown) => {
+      this.schemaReady = undefined;
+      throw new StorageError(NAME, "setup", error);
+    });
+    return this.schemaReady;
+  }
+}
+
+async function getEventRow(pool: Pool, table: string, eventId: string): Promise<Event | null> {
+  // Not a UUID: no event can have it, and PostgreSQL would refuse the cast.
+  if (!isUuid(eventId)) return null;
+  const result = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${table} WHERE event_id = $1::uuid`, [
+    eventId,
+  ]);
+  const row = result.rows[0];
+  return row === undefined ? null : rowToEvent(row);
+}
+
+interface ResolvedOptions {
+  readonly pool: Pool;
+  readonly names: PostgresObjectNames;
+  readonly closePool: boolean;
+  readonly createSchema: boolean;
+  readonly maxBatchRows: number;
+  readonly maxConcurrentInserts: number;
+  readonly visibilityWaitMillis: number;
+}
+
+function readOptions(options: PostgresStorageOptions): ResolvedOptions {
+  const pool = (options as Partial<PostgresStorageOptions> | undefined)?.pool;
+  if (typeof pool?.query !== "function" || typeof pool.connect !== "function") {
+    throw EventValidationError.forField("pool", "must be a pg Pool, e.g. new pg.Pool({ connectionString })");
+  }
+  return {
+    pool,
+    names: resolvePostgresNames(options),
+    closePool: options.closePool === true,
+    createSchema: options.createSchema !== false,
+    maxBatchRows: readInteger(options.maxBatchRows, "maxBatchRows", 500, 1),
+    maxConcurrentInserts: readInteger(options.maxConcurrentInserts, "maxConcurrentInserts", 2, 1),
+    visibilityWaitMillis: readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 2000, 0),
+  };
+}
+
+function readInteger(value: number | undefined, field: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw EventValidationError.forField(field, `must be an integer of at least ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Creates whatever is missing. The catalogue check comes first so that a running system (or a role without
+ * CREATE privilege, once migrated) never takes the DDL locks; the DDL runs as one implicit transaction under a
+ * transaction-level advisory lock, because concurrent `CREATE ... IF NOT EXISTS` can still fail with a catalogue
+ * unique violation when several processes start on an empty database.
+ */
+async function createSchemaObjects(pool: Pool, names: PostgresObjectNames): Promise<void> {
+  const present = await pool.query<{ complete: boolean }>(
+    "SELECT bool_and(to_regclass(name) IS NOT NULL) AS complete FROM unnest($1::text[]) AS name",
+    [names.relations],
+  );
+  if (present.rows[0]?.complete === true) return;
+  const script = `${SETUP_LOCK_SQL}\n${postgresSchemaSql({ schema: names.schema, table: names.table })}`;
+  // No parameters: sent as one simple query, which PostgreSQL runs as a single transaction.
+  await pool.query(script);
+}

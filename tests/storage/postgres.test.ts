@@ -1,0 +1,317 @@
+import type pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { type Event, EventBus, EventValidationError, StorageError } from "../../src/index.js";
+import {
+  type PostgresEventStorage,
+  type PostgresStorageOptions,
+  postgresSchemaSql,
+  postgresStorage,
+} from "../../src/storage/postgres.js";
+import { describeStorageConformance } from "../../src/testing/index.js";
+import { createPool, dropTestObjects, makeEvent, uniqueName } from "../fixtures/postgres-tables.js";
+import { PG_URL, serviceAvailable } from "../support/services.js";
+
+const available = await serviceAvailable("PostgreSQL", PG_URL);
+
+/** An event built without the bus's validation, as a direct caller of the storage API might pass one. */
+function unvalidated(fields: Partial<Event>): Event {
+  return Object.freeze({ ...makeEvent(), ...fields });
+}
+
+describe.skipIf(!available)("postgresStorage", () => {
+  const tables: string[] = [];
+  const schemas: string[] = [];
+  const pools: pg.Pool[] = [];
+  const tableOf = new WeakMap<object, string>();
+  const pool = createPool(PG_URL);
+
+  function newPool(): pg.Pool {
+    const extra = createPool(PG_URL);
+    pools.push(extra);
+    return extra;
+  }
+
+  function freshStorage(options: Partial<PostgresStorageOptions> = {}): PostgresEventStorage {
+    const table = uniqueName("events");
+    tables.push(table);
+    const storage = postgresStorage({ pool, table, ...options });
+    tableOf.set(storage, table);
+    return storage;
+  }
+
+  afterAll(async () => {
+    await dropTestObjects(PG_URL, { tables, schemas });
+    await Promise.all([pool, ...pools].map((each) => each.end()));
+  });
+
+  describeStorageConformance({
+    name: "postgres",
+    createStorage: () => freshStorage(),
+    reopen: (closed) => postgresStorage({ pool: newPool(), table: tableOf.get(closed) as string }),
+    describe,
+    it,
+    expect,
+  });
+
+  describe("schema", () => {
+    it("exports idempotent schema SQL with the table, the xid8 position and one index per filter", async () => {
+      const schema = uniqueName("seller");
+      schemas.push(schema);
+      const sql = postgresSchemaSql({ schema, table: "events" });
+      expect(sql).toContain(`CREATE SCHEMA IF NOT EXISTS "${schema}";`);
+      expect(sql).toContain("seq bigint GENERATED ALWAYS AS IDENTITY");
+      expect(sql).toContain("xid xid8 NOT NULL DEFAULT pg_current_xact_id()");
+      for (const column of ["flow_id", "flow_type", "proposal_id", "deal_id", "session_id", "event_type"]) {
+        expect(sql).toContain(`"events_${column}_idx" ON "${schema}"."events" (${column}, xid, seq)`);
+      }
+      expect(sql).toContain(`"events_timestamp_idx" ON "${schema}"."events" ("timestamp", xid, seq)`);
+      expect(postgresSchemaSql()).toContain('CREATE TABLE IF NOT EXISTS "public"."ad_seller_events"');
+
+      await pool.query(sql);
+      await pool.query(sql); // a migration tool may apply it twice
+      const indexes = await pool.query("SELECT indexname FROM pg_indexes WHERE schemaname = $1", [schema]);
+      expect(indexes.rows).toHaveLength(9);
+      const storage = postgresStorage({ pool, schema, table: "events", createSchema: false });
+      const event = makeEvent({ flow_id: "migrated" });
+      expect(await storage.append([event])).toEqual([null]);
+      expect(await storage.list({ flow_id: "migrated", limit: 10 })).toEqual([event]);
+    });
+
+    it("refuses schema and table names that are not plain lower-case identifiers, and a missing pool", () => {
+      for (const table of ["Events", "events;drop table x", "1events", "", 'ev"ents', "a".repeat(48)]) {
+        expect(() => postgresStorage({ pool, table }), table).toThrow(EventValidationError);
+      }
+      expect(() => postgresStorage({ pool, schema: "bad-schema" })).toThrow(/schema must be a lower-case SQL/);
+      expect(() => postgresSchemaSql({ table: "DROP" })).toThrow(EventValidationError);
+      expect(postgresStorage({ pool, table: "a".repeat(47) }).table).toBe(`"public"."${"a".repeat(47)}"`);
+      expect(() => postgresStorage({} as PostgresStorageOptions)).toThrow(/pool must be a pg Pool/);
+      expect(() => postgresStorage({ pool, maxBatchRows: 0 })).toThrow(/maxBatchRows/);
+    });
+
+    it("creates a custom schema and table on first use and stores events there", async () => {
+      const schema = uniqueName("custom");
+      schemas.push(schema);
+      const storage = postgresStorage({ pool, schema, table: "seller_events" });
+      const event = makeEvent({ deal_id: "deal-7" });
+      await storage.append([event]);
+      const stored = await pool.query(`SELECT event_id::text AS id, xid::text AS xid FROM "${schema}"."seller_events"`);
+      expect(stored.rows.map((row) => row.id)).toEqual([event.event_id]);
+      expect(BigInt(stored.rows[0].xid) > 0n).toBe(true);
+      expect(storage.table).toBe(`"${schema}"."seller_events"`);
+    });
+
+    it("fails with StorageError when auto-creation is off and the table is missing", async () => {
+      const storage = postgresStorage({ pool, table: uniqueName("missing"), createSchema: false });
+      const error = await storage.append([makeEvent()]).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).message).toMatch(/postgres storage failed during append: .*does not exist/);
+    });
+  });
+
+  describe("payloads", () => {
+    it("keeps large and precise numbers exact through jsonb", async () => {
+      const storage = freshStorage();
+      const payload = {
+        max_safe: Number.MAX_SAFE_INTEGER,
+        min_safe: Number.MIN_SAFE_INTEGER,
+        two_pow_64: 2 ** 64,
+        huge: 1.7976931348623157e308,
+        tiny: 5e-324,
+        thirds: 1 / 3,
+        money: 1234567.89,
+        nested: { list: [1e21, -1e-7, 0.1 + 0.2] },
+      };
+      const event = makeEvent({ payload });
+      await storage.append([event]);
+      expect((await storage.get(event.event_id))?.payload).toEqual(payload);
+      expect((await storage.list({ limit: 1 }))[0]?.payload).toEqual(payload);
+      const raw = await pool.query(`SELECT payload->>'max_safe' AS max_safe FROM ${storage.table}`);
+      expect(raw.rows[0].max_safe).toBe("9007199254740991");
+    });
+  });
+
+  describe("group commit", () => {
+    it("writes concurrent append calls with one statement, in one transaction", async () => {
+      const storage = freshStorage();
+      await storage.ensureSchema();
+      const calls = Array.from({ length: 40 }, (_, index) => [makeEvent({ payload: { index } })]);
+      const outcomes = await Promise.all(calls.map((events) => storage.append(events)));
+      expect(outcomes).toEqual(calls.map(() => [null]));
+      const xids = await pool.query(
+        `SELECT count(DISTINCT xid)::int AS n, count(*)::int AS rows FROM ${storage.table}`,
+      );
+      expect(xids.rows[0]).toEqual({ n: 1, rows: 40 });
+    });
+
+    it("reports duplicates inside one batch per event, with the stored event", async () => {
+      const storage = freshStorage();
+      const existing = makeEvent({ flow_id: "before" });
+      await storage.append([existing]);
+      const first = makeEvent({ flow_id: "first" });
+      const clash = Object.freeze({ ...first, flow_id: "clash" });
+      const twin = makeEvent({ flow_id: "twin" });
+      const other = makeEvent();
+      const replay = Object.freeze({ ...existing, payload: Object.freeze({ changed: true }) });
+      const outcomes = await Promise.all([
+        storage.append([first]),
+        storage.append([other, clash]),
+        storage.append([twin, twin]),
+        storage.append([replay]),
+      ]);
+      expect(outcomes).toEqual([[null], [null, first], [null, twin], [existing]]);
+      const all = await storage.list({ limit: 100 });
+      expect(all).toEqual([existing, first, other, twin]);
+      const xids = await pool.query(`SELECT count(DISTINCT xid)::int AS n FROM ${storage.table}`);
+      expect(xids.rows[0].n).toBe(2); // the first append, then one statement for the four calls
+    });
+
+    it("keeps each call's events in order and contiguous", async () => {
+      const storage = freshStorage();
+      const calls = Array.from({ length: 30 }, (_, call) =>
+        Array.from({ length: 7 }, (_, index) => makeEvent({ flow_id: `call-${call}`, payload: { index } })),
+      );
+      await Promise.all(calls.map((events) => storage.append(events)));
+      const all = await storage.list({ limit: 1000 });
+      expect(all).toHaveLength(210);
+      for (const events of calls) {
+        const start = all.findIndex((event) => event.event_id === events[0]?.event_id);
+        expect(all.slice(start, start + 7)).toEqual(events);
+      }
+    });
+
+    it("fails only the call whose event PostgreSQL refuses, and stores its neighbours", async () => {
+      const storage = freshStorage();
+      const good = [makeEvent(), makeEvent(), makeEvent()];
+      // The bus refuses U+0000; a caller of the storage API directly can still hand one over.
+      const poisoned = unvalidated({ payload: { text: "nul \u0000 byte" } });
+      const results = await Promise.allSettled([
+        storage.append([good[0] as Event]),
+        storage.append([good[1] as Event, poisoned]),
+        storage.append([good[2] as Event]),
+      ]);
+      expect(results.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      const reason = (results[1] as PromiseRejectedResult).reason;
+      expect(reason).toBeInstanceOf(StorageError);
+      expect((reason as StorageError).message).toMatch(/postgres storage failed during append/);
+      expect(await storage.list({ limit: 10 })).toEqual([good[0], good[2]]);
+      expect(await storage.get((good[1] as Event).event_id)).toBeNull();
+    });
+
+    it("stores a call larger than one statement all or nothing", async () => {
+      const storage = freshStorage({ maxBatchRows: 10 });
+      const big = Array.from({ length: 25 }, (_, index) => makeEvent({ payload: { index } }));
+      expect(await storage.append(big)).toEqual(big.map(() => null));
+      expect(await storage.list({ limit: 100 })).toEqual(big);
+      const broken = Array.from({ length: 25 }, (_, index) =>
+        index === 21
+          ? unvalidated({ flow_id: "broken", payload: { bad: "\u0000" } })
+          : makeEvent({ flow_id: "broken" }),
+      );
+      await expect(storage.append(broken)).rejects.toBeInstanceOf(StorageError);
+      expect(await storage.list({ flow_id: "broken", limit: 100 })).toEqual([]);
+    });
+  });
+
+  describe("late commits", () => {
+    /** Another writer's transaction that has inserted `event` and not committed yet. */
+    async function openPendingInsert(storage: PostgresEventStorage, event: Event) {
+      await storage.ensureSchema();
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        await client.query(
+          `INSERT INTO ${storage.table} (event_id, event_type, "timestamp", flow_id) VALUES ($1, $2, $3, $4)`,
+          [event.event_id, event.event_type, event.timestamp, event.flow_id],
+        );
+        return client;
+      } catch (error) {
+        client.release(true);
+        throw error;
+      }
+    }
+
+    it("never lets a tailer skip an event whose transaction commits after newer ones", async () => {
+      const writer = freshStorage();
+      const tailer = postgresStorage({
+        pool: newPool(),
+        table: tableOf.get(writer) as string,
+        visibilityWaitMillis: 0,
+      });
+      const start = makeEvent();
+      await writer.append([start]);
+      const pending = makeEvent({ flow_id: "late" });
+      const client = await openPendingInsert(writer, pending);
+      try {
+        const newer = [makeEvent(), makeEvent(), makeEvent()];
+        for (const event of newer) await writer.append([event]);
+        expect(await tailer.get((newer[0] as Event).event_id)).toEqual(newer[0]);
+        expect(await tailer.list({ after: start.event_id, limit: 10 })).toEqual([]);
+        expect(await tailer.list({ limit: 10 })).toEqual([start]);
+        expect(await tailer.list({ before: (newer[2] as Event).event_id, limit: 10 })).toEqual([start]);
+        await client.query("COMMIT");
+        const tail = await tailer.list({ after: start.event_id, limit: 10 });
+        expect(tail.map((event) => event.flow_id)).toEqual(["late", "", "", ""]);
+        expect(tail.slice(1)).toEqual(newer);
+        expect((await tailer.list({ limit: 10 })).length).toBe(5);
+      } finally {
+        await client.query("ROLLBACK").catch(() => {});
+        client.release();
+      }
+    });
+
+    it("waits for an older open transaction so a list sees everything committed before it", async () => {
+      const writer = freshStorage();
+      const pending = makeEvent({ flow_id: "late" });
+      const client = await openPendingInsert(writer, pending);
+      try {
+        const newer = makeEvent();
+        await writer.append([newer]);
+        const listing = writer.list({ limit: 10 });
+        await client.query("COMMIT");
+        expect((await listing).map((event) => event.event_id)).toEqual([pending.event_id, newer.event_id]);
+      } finally {
+        client.release();
+      }
+    });
+
+    it("returns the stable prefix when an older transaction outlasts visibilityWaitMillis", async () => {
+      const writer = freshStorage({ visibilityWaitMillis: 50 });
+      const first = makeEvent();
+      await writer.append([first]);
+      const client = await openPendingInsert(writer, makeEvent());
+      try {
+        await writer.append([makeEvent()]);
+        expect(await writer.list({ limit: 10 })).toEqual([first]);
+      } finally {
+        await client.query("ROLLBACK");
+        client.release();
+      }
+      expect(await writer.list({ limit: 10 })).toHaveLength(2);
+    });
+  });
+
+  describe("lifecycle", () => {
+    it("leaves the caller's pool open on close, and ends it with closePool", async () => {
+      const own = newPool();
+      const kept = freshStorage({ pool: own });
+      await kept.append([makeEvent()]);
+      await kept.close();
+      expect((await own.query("SELECT 1 AS one")).rows[0].one).toBe(1);
+      await expect(kept.get(crypto.randomUUID())).rejects.toBeInstanceOf(StorageError);
+      const owned = freshStorage({ pool: own, closePool: true });
+      await owned.close();
+      expect(own.ended).toBe(true);
+      pools.splice(pools.indexOf(own), 1);
+    });
+
+    it("serves an EventBus end to end", async () => {
+      const bus = new EventBus({ storage: freshStorage() });
+      const scope = bus.scope({ flow_type: "deal_sync", deal_id: "deal-3" });
+      const created = await scope.emitEvent({ event_type: "deal.created", payload: { cpm: 4.2 } });
+      const synced = await scope.emitEvent({ event_type: "deal.synced" });
+      expect(await bus.listEvents({ deal_id: "deal-3" })).toEqual([created, synced]);
+      expect(await bus.listEvents({ event_type: ["deal.synced", "deal.created"], limit: 1 })).toEqual([synced]);
+      await bus.close();
+    });
+  });
+});
