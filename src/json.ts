@@ -38,22 +38,6 @@ export function toFrozenJsonObject(
   return { ok: true, value: Object.keys(copy).length === 0 ? EMPTY_OBJECT : copy };
 }
 
-/**
- * Freezes a value and everything reachable from it, in place, and returns it.
- *
- * @example
- * ```ts
- * const settings = deepFreeze({ floors: [1.5, 2] });
- * Object.isFrozen(settings.floors); // true
- * ```
- */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  return value;
-}
-
 /** Deep equality of JSON values, blind to key order (PostgreSQL `jsonb` reorders keys). */
 export function jsonEqual(left: unknown, right: unknown): boolean {
   if (left === right) return true;

@@ -54,6 +54,26 @@ export function parseStoredEvent(record: unknown, where: string): Event {
   });
 }
 
+/**
+ * `parseStoredEvent` for SQL rows that keep `payload` and `metadata` as JSON text columns. Extra columns (such as
+ * an append sequence) are dropped.
+ */
+export function parseStoredRow(row: Readonly<Record<string, unknown>>, where: string): Event {
+  return parseStoredEvent(
+    { ...row, payload: parseJsonColumn(row.payload, where), metadata: parseJsonColumn(row.metadata, where) },
+    where,
+  );
+}
+
+function parseJsonColumn(text: unknown, where: string): unknown {
+  if (typeof text !== "string") return text;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${where} holds a JSON column that does not parse: ${(error as Error).message}`);
+  }
+}
+
 /** A record exactly as the bus writes it: every field present and already canonical. */
 function isCanonicalRecord(record: unknown): record is Event & { payload: JsonObject; metadata: JsonObject } {
   if (typeof record !== "object" || record === null) return false;

@@ -1,5 +1,5 @@
 import type { Event } from "../event.js";
-import { parseStoredEvent } from "../stored-event.js";
+import { parseStoredRow } from "../stored-event.js";
 import type { SqliteValue } from "./sqlite-driver.js";
 import { quoteIdentifier, SQLITE_EVENT_COLUMNS } from "./sqlite-schema.js";
 import type { NormalizedEventQuery } from "./types.js";
@@ -98,19 +98,7 @@ export function insertParams(event: Event): SqliteValue[] {
 /** Parses a stored row into a deeply frozen `Event`, or throws naming the row and the bad columns. */
 export function rowToEvent(row: unknown, table: string): Event {
   const columns = row as Record<string, unknown>;
-  const where = `row ${String(columns.event_id)} of table "${table}"`;
-  return parseStoredEvent(
-    { ...columns, payload: parseColumn(columns.payload, where), metadata: parseColumn(columns.metadata, where) },
-    where,
-  );
-}
-
-function parseColumn(text: unknown, where: string): unknown {
-  try {
-    return typeof text === "string" ? JSON.parse(text) : text;
-  } catch (error) {
-    throw new Error(`${where} holds a JSON column that does not parse: ${(error as Error).message}`);
-  }
+  return parseStoredRow(columns, `row ${String(columns.event_id)} of table "${table}"`);
 }
 
 function addBound(conditions: string[], params: SqliteValue[], condition: string, value: string | number | undefined) {
