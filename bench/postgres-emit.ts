@@ -10,7 +10,9 @@ const QUESTION = "postgres-emit";
 const BATCH = 100;
 const IN_FLIGHT = 16;
 /** Emits per timed call in the concurrent case: each of the 16 workers emits this many, one after another. */
-const PER_WORKER = 4;
+const PER_WORKER = 25;
+/** A wider fan-in, reported for information: how group commit scales when more emits wait on each statement. */
+const WIDE_IN_FLIGHT = 64;
 
 const unreachable = await postgresUnreachable();
 if (unreachable !== undefined) {
@@ -65,8 +67,8 @@ function placeholders(rows: number): string {
   ).join(", ");
 }
 
-// One pool (20 connections) for both tables: the raw floor may use 16 connections at once.
-const store = postgresStore(IN_FLIGHT + 4);
+// One pool for both tables: the raw floor may use WIDE_IN_FLIGHT connections at once.
+const store = postgresStore(WIDE_IN_FLIGHT + 4);
 const pool: pg.Pool = store.pool;
 pool.on("error", () => undefined);
 const rawTable = `${store.table}_raw`;
@@ -95,10 +97,10 @@ const emitOne = () =>
   });
 const insertOne = () => pool.query({ ...rawSingle, values: rowValues(typicalEvent(counter++)) });
 
-/** `IN_FLIGHT` workers, each doing `PER_WORKER` operations one after another: 16 always in flight. */
-async function concurrently(operation: () => Promise<unknown>): Promise<void> {
+/** `width` workers, each doing `PER_WORKER` operations one after another: `width` always in flight. */
+async function concurrently(operation: () => Promise<unknown>, width = IN_FLIGHT): Promise<void> {
   await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
+    Array.from({ length: width }, async () => {
       for (let index = 0; index < PER_WORKER; index++) await operation();
     }),
   );
@@ -110,6 +112,16 @@ const timings = await measure(
     { name: "raw INSERT", run: insertOne },
     { name: "emitEvent x16", run: () => concurrently(emitOne), opsPerCall: IN_FLIGHT * PER_WORKER },
     { name: "raw INSERT x16", run: () => concurrently(insertOne), opsPerCall: IN_FLIGHT * PER_WORKER },
+    {
+      name: "emitEvent x64",
+      run: () => concurrently(emitOne, WIDE_IN_FLIGHT),
+      opsPerCall: WIDE_IN_FLIGHT * PER_WORKER,
+    },
+    {
+      name: "raw INSERT x64",
+      run: () => concurrently(insertOne, WIDE_IN_FLIGHT),
+      opsPerCall: WIDE_IN_FLIGHT * PER_WORKER,
+    },
     {
       name: "storage.append(100)",
       run: () => store.storage.append(Array.from({ length: BATCH }, () => typicalEvent(counter++))),
@@ -133,8 +145,10 @@ const settings = await pool.query<{ name: string; setting: string }>(
 await pool.query(`DROP TABLE IF EXISTS ${rawTable}`);
 await store.dispose();
 
-const [emit, raw, emit16, raw16, append, rawMulti] = timings;
-if (!emit || !raw || !emit16 || !raw16 || !append || !rawMulti) throw new Error("missing timing");
+const [emit, raw, emit16, raw16, emit64, raw64, append, rawMulti] = timings;
+if (!emit || !raw || !emit16 || !raw16 || !emit64 || !raw64 || !append || !rawMulti) {
+  throw new Error("missing timing");
+}
 const serverSettings = settings.rows.map((row) => `${row.name}=${row.setting}`).join(", ");
 await report(
   QUESTION,
@@ -148,6 +162,17 @@ await report(
       raw16,
       2,
     ),
+    {
+      ...speedRow(
+        QUESTION,
+        `postgres emitEvent, ${WIDE_IN_FLIGHT} in flight (group commit)`,
+        emit64,
+        `raw single-row INSERT, ${WIDE_IN_FLIGHT} in flight`,
+        raw64,
+        2,
+      ),
+      informational: true,
+    },
     speedRow(
       QUESTION,
       `postgres storage.append(${BATCH}) (per event)`,
@@ -160,6 +185,7 @@ await report(
   [
     `one pg.Pool of ${IN_FLIGHT + 4} for both identical tables (postgresSchemaSql); the raw floor uses named statements ` +
       `with one parameter per column; server ${serverSettings}`,
-    `${IN_FLIGHT} in flight = ${IN_FLIGHT} workers each emitting ${PER_WORKER} events one after another per timed call`,
+    `${IN_FLIGHT} (${WIDE_IN_FLIGHT}) in flight = as many workers, each emitting ${PER_WORKER} events one after ` +
+      "another per timed call",
   ],
 );
