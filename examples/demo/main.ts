@@ -7,6 +7,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { EventBus, type EventStorage, memoryStorage } from "ad-seller-events";
+import type { SqliteDatabase } from "ad-seller-events/sqlite";
 import { type DemoRun, runDemoSellerFlow } from "./seller-flow.js";
 import { startDemoServer } from "./server.js";
 
@@ -41,15 +42,33 @@ function memoryStore(): DemoStore {
 
 async function sqliteStore(file: string): Promise<DemoStore> {
   // Loaded only here, so `--memory` runs without the SQLite driver.
-  const [{ sqliteStorage }, { default: Database }] = await Promise.all([
-    import("ad-seller-events/sqlite"),
-    import("better-sqlite3"),
-  ]);
+  const { sqliteStorage } = await import("ad-seller-events/sqlite");
   mkdirSync(".data", { recursive: true });
+  const { database, driver } = await openSqlite(file);
   return {
-    storage: sqliteStorage({ database: new Database(file), closeDatabase: true }),
-    description: `SQLite ${file} (kept across runs; --memory opts out)`,
+    storage: sqliteStorage({ database, closeDatabase: true }),
+    description: `SQLite ${file} via ${driver} (kept across runs; --memory opts out)`,
   };
+}
+
+/**
+ * better-sqlite3 when its native addon loads; otherwise Node's built-in `node:sqlite` (Node >= 22.13), so the demo
+ * also runs where the addon was built for another Node version.
+ */
+async function openSqlite(file: string): Promise<{ database: SqliteDatabase; driver: string }> {
+  try {
+    const { default: Database } = await import("better-sqlite3");
+    return { database: new Database(file), driver: "better-sqlite3" };
+  } catch (addonError) {
+    try {
+      // A variable specifier: Node 20's type definitions have no node:sqlite module.
+      const builtin = "node:sqlite";
+      const { DatabaseSync } = (await import(builtin)) as { DatabaseSync: new (path: string) => SqliteDatabase };
+      return { database: new DatabaseSync(file), driver: "node:sqlite" };
+    } catch {
+      throw addonError;
+    }
+  }
 }
 
 function curlCommands(base: string, run: DemoRun): string[] {
