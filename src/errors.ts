@@ -2,7 +2,14 @@ import type { z } from "zod";
 
 const PREFIX = "[ad-seller-events]";
 
-/** One problem found in a caller's input: where it is and what is wrong with it. */
+/**
+ * One problem found in a caller's input: where it is and what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+ * ```
+ */
 export interface ValidationIssue {
   /** Path of the bad value, e.g. `["payload", "price"]` or `["limit"]`. */
   readonly path: readonly (string | number)[];

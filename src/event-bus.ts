@@ -10,7 +10,14 @@ import type { EventStorage } from "./storage/types.js";
 import { type EventListener, type SubscribeOptions, SubscriptionRegistry } from "./subscriptions.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
-/** Options of {@link EventBus}; all optional. */
+/**
+ * Options of {@link EventBus}; all optional.
+ *
+ * @example
+ * ```ts
+ * const options: EventBusOptions = { storage: memoryStorage({ maxEvents: 10_000 }), maxPayloadBytes: 16_384 };
+ * ```
+ */
 export interface EventBusOptions {
   /** Where events are stored. Default: a fresh `memoryStorage()`, closed by `bus.close()`. */
   readonly storage?: EventStorage | undefined;
@@ -26,7 +33,15 @@ export interface EventBusOptions {
   readonly maxPayloadBytes?: number | undefined;
 }
 
-/** One page of `listEventsPage`: the events, oldest to newest, and whether the window holds more. */
+/**
+ * One page of `listEventsPage`: the events, oldest to newest, and whether the window holds more.
+ *
+ * @example
+ * ```ts
+ * const page: EventPage = await bus.listEventsPage({ session_id, limit: 20 });
+ * if (page.has_more) console.log("older events exist");
+ * ```
+ */
 export interface EventPage {
   readonly events: Event[];
   /** True when more events match beyond this page, in the direction the window reads. */

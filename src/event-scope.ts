@@ -2,10 +2,24 @@ import { nanoid } from "nanoid";
 import { EventValidationError, type ValidationIssue } from "./errors.js";
 import { CORRELATION_FIELDS, type CorrelationField, type EmitEventInput, type Event, MAX_ID_LENGTH } from "./event.js";
 
-/** Correlation fields a scope binds; `flow_id` defaults to a fresh nanoid. */
+/**
+ * Correlation fields a scope binds; `flow_id` defaults to a fresh nanoid.
+ *
+ * @example
+ * ```ts
+ * const context: ScopeContext = { flow_type: "deal_sync", deal_id: "d-9" };
+ * ```
+ */
 export type ScopeContext = { readonly [K in CorrelationField]?: string | undefined };
 
-/** The fields a scope has bound, every one of them set (`""` when not given, except `flow_id`). */
+/**
+ * The fields a scope has bound, every one of them set (`""` when not given, except `flow_id`).
+ *
+ * @example
+ * ```ts
+ * const { flow_id }: BoundContext = bus.scope({ flow_type: "proposal_handling" }).context;
+ * ```
+ */
 export type BoundContext = { readonly [K in CorrelationField]: string };
 
 /**

@@ -35,10 +35,24 @@ export const EventType = {
   NEGOTIATION_CONCLUDED: "negotiation.concluded",
 } as const;
 
-/** One of the 22 event type strings, e.g. `"deal.created"`. */
+/**
+ * One of the 22 event type strings, e.g. `"deal.created"`.
+ *
+ * @example
+ * ```ts
+ * const type: EventType = "deal.created";
+ * ```
+ */
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
-/** The group of an event type: the part before the dot (`"deal"` for `"deal.created"`). */
+/**
+ * The group of an event type: the part before the dot (`"deal"` for `"deal.created"`).
+ *
+ * @example
+ * ```ts
+ * const group: EventTypeGroup = "negotiation";
+ * ```
+ */
 export type EventTypeGroup = EventType extends `${infer Group}.${string}` ? Group : never;
 
 /**

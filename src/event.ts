@@ -3,14 +3,42 @@ import { EVENT_TYPES, type EventType } from "./event-type.js";
 import { isPortableString, type JsonObject, PORTABLE_STRING_RULE, toFrozenJsonObject } from "./json.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
-/** Default cap on the serialised size of `payload` and of `metadata`, each: 64 KiB. */
+/**
+ * Default cap on the serialised size of `payload` and of `metadata`, each: 64 KiB.
+ *
+ * @example
+ * ```ts
+ * new EventBus({ maxPayloadBytes: 4 * DEFAULT_MAX_PAYLOAD_BYTES });
+ * ```
+ */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
-/** Longest accepted `flow_id`, `flow_type`, `proposal_id`, `deal_id` or `session_id`. */
+/**
+ * Longest accepted `flow_id`, `flow_type`, `proposal_id`, `deal_id` or `session_id`.
+ *
+ * @example
+ * ```ts
+ * const dealId = externalId.slice(0, MAX_ID_LENGTH);
+ * ```
+ */
 export const MAX_ID_LENGTH = 256;
 
-/** The correlation fields every event carries, `""` when not set. */
+/**
+ * The correlation fields every event carries, `""` when not set.
+ *
+ * @example
+ * ```ts
+ * const ids = CORRELATION_FIELDS.map((field) => event[field]);
+ * ```
+ */
 export const CORRELATION_FIELDS = ["flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
-/** Every field of an event, in wire order. */
+/**
+ * Every field of an event, in wire order.
+ *
+ * @example
+ * ```ts
+ * const header = EVENT_FIELDS.join(","); // a CSV export in wire order
+ * ```
+ */
 export const EVENT_FIELDS = [
   "event_id",
   "event_type",
@@ -20,7 +48,14 @@ export const EVENT_FIELDS = [
   "metadata",
 ] as const;
 
-/** One of the correlation fields, usable as a `listEvents` filter. */
+/**
+ * One of the correlation fields, usable as a `listEvents` filter.
+ *
+ * @example
+ * ```ts
+ * const field: CorrelationField = "session_id";
+ * ```
+ */
 export type CorrelationField = (typeof CORRELATION_FIELDS)[number];
 
 const correlationId = z

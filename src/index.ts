@@ -1,7 +1,7 @@
 export type { ValidationIssue } from "./errors.js";
 export { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
-export type { EmitEventInput, Event } from "./event.js";
-export { DEFAULT_MAX_PAYLOAD_BYTES, eventSchema, MAX_ID_LENGTH } from "./event.js";
+export type { CorrelationField, EmitEventInput, Event } from "./event.js";
+export { CORRELATION_FIELDS, DEFAULT_MAX_PAYLOAD_BYTES, EVENT_FIELDS, eventSchema, MAX_ID_LENGTH } from "./event.js";
 export type { EventBusOptions, EventPage } from "./event-bus.js";
 export { EventBus } from "./event-bus.js";
 export type { BoundContext, ScopeContext } from "./event-scope.js";

@@ -1,9 +1,23 @@
 import type { ValidationIssue } from "./errors.js";
 
-/** A JSON value as the event payload and metadata hold it. */
+/**
+ * A JSON value as the event payload and metadata hold it.
+ *
+ * @example
+ * ```ts
+ * const value: JsonValue = { lines: [{ cpm: 12.5, booked: true }] };
+ * ```
+ */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
-/** A JSON object: the shape of `payload` and `metadata`. */
+/**
+ * A JSON object: the shape of `payload` and `metadata`.
+ *
+ * @example
+ * ```ts
+ * const payload: JsonObject = { round: 2, counter_cpm: 11 };
+ * ```
+ */
 export type JsonObject = { readonly [key: string]: JsonValue };
 
 /** Nesting deeper than this is refused: it is never a real payload, and it would exhaust the stack. */

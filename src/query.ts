@@ -5,9 +5,23 @@ import { isPortableString, PORTABLE_STRING_RULE } from "./json.js";
 import type { NormalizedEventQuery } from "./storage/types.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
-/** Default `limit` of `listEvents` and `GET /events`. */
+/**
+ * Default `limit` of `listEvents` and `GET /events`.
+ *
+ * @example
+ * ```ts
+ * const page = await bus.listEvents({ deal_id }); // at most DEFAULT_LIMIT (50) events
+ * ```
+ */
 export const DEFAULT_LIMIT = 50;
-/** Largest `limit` accepted. */
+/**
+ * Largest `limit` accepted.
+ *
+ * @example
+ * ```ts
+ * const everything = await bus.listEvents({ deal_id, limit: MAX_LIMIT });
+ * ```
+ */
 export const MAX_LIMIT = 1000;
 
 /**

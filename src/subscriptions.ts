@@ -5,10 +5,22 @@ import { EVENT_TYPES, type EventTypePattern, isEventType } from "./event-type.js
 /**
  * Called with each stored event that matches the subscription. A throw or a rejected promise is reported to
  * the bus's `onListenerError` and never reaches the emitter.
+ *
+ * @example
+ * ```ts
+ * const listener: EventListener = async (event) => await notifyTrader(event);
+ * ```
  */
 export type EventListener = (event: Event) => void | Promise<void>;
 
-/** Options of `subscribe`. */
+/**
+ * Options of `subscribe`.
+ *
+ * @example
+ * ```ts
+ * bus.subscribe("deal.*", onDeal, { signal: AbortSignal.timeout(60_000) });
+ * ```
+ */
 export interface SubscribeOptions {
   /** Unsubscribes when aborted. */
   readonly signal?: AbortSignal | undefined;

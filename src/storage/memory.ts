@@ -4,7 +4,14 @@ import { matchesQuery, unknownCursorError } from "../query.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
 
-/** Options of {@link memoryStorage}. */
+/**
+ * Options of {@link memoryStorage}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryStorageOptions = { maxEvents: 100_000 };
+ * ```
+ */
 export interface MemoryStorageOptions {
   /**
    * Keep at most this many events; appending past it evicts the oldest (O(1) per event). Unbounded by default.

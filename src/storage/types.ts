@@ -33,6 +33,12 @@ export interface NormalizedEventQuery {
 /**
  * What `append` reports for each event it was given, in the same order: `null` when the event is now stored, or
  * the event already stored under that `event_id` (which the store keeps unchanged).
+ *
+ * @example
+ * ```ts
+ * const [outcome] = await storage.append([event]);
+ * if (outcome !== null) console.log("already stored at", outcome.timestamp);
+ * ```
  */
 export type AppendOutcome = Event | null;
 

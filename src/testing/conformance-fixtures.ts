@@ -1,7 +1,14 @@
 import { type Event, eventSchema } from "../event.js";
 import { EVENT_TYPES } from "../event-type.js";
 
-/** The part of vitest's (or jest's) `expect` the conformance suite uses. */
+/**
+ * The part of vitest's (or jest's) `expect` the conformance suite uses.
+ *
+ * @example
+ * ```ts
+ * expect(events).toHaveLength(3); // vitest's and jest's matchers fit
+ * ```
+ */
 export interface ConformanceMatchers {
   toBe(expected: unknown): void;
   toEqual(expected: unknown): void;
@@ -11,13 +18,37 @@ export interface ConformanceMatchers {
   toMatch(expected: RegExp | string): void;
 }
 
-/** `expect` as the conformance suite calls it. */
+/**
+ * `expect` as the conformance suite calls it.
+ *
+ * @example
+ * ```ts
+ * import { expect } from "vitest";
+ * const check: ConformanceExpect = expect;
+ * ```
+ */
 export type ConformanceExpect = (actual: unknown, message?: string) => ConformanceMatchers;
 
-/** `describe` as the conformance suite calls it. */
+/**
+ * `describe` as the conformance suite calls it.
+ *
+ * @example
+ * ```ts
+ * import { describe } from "vitest";
+ * const group: ConformanceDescribe = describe;
+ * ```
+ */
 export type ConformanceDescribe = (name: string, body: () => void) => void;
 
-/** `it` as the conformance suite calls it. */
+/**
+ * `it` as the conformance suite calls it.
+ *
+ * @example
+ * ```ts
+ * import { it } from "vitest";
+ * const test: ConformanceIt = it;
+ * ```
+ */
 export type ConformanceIt = (name: string, body: () => Promise<void>, timeoutMs?: number) => void;
 
 const BASE_TIME = Date.parse("2026-03-01T12:00:00.000Z");

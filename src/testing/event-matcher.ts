@@ -5,6 +5,11 @@ import { type EventType, type EventTypePattern, isEventType } from "../event-typ
  * Describes the events an expectation looks for: a type pattern (`"deal.created"`, `"deal.*"`, `"*"`), or an
  * object whose every given field must match. `payload` and `metadata` match as subsets: each given key must be
  * present with a matching value (objects recursively; arrays and scalars exactly).
+ *
+ * @example
+ * ```ts
+ * bus.expectEmitted({ event_type: "deal.*", deal_id: "d-1", payload: { cpm: 12 } });
+ * ```
  */
 export type EventMatcher =
   | EventTypePattern

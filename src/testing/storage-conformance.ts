@@ -15,7 +15,14 @@ import {
 import { defineQueryConformance } from "./conformance-queries.js";
 import { createTestClock } from "./test-clock.js";
 
-/** Options of {@link describeStorageConformance}. */
+/**
+ * Options of {@link describeStorageConformance}.
+ *
+ * @example
+ * ```ts
+ * const options: StorageConformanceOptions = { name: "memory", createStorage: () => memoryStorage(), describe, it, expect };
+ * ```
+ */
 export interface StorageConformanceOptions {
   /** Names the suite, e.g. `"postgres"`. */
   readonly name: string;

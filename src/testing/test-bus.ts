@@ -4,7 +4,14 @@ import { memoryStorage } from "../storage/memory.js";
 import { describeEvents, describeMatcher, type EventMatcher, matchesEvent } from "./event-matcher.js";
 import { createSequentialIds, createTestClock, type TestClock } from "./test-clock.js";
 
-/** Options of {@link createTestBus}. */
+/**
+ * Options of {@link createTestBus}.
+ *
+ * @example
+ * ```ts
+ * const bus = createTestBus({ start: "2026-11-24T09:00:00Z", stepMs: 1000 });
+ * ```
+ */
 export interface TestBusOptions {
   /** First clock reading. Default: `2026-01-01T00:00:00.000Z`. */
   readonly start?: string | Date | undefined;
@@ -16,7 +23,14 @@ export interface TestBusOptions {
   readonly onListenerError?: EventBusOptions["onListenerError"];
 }
 
-/** Thrown by the expectation helpers; the message shows what was emitted instead. */
+/**
+ * Thrown by the expectation helpers; the message shows what was emitted instead.
+ *
+ * @example
+ * ```ts
+ * expect(() => bus.expectEmitted("deal.created")).toThrow(EventExpectationError);
+ * ```
+ */
 export class EventExpectationError extends Error {
   override name = "EventExpectationError";
 }

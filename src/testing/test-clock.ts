@@ -1,7 +1,14 @@
 import { EventValidationError } from "../errors.js";
 import { normalizeTimestamp } from "../timestamp.js";
 
-/** A clock a test drives by hand. */
+/**
+ * A clock a test drives by hand.
+ *
+ * @example
+ * ```ts
+ * bus.clock.advance(15 * 60_000); // let an approval time out
+ * ```
+ */
 export interface TestClock {
   /** The current time as the canonical timestamp; what the bus stamps on the next event. */
   now(): string;
