@@ -10,7 +10,7 @@ const QUESTION = "postgres-emit";
 const BATCH = 100;
 const IN_FLIGHT = 16;
 /** Emits per timed call in the concurrent case: each of the 16 workers emits this many, one after another. */
-const PER_WORKER = 25;
+const PER_WORKER = quick ? 8 : 25;
 /** A wider fan-in, reported for information: how group commit scales when more emits wait on each statement. */
 const WIDE_IN_FLIGHT = 64;
 
