@@ -3,12 +3,9 @@
 import { getInMemoryEventStore } from "@event-driven-io/emmett";
 import { EventBus } from "../src/index.js";
 import { formatTiming, measure, report, speedRatio } from "./harness.js";
+import { payloadFor } from "./stores.js";
 
 const BATCH = 100;
-
-function payloadFor(index: number) {
-  return { round: index, cpm: 12.5, currency: "USD", lines: [{ sku: "banner-300x250", impressions: 100_000 }] };
-}
 
 const emitEvent = {
   name: "emitEvent (memory)",

@@ -1,10 +1,10 @@
 // Question: what does a PostgreSQL emitEvent cost next to a raw pg INSERT of the same row into an identical table,
 // one at a time, 16 in flight (where the adapter's group commit should share statements), and 100 per statement?
 import type pg from "pg";
-import { type Event, EventBus } from "../src/index.js";
+import { EventBus } from "../src/index.js";
 import { postgresSchemaSql } from "../src/storage/postgres.js";
 import { measure, quick, report, skip, speedRow } from "./harness.js";
-import { postgresStore, postgresUnreachable } from "./stores.js";
+import { payloadFor, postgresStore, postgresUnreachable, ROW_COLUMNS, rowValues, typicalEvent } from "./stores.js";
 
 const QUESTION = "postgres-emit";
 const BATCH = 100;
@@ -20,44 +20,7 @@ if (unreachable !== undefined) {
   process.exit(0);
 }
 
-function payloadFor(index: number) {
-  return { round: index, cpm: 12.5, currency: "USD", lines: [{ sku: "banner-300x250", impressions: 100_000 }] };
-}
-
-function typicalEvent(index: number): Event {
-  return Object.freeze({
-    event_id: crypto.randomUUID(),
-    event_type: "negotiation.round",
-    timestamp: new Date().toISOString(),
-    flow_id: "flow-1",
-    flow_type: "proposal_handling",
-    proposal_id: "proposal-1",
-    deal_id: "",
-    session_id: "session-1",
-    payload: Object.freeze(payloadFor(index)),
-    metadata: Object.freeze({}),
-  });
-}
-
-// The columns the adapter's INSERT writes (seq and xid come from their defaults in both tables).
-const COLUMNS =
-  'event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata';
 const COLUMN_COUNT = 10;
-
-function rowValues(event: Event): string[] {
-  return [
-    event.event_id,
-    event.event_type,
-    event.timestamp,
-    event.flow_id,
-    event.flow_type,
-    event.proposal_id,
-    event.deal_id,
-    event.session_id,
-    JSON.stringify(event.payload),
-    JSON.stringify(event.metadata),
-  ];
-}
 
 function placeholders(rows: number): string {
   return Array.from(
@@ -78,11 +41,11 @@ await pool.query(postgresSchemaSql({ table: rawTable }));
 // Named statements: each connection parses and plans them once, the best a hand-written client can do.
 const rawSingle = {
   name: `raw_single_${rawTable}`,
-  text: `INSERT INTO ${rawTable} (${COLUMNS}) VALUES ${placeholders(1)}`,
+  text: `INSERT INTO ${rawTable} (${ROW_COLUMNS}) VALUES ${placeholders(1)}`,
 };
 const rawMany = {
   name: `raw_many_${rawTable}`,
-  text: `INSERT INTO ${rawTable} (${COLUMNS}) VALUES ${placeholders(BATCH)}`,
+  text: `INSERT INTO ${rawTable} (${ROW_COLUMNS}) VALUES ${placeholders(BATCH)}`,
 };
 
 let counter = 0;

@@ -7,7 +7,7 @@ import { EventBus } from "../src/index.js";
 import { REDIS_INDEXED_FIELDS, redisKeyLayout } from "../src/storage/redis.js";
 import { APPEND_SCRIPT } from "../src/storage/redis-scripts.js";
 import { measure, quick, report, skip, speedRow } from "./harness.js";
-import { redisStore, redisUnreachable } from "./stores.js";
+import { payloadFor, redisStore, redisUnreachable } from "./stores.js";
 
 const QUESTION = "redis-emit";
 const IN_FLIGHT = 16;
@@ -17,10 +17,6 @@ const unreachable = await redisUnreachable();
 if (unreachable !== undefined) {
   await skip(QUESTION, unreachable);
   process.exit(0);
-}
-
-function payloadFor(index: number) {
-  return { round: index, cpm: 12.5, currency: "USD", lines: [{ sku: "banner-300x250", impressions: 100_000 }] };
 }
 
 const FIELDS = {

@@ -5,50 +5,11 @@ import type Database from "better-sqlite3";
 import { type Event, EventBus } from "../src/index.js";
 import { sqliteSchemaSql } from "../src/storage/sqlite.js";
 import { measure, report, speedRow } from "./harness.js";
-import { sqliteStore } from "./stores.js";
+import { payloadFor, ROW_COLUMNS, rowValues, sqliteStore, typicalEvent } from "./stores.js";
 
 const QUESTION = "sqlite-emit";
 const BATCH = 100;
 const RAW_TABLE = "raw_events";
-
-function payloadFor(index: number) {
-  return { round: index, cpm: 12.5, currency: "USD", lines: [{ sku: "banner-300x250", impressions: 100_000 }] };
-}
-
-/** The event a seller flow typically emits, built the way the bus builds it (one literal, frozen). */
-function typicalEvent(index: number): Event {
-  return Object.freeze({
-    event_id: crypto.randomUUID(),
-    event_type: "negotiation.round",
-    timestamp: new Date().toISOString(),
-    flow_id: "flow-1",
-    flow_type: "proposal_handling",
-    proposal_id: "proposal-1",
-    deal_id: "",
-    session_id: "session-1",
-    payload: Object.freeze(payloadFor(index)),
-    metadata: Object.freeze({}),
-  });
-}
-
-/** The values of one row in column order: what any code storing this event must compute and bind. */
-function rowValues(event: Event): (string | number)[] {
-  return [
-    event.event_id,
-    event.event_type,
-    event.timestamp,
-    event.flow_id,
-    event.flow_type,
-    event.proposal_id,
-    event.deal_id,
-    event.session_id,
-    JSON.stringify(event.payload),
-    JSON.stringify(event.metadata),
-  ];
-}
-
-const COLUMNS =
-  '"event_id", "event_type", "timestamp", "flow_id", "flow_type", "proposal_id", "deal_id", "session_id", "payload", "metadata"';
 
 /** A fresh database file holding the bus's table and the raw table, set up alike on one connection. */
 interface Tables {
@@ -65,7 +26,9 @@ async function openTables(synchronous: "full" | "normal"): Promise<Tables> {
   await bus.emitEvent({ event_type: "session.created", session_id: "session-1" });
   const database: Database.Database = store.database;
   database.exec(sqliteSchemaSql({ table: RAW_TABLE }));
-  const rawInsert = database.prepare(`INSERT INTO "${RAW_TABLE}" (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const rawInsert = database.prepare(
+    `INSERT INTO "${RAW_TABLE}" (${ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
   const rawBatch = database.transaction((events: readonly Event[]) => {
     for (const event of events) rawInsert.run(...rowValues(event));
   });

@@ -144,3 +144,44 @@ export async function redisUnreachable(): Promise<string | undefined> {
     client.disconnect();
   }
 }
+
+/** The payload of a typical negotiation round, as every emit benchmark sends it. */
+export function payloadFor(index: number) {
+  return { round: index, cpm: 12.5, currency: "USD", lines: [{ sku: "banner-300x250", impressions: 100_000 }] };
+}
+
+/** The event a seller flow typically emits, built the way the bus builds it (one literal, frozen). */
+export function typicalEvent(index: number): Event {
+  return Object.freeze({
+    event_id: crypto.randomUUID(),
+    event_type: "negotiation.round",
+    timestamp: new Date().toISOString(),
+    flow_id: "flow-1",
+    flow_type: "proposal_handling",
+    proposal_id: "proposal-1",
+    deal_id: "",
+    session_id: "session-1",
+    payload: Object.freeze(payloadFor(index)),
+    metadata: Object.freeze({}),
+  });
+}
+
+/** The columns a raw floor writes, as the adapters do (`seq` and `xid` come from their defaults). */
+export const ROW_COLUMNS =
+  'event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata';
+
+/** The values of one row in column order: what any code storing this event must compute and bind. */
+export function rowValues(event: Event): string[] {
+  return [
+    event.event_id,
+    event.event_type,
+    event.timestamp,
+    event.flow_id,
+    event.flow_type,
+    event.proposal_id,
+    event.deal_id,
+    event.session_id,
+    JSON.stringify(event.payload),
+    JSON.stringify(event.metadata),
+  ];
+}

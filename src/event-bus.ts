@@ -1,6 +1,12 @@
 import { type ParsedEmitInput, parseEmitInputFast } from "./emit-input.js";
 import { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
-import { buildEmitInputSchema, DEFAULT_MAX_PAYLOAD_BYTES, type EmitEventInput, type Event } from "./event.js";
+import {
+  buildEmitInputSchema,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type EmitEventInput,
+  type Event,
+  freezeEvent,
+} from "./event.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import type { EventTypePattern } from "./event-type.js";
 import { jsonEqual } from "./json.js";
@@ -212,18 +218,8 @@ export class EventBus {
       throw EventValidationError.forField([], `emitEvent takes an object with at least event_type, got ${got}`);
     }
     const fields = parseEmitInputFast(input, this.maxPayloadBytes) ?? this.parseWithSchema(input);
-    return Object.freeze({
-      event_id: fields.event_id === undefined ? this.nextId() : fields.event_id.toLowerCase(),
-      event_type: fields.event_type,
-      timestamp: fields.timestamp ?? this.currentTime(),
-      flow_id: fields.flow_id,
-      flow_type: fields.flow_type,
-      proposal_id: fields.proposal_id,
-      deal_id: fields.deal_id,
-      session_id: fields.session_id,
-      payload: fields.payload,
-      metadata: fields.metadata,
-    });
+    const eventId = fields.event_id === undefined ? this.nextId() : fields.event_id.toLowerCase();
+    return freezeEvent(fields, eventId, fields.timestamp ?? this.currentTime());
   }
 
   private parseWithSchema(input: EmitEventInput): ParsedEmitInput {

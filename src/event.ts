@@ -189,3 +189,26 @@ export function buildEmitInputSchema(maxPayloadBytes: number) {
     },
   );
 }
+
+/** The fields of an event other than the two the bus stamps. */
+export type EventContent = Omit<Event, "event_id" | "timestamp">;
+
+/**
+ * Builds the `Event` as one frozen literal in wire order: an object built by a literal is several times cheaper to
+ * freeze than one built by spreading, and the key order is the wire order. `payload` and `metadata` must already
+ * be frozen.
+ */
+export function freezeEvent(content: EventContent, event_id: string, timestamp: string): Event {
+  return Object.freeze({
+    event_id,
+    event_type: content.event_type,
+    timestamp,
+    flow_id: content.flow_id,
+    flow_type: content.flow_type,
+    proposal_id: content.proposal_id,
+    deal_id: content.deal_id,
+    session_id: content.session_id,
+    payload: content.payload,
+    metadata: content.metadata,
+  });
+}

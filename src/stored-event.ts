@@ -1,4 +1,4 @@
-import { CORRELATION_FIELDS, type Event, eventSchema, MAX_ID_LENGTH } from "./event.js";
+import { CORRELATION_FIELDS, type Event, eventSchema, freezeEvent, MAX_ID_LENGTH } from "./event.js";
 import { isEventType } from "./event-type.js";
 import { isPortableString, type JsonObject, MAX_JSON_DEPTH } from "./json.js";
 import { normalizeTimestamp } from "./timestamp.js";
@@ -20,38 +20,14 @@ const LOWERCASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]
  * ```
  */
 export function parseStoredEvent(record: unknown, where: string): Event {
-  if (isCanonicalRecord(record)) {
-    return Object.freeze({
-      event_id: record.event_id,
-      event_type: record.event_type,
-      timestamp: record.timestamp,
-      flow_id: record.flow_id,
-      flow_type: record.flow_type,
-      proposal_id: record.proposal_id,
-      deal_id: record.deal_id,
-      session_id: record.session_id,
-      payload: record.payload,
-      metadata: record.metadata,
-    });
-  }
+  if (isCanonicalRecord(record)) return freezeEvent(record, record.event_id, record.timestamp);
   const parsed = eventSchema.safeParse(record);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(record)"}: ${issue.message}`);
     throw new Error(`${where} does not hold a valid event: ${problems.join("; ")}`);
   }
   const fields = parsed.data;
-  return Object.freeze({
-    event_id: fields.event_id.toLowerCase(),
-    event_type: fields.event_type,
-    timestamp: fields.timestamp,
-    flow_id: fields.flow_id,
-    flow_type: fields.flow_type,
-    proposal_id: fields.proposal_id,
-    deal_id: fields.deal_id,
-    session_id: fields.session_id,
-    payload: fields.payload,
-    metadata: fields.metadata,
-  });
+  return freezeEvent(fields, fields.event_id.toLowerCase(), fields.timestamp);
 }
 
 /**
