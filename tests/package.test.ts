@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PG_URL, REDIS_URL, serviceAvailable } from "./support/services.js";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
@@ -123,4 +124,65 @@ describe("the packed package", () => {
     const result = await run(process.execPath, [tsc, "-p", consumer]).catch((error: { stdout: string }) => error);
     expect("stdout" in result ? result.stdout : "").toBe("");
   });
+
+  // Last, because it installs the drivers next to the package: every test above runs without them.
+  it("runs each storage adapter from the tarball against real stores, from ESM", async () => {
+    for (const driver of ["pg", "ioredis", "better-sqlite3"]) {
+      await symlink(join(root, "node_modules", driver), join(consumer, "node_modules", driver), "dir");
+    }
+    const services = {
+      postgres: await serviceAvailable("PostgreSQL", PG_URL),
+      redis: await serviceAvailable("Redis", REDIS_URL),
+    };
+    const output = await runScript(
+      "adapters.mjs",
+      `import { EventBus } from "ad-seller-events";
+       import { sqliteStorage } from "ad-seller-events/sqlite";
+       import { postgresStorage } from "ad-seller-events/postgres";
+       import { redisStorage } from "ad-seller-events/redis";
+       const suffix = Math.random().toString(36).slice(2, 10);
+       async function roundTrip(storage) {
+         const bus = new EventBus({ storage });
+         const event = await bus.emitEvent({ event_type: "deal.created", deal_id: "d-" + suffix, payload: { cpm: 12.5 } });
+         const listed = await bus.listEvents({ deal_id: "d-" + suffix });
+         const same = JSON.stringify(await bus.getEvent(event.event_id)) === JSON.stringify(event);
+         await bus.close();
+         return listed.length === 1 && same;
+       }
+       async function openSqlite(file) {
+         try { const { DatabaseSync } = await import("node:sqlite"); return new DatabaseSync(file); }
+         catch { const { default: Database } = await import("better-sqlite3"); return new Database(file); }
+       }
+       const result = {};
+       const database = await openSqlite("events-" + suffix + ".sqlite");
+       result.sqlite = await roundTrip(sqliteStorage({ database, closeDatabase: true }));
+       if (${services.postgres}) {
+         const { default: pg } = await import("pg");
+         const pool = new pg.Pool({ connectionString: ${JSON.stringify(PG_URL)} });
+         const table = "package_test_" + suffix;
+         result.postgres = await roundTrip(postgresStorage({ pool, table }));
+         await pool.query("DROP TABLE public." + table);
+         await pool.end();
+       }
+       if (${services.redis}) {
+         const { Redis } = await import("ioredis");
+         const client = new Redis(${JSON.stringify(REDIS_URL)});
+         const prefix = "package-test:" + suffix + ":";
+         result.redis = await roundTrip(redisStorage({ client, prefix }));
+         let cursor = "0";
+         do {
+           const [next, keys] = await client.scan(cursor, "MATCH", prefix + "*");
+           cursor = next;
+           if (keys.length > 0) await client.del(...keys);
+         } while (cursor !== "0");
+         client.disconnect();
+       }
+       console.log(JSON.stringify(result));`,
+    );
+    expect(JSON.parse(output)).toEqual({
+      sqlite: true,
+      ...(services.postgres ? { postgres: true } : {}),
+      ...(services.redis ? { redis: true } : {}),
+    });
+  }, 60_000);
 });
