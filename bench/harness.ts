@@ -129,13 +129,8 @@ export async function skip(question: string, reason: string): Promise<void> {
   await writeResult(question, { rows: [], notes: [], skipped: reason });
 }
 
-/** Prints the rows as a table and writes them to `bench/results/<question>.json`. */
-export async function report(
-  question: string,
-  rows: readonly ResultRow[],
-  notes: readonly string[] = [],
-): Promise<void> {
-  console.log(`\n## ${question}${quick ? " (quick)" : ""}`);
+/** Prints result rows as one console table: figure, value, floor, ratio, target, met. */
+export function printRows(rows: readonly ResultRow[]): void {
   console.table(
     rows.map((row) => ({
       figure: row.figure,
@@ -143,9 +138,25 @@ export async function report(
       floor: `${row.floor}: ${row.floorValue}`,
       ratio: row.ratio.toFixed(2),
       target: row.target,
-      met: row.informational ? "n/a" : row.met ? "yes" : "NO",
+      met: metLabel(row),
     })),
   );
+}
+
+/** "yes", "NO", or "n/a" for rows given for information. */
+export function metLabel(row: ResultRow): string {
+  if (row.informational) return "n/a";
+  return row.met ? "yes" : "NO";
+}
+
+/** Prints the rows as a table and writes them to `bench/results/<question>.json`. */
+export async function report(
+  question: string,
+  rows: readonly ResultRow[],
+  notes: readonly string[] = [],
+): Promise<void> {
+  console.log(`\n## ${question}${quick ? " (quick)" : ""}`);
+  printRows(rows);
   for (const note of notes) console.log(`note: ${note}`);
   await writeResult(question, { rows, notes });
 }

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { RESULTS_DIRECTORY, type ResultRow } from "./harness.js";
+import { metLabel, printRows, RESULTS_DIRECTORY, type ResultRow } from "./harness.js";
 
 /** In order of cost: the cheap ones first, so that a broken service shows up early. */
 const BENCHMARKS = ["memory-emit", "sqlite-emit", "postgres-emit", "redis-emit", "heap", "http", "list"] as const;
@@ -70,16 +70,7 @@ const seconds = (Date.now() - started) / 1000;
 const counted = rows.filter((row) => !row.informational);
 const met = counted.filter((row) => row.met).length;
 console.log(`\n# Summary${quick ? " (quick)" : ""}: ${met} of ${counted.length} targets met, ${seconds.toFixed(0)} s`);
-console.table(
-  rows.map((row) => ({
-    figure: row.figure,
-    value: row.value,
-    floor: `${row.floor}: ${row.floorValue}`,
-    ratio: row.ratio.toFixed(2),
-    target: row.target,
-    met: metLabel(row),
-  })),
-);
+printRows(rows);
 for (const line of [...skipped, ...failures]) console.log(line);
 
 if (writeDocs && named.length === 0) {
@@ -87,11 +78,6 @@ if (writeDocs && named.length === 0) {
   console.log(`wrote the summary into ${DOC}`);
 }
 if (failures.length > 0) process.exitCode = 1;
-
-function metLabel(row: ResultRow): string {
-  if (row.informational) return "n/a";
-  return row.met ? "yes" : "NO";
-}
 
 /** Replaces what lies between the markers (or appends the markers) in docs/performance.md. */
 async function writeSummary(results: readonly ResultRow[], skips: readonly string[], took: number): Promise<void> {
