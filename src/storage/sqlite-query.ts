@@ -1,11 +1,11 @@
-import type { Event } from "../event.js";
+import { EVENT_FIELDS, type Event } from "../event.js";
 import { parseStoredRow } from "../stored-event.js";
 import type { SqliteValue } from "./sqlite-driver.js";
-import { quoteIdentifier, SQLITE_EVENT_COLUMNS } from "./sqlite-schema.js";
+import { quoteIdentifier } from "./sqlite-schema.js";
 import type { NormalizedEventQuery } from "./types.js";
 
 /** The columns every read selects; `seq` orders merged reads and is dropped when the row is parsed. */
-const SELECTED = `seq, ${SQLITE_EVENT_COLUMNS.map(quoteIdentifier).join(", ")}`;
+const SELECTED = `seq, ${EVENT_FIELDS.map(quoteIdentifier).join(", ")}`;
 
 /**
  * When several equality filters are given, the first of these present drives the read through its `(column, seq)`
@@ -74,8 +74,8 @@ export function selectByIdSql(table: string): string {
 
 /** The SQL that stores one event, leaving an already stored id untouched. */
 export function insertSql(table: string): string {
-  const columns = SQLITE_EVENT_COLUMNS.map(quoteIdentifier).join(", ");
-  const slots = SQLITE_EVENT_COLUMNS.map(() => "?").join(", ");
+  const columns = EVENT_FIELDS.map(quoteIdentifier).join(", ");
+  const slots = EVENT_FIELDS.map(() => "?").join(", ");
   return `INSERT INTO ${quoteIdentifier(table)} (${columns}) VALUES (${slots}) ON CONFLICT(event_id) DO NOTHING`;
 }
 

@@ -24,20 +24,6 @@ export interface SqliteSchemaOptions {
   readonly table?: string | undefined;
 }
 
-/** The columns a stored event is read from, in wire order. */
-export const SQLITE_EVENT_COLUMNS = [
-  "event_id",
-  "event_type",
-  "timestamp",
-  "flow_id",
-  "flow_type",
-  "proposal_id",
-  "deal_id",
-  "session_id",
-  "payload",
-  "metadata",
-] as const;
-
 /** The filter columns that each get a `(column, seq)` index, so a filtered newest-first read stops after `limit` rows. */
 export const SQLITE_INDEXED_COLUMNS = [
   "flow_id",
