@@ -4,9 +4,9 @@ export default defineConfig({
   entry: {
     index: "src/index.ts",
     http: "src/http/index.ts",
-    sqlite: "src/storage/sqlite.ts",
-    postgres: "src/storage/postgres.ts",
-    redis: "src/storage/redis.ts",
+    sqlite: "src/storage/sqlite/index.ts",
+    postgres: "src/storage/postgres/index.ts",
+    redis: "src/storage/redis/index.ts",
     testing: "src/testing/index.ts",
   },
   format: ["esm", "cjs"],

@@ -9,9 +9,9 @@ export default defineConfig({
     alias: [
       { find: /^ad-seller-events$/, replacement: source("index.ts") },
       { find: /^ad-seller-events\/http$/, replacement: source("http/index.ts") },
-      { find: /^ad-seller-events\/sqlite$/, replacement: source("storage/sqlite.ts") },
-      { find: /^ad-seller-events\/postgres$/, replacement: source("storage/postgres.ts") },
-      { find: /^ad-seller-events\/redis$/, replacement: source("storage/redis.ts") },
+      { find: /^ad-seller-events\/sqlite$/, replacement: source("storage/sqlite/index.ts") },
+      { find: /^ad-seller-events\/postgres$/, replacement: source("storage/postgres/index.ts") },
+      { find: /^ad-seller-events\/redis$/, replacement: source("storage/redis/index.ts") },
       { find: /^ad-seller-events\/testing$/, replacement: source("testing/index.ts") },
     ],
   },

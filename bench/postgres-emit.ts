@@ -2,7 +2,7 @@
 // one at a time, 16 in flight (where the adapter's group commit should share statements), and 100 per statement?
 import type pg from "pg";
 import { EventBus } from "../src/index.js";
-import { postgresSchemaSql } from "../src/storage/postgres.js";
+import { postgresSchemaSql } from "../src/storage/postgres/index.js";
 import { measure, quick, report, skip, speedRow } from "./harness.js";
 import { payloadFor, postgresStore, postgresUnreachable, ROW_COLUMNS, rowValues, typicalEvent } from "./stores.js";
 

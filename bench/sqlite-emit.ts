@@ -3,7 +3,7 @@
 // events per commit?
 import type Database from "better-sqlite3";
 import { type Event, EventBus } from "../src/index.js";
-import { sqliteSchemaSql } from "../src/storage/sqlite.js";
+import { sqliteSchemaSql } from "../src/storage/sqlite/index.js";
 import { measure, report, speedRow } from "./harness.js";
 import { payloadFor, ROW_COLUMNS, rowValues, sqliteStore, typicalEvent } from "./stores.js";
 

@@ -6,9 +6,9 @@ import Database from "better-sqlite3";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { type Event, type EventStorage, memoryStorage } from "../src/index.js";
-import { postgresStorage } from "../src/storage/postgres.js";
-import { redisStorage } from "../src/storage/redis.js";
-import { sqliteStorage } from "../src/storage/sqlite.js";
+import { postgresStorage } from "../src/storage/postgres/index.js";
+import { redisStorage } from "../src/storage/redis/index.js";
+import { sqliteStorage } from "../src/storage/sqlite/index.js";
 
 export const PG_URL = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -11,7 +11,7 @@ import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import type { EventTypePattern } from "./event-type.js";
 import { jsonEqual } from "./json.js";
 import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "./query.js";
-import { memoryStorage } from "./storage/memory.js";
+import { memoryStorage } from "./storage/memory/memory-storage.js";
 import type { EventStorage } from "./storage/types.js";
 import { type EventListener, type SubscribeOptions, SubscriptionRegistry } from "./subscriptions.js";
 import { normalizeTimestamp } from "./timestamp.js";

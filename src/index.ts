@@ -11,8 +11,8 @@ export { AUDIT_EVENT_TYPES, EVENT_TYPES, EventType, isEventType } from "./event-
 export type { JsonObject, JsonValue } from "./json.js";
 export type { EventQuery } from "./query.js";
 export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./query.js";
-export type { MemoryStorageOptions } from "./storage/memory.js";
-export { memoryStorage } from "./storage/memory.js";
+export type { MemoryStorageOptions } from "./storage/memory/memory-storage.js";
+export { memoryStorage } from "./storage/memory/memory-storage.js";
 export type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./storage/types.js";
 export { parseStoredEvent } from "./stored-event.js";
 export type { EventListener, SubscribeOptions } from "./subscriptions.js";

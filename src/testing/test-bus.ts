@@ -1,6 +1,6 @@
 import type { Event } from "../event.js";
 import { EventBus, type EventBusOptions } from "../event-bus.js";
-import { memoryStorage } from "../storage/memory.js";
+import { memoryStorage } from "../storage/memory/memory-storage.js";
 import { describeEvents, describeMatcher, type EventMatcher, matchesEvent } from "./event-matcher.js";
 import { createSequentialIds, createTestClock, type TestClock } from "./test-clock.js";
 

@@ -1,7 +1,11 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Event, EventBus, StorageError } from "../../src/index.js";
-import { type PostgresEventStorage, type PostgresStorageOptions, postgresStorage } from "../../src/storage/postgres.js";
+import {
+  type PostgresEventStorage,
+  type PostgresStorageOptions,
+  postgresStorage,
+} from "../../src/storage/postgres/index.js";
 import { createPool, dropTestObjects, makeEvent, uniqueName } from "../fixtures/postgres-tables.js";
 import { PG_URL, serviceAvailable } from "../support/services.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";

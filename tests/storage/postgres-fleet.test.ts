@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Event, EventBus, type EventQuery } from "../../src/index.js";
-import { postgresStorage } from "../../src/storage/postgres.js";
+import { postgresStorage } from "../../src/storage/postgres/index.js";
 import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
 import { PG_URL, serviceAvailable } from "../support/services.js";
 

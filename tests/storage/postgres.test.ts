@@ -6,7 +6,7 @@ import {
   type PostgresStorageOptions,
   postgresSchemaSql,
   postgresStorage,
-} from "../../src/storage/postgres.js";
+} from "../../src/storage/postgres/index.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 import { createPool, dropTestObjects, makeEvent, uniqueName } from "../fixtures/postgres-tables.js";
 import { PG_URL, serviceAvailable } from "../support/services.js";

@@ -3,7 +3,7 @@ import net from "node:net";
 import { Redis, type RedisOptions } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { type EmitEventInput, type Event, EventBus, StorageError } from "../../src/index.js";
-import { redisStorage } from "../../src/storage/redis.js";
+import { redisStorage } from "../../src/storage/redis/index.js";
 import { deleteStore, storedState, uniquePrefix } from "../fixtures/redis-store.js";
 import { REDIS_URL, serviceAvailable } from "../support/services.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Event, EventBus, EventValidationError, StorageError } from "../../src/index.js";
-import { REDIS_INDEXED_FIELDS, redisKeyLayout, redisStorage } from "../../src/storage/redis.js";
+import { REDIS_INDEXED_FIELDS, redisKeyLayout, redisStorage } from "../../src/storage/redis/index.js";
 import type { EventStorage } from "../../src/storage/types.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 import { deleteStore, storedState, uniquePrefix } from "../fixtures/redis-store.js";

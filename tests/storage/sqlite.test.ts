@@ -8,8 +8,8 @@ import {
   type SqliteDriverName,
   sqliteSchemaSql,
   sqliteStorage,
-} from "../../src/storage/sqlite.js";
-import { buildListStatement } from "../../src/storage/sqlite-query.js";
+} from "../../src/storage/sqlite/index.js";
+import { buildListStatement } from "../../src/storage/sqlite/sqlite-query.js";
 import type { EventStorage, NormalizedEventQuery } from "../../src/storage/types.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 import {

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Event, eventSchema } from "../../src/index.js";
-import type { SqliteDatabase, SqliteDriverName } from "../../src/storage/sqlite.js";
+import type { SqliteDatabase, SqliteDriverName } from "../../src/storage/sqlite/index.js";
 
 const nodeMajor = Number(process.versions.node.split(".")[0]);
 
@@ -21,7 +21,7 @@ export function appendFromChildProcess(driver: SqliteDriverName, file: string, c
       : `new (await import("node:sqlite")).DatabaseSync(${JSON.stringify(file)})`;
   const code = `
     const { EventBus } = await import(${source("index.ts")});
-    const { sqliteStorage } = await import(${source("storage/sqlite.ts")});
+    const { sqliteStorage } = await import(${source("storage/sqlite/index.ts")});
     const bus = new EventBus({ storage: sqliteStorage({ database: ${openDatabase}, closeDatabase: true }), closeStorage: true });
     await bus.emitEvent({ event_type: "session.created", flow_id: "child" });
     process.stdout.write("ready\\n");

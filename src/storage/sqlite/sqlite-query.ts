@@ -1,8 +1,8 @@
-import { EVENT_FIELDS, type Event } from "../event.js";
-import { parseStoredRow } from "../stored-event.js";
+import { EVENT_FIELDS, type Event } from "../../event.js";
+import { parseStoredRow } from "../../stored-event.js";
+import type { NormalizedEventQuery } from "../types.js";
 import type { SqliteValue } from "./sqlite-driver.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
-import type { NormalizedEventQuery } from "./types.js";
 
 /** The columns every read selects; `seq` orders merged reads and is dropped when the row is parsed. */
 const SELECTED = `seq, ${EVENT_FIELDS.map(quoteIdentifier).join(", ")}`;

@@ -1,8 +1,8 @@
-import { EventValidationError } from "../errors.js";
-import type { Event } from "../event.js";
-import { matchesQuery, unknownCursorError } from "../query.js";
+import { EventValidationError } from "../../errors.js";
+import type { Event } from "../../event.js";
+import { matchesQuery, unknownCursorError } from "../../query.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
 
 /**
  * Options of {@link memoryStorage}.

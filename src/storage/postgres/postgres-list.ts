@@ -1,9 +1,9 @@
-import type { Event } from "../event.js";
-import { CORRELATION_FIELDS } from "../event.js";
-import { isUuid, unknownCursorError } from "../query.js";
+import type { Event } from "../../event.js";
+import { CORRELATION_FIELDS } from "../../event.js";
+import { isUuid, unknownCursorError } from "../../query.js";
+import type { NormalizedEventQuery } from "../types.js";
 import type { Queryable } from "./postgres-insert.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
-import type { NormalizedEventQuery } from "./types.js";
 
 /** A position in the append order: the writing transaction's id, then the identity sequence. */
 interface Position {

@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
-import type { Event } from "../event.js";
+import type { Event } from "../../event.js";
+import type { AppendOutcome } from "../types.js";
 import { inTransaction, MAX_STATEMENT_CHARS, storeEvents } from "./postgres-insert.js";
-import type { AppendOutcome } from "./types.js";
 
 /** Settings of {@link AppendBatcher}. */
 export interface AppendBatcherSettings {

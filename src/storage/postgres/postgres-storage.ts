@@ -1,15 +1,12 @@
 import type { Pool } from "pg";
-import { EventBusError, EventValidationError, StorageError } from "../errors.js";
-import type { Event } from "../event.js";
-import { isUuid } from "../query.js";
+import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
+import type { Event } from "../../event.js";
+import { isUuid } from "../../query.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
 import { listEventRows } from "./postgres-list.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
-
-export type { PostgresTableName } from "./postgres-schema.js";
-export { DEFAULT_POSTGRES_SCHEMA, DEFAULT_POSTGRES_TABLE, postgresSchemaSql } from "./postgres-schema.js";
 
 /**
  * Options of {@link postgresStorage}. Only `pool` is required.

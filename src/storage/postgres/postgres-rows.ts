@@ -1,5 +1,5 @@
-import type { Event } from "../event.js";
-import { parseStoredRow } from "../stored-event.js";
+import type { Event } from "../../event.js";
+import { parseStoredRow } from "../../stored-event.js";
 
 /**
  * The select list that reads an event back. JSON columns are read as text and parsed here, so that type parsers a

@@ -1,5 +1,6 @@
-import { EventBusError, EventValidationError, StorageError } from "../errors.js";
-import type { Event } from "../event.js";
+import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
+import type { Event } from "../../event.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import {
   detectSqliteDriver,
   inWriteTransaction,
@@ -9,11 +10,6 @@ import {
 } from "./sqlite-driver.js";
 import { SqliteEventTable } from "./sqlite-operations.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./types.js";
-
-export type { SqliteDatabase, SqliteDriverName, SqliteStatement } from "./sqlite-driver.js";
-export type { SqliteSchemaOptions } from "./sqlite-schema.js";
-export { DEFAULT_SQLITE_TABLE, sqliteSchemaSql } from "./sqlite-schema.js";
 
 /**
  * How long a connection waits for another connection's write lock before failing with SQLITE_BUSY, when neither

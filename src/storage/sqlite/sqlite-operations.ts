@@ -1,9 +1,9 @@
-import type { Event } from "../event.js";
-import { unknownCursorError } from "../query.js";
+import type { Event } from "../../event.js";
+import { unknownCursorError } from "../../query.js";
+import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
 import { buildListStatement, insertParams, insertSql, rowToEvent, selectByIdSql } from "./sqlite-query.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
-import type { AppendOutcome, NormalizedEventQuery } from "./types.js";
 
 /**
  * The reads and writes of one events table over one connection, synchronous like the drivers. Setup, error wrapping

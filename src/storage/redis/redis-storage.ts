@@ -1,15 +1,12 @@
 import type { Cluster, Redis } from "ioredis";
-import { EventBusError, EventValidationError, StorageError } from "../errors.js";
-import type { Event } from "../event.js";
+import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
+import type { Event } from "../../event.js";
+import type { AppendOutcome, EventStorage } from "../types.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
 import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
 import { listEvents } from "./redis-list.js";
 import { parseEventRecord, serializeEvent } from "./redis-record.js";
 import { defineScripts, type RedisScripts } from "./redis-scripts.js";
-import type { AppendOutcome, EventStorage } from "./types.js";
-
-export type { RedisIndexedField, RedisKeyLayout } from "./redis-keys.js";
-export { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, redisKeyLayout } from "./redis-keys.js";
 
 /**
  * Default bound on each round trip to Redis, in milliseconds.

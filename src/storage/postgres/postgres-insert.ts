@@ -1,7 +1,7 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
-import type { Event } from "../event.js";
+import type { Event } from "../../event.js";
+import type { AppendOutcome } from "../types.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
-import type { AppendOutcome } from "./types.js";
 
 /** What both a `Pool` and a checked-out client offer: one query at a time. */
 export interface Queryable {

@@ -1,11 +1,11 @@
 import type { Cluster, Redis } from "ioredis";
-import type { Event } from "../event.js";
-import { matchesQuery, unknownCursorError } from "../query.js";
+import type { Event } from "../../event.js";
+import { matchesQuery, unknownCursorError } from "../../query.js";
+import type { NormalizedEventQuery } from "../types.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
 import { parseEventRecord } from "./redis-record.js";
 import type { RedisScripts } from "./redis-scripts.js";
-import type { NormalizedEventQuery } from "./types.js";
 
 /** What a listing needs from the store. */
 export interface ListContext {

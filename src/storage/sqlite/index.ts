@@ -1,0 +1,5 @@
+export type { SqliteDatabase, SqliteDriverName, SqliteStatement } from "./sqlite-driver.js";
+export type { SqliteSchemaOptions } from "./sqlite-schema.js";
+export { DEFAULT_SQLITE_TABLE, sqliteSchemaSql } from "./sqlite-schema.js";
+export type { SqliteEventStorage, SqliteStorageOptions } from "./sqlite-storage.js";
+export { DEFAULT_SQLITE_BUSY_TIMEOUT_MS, sqliteStorage } from "./sqlite-storage.js";
