@@ -13,7 +13,7 @@ export type { EventQuery } from "./query.js";
 export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./query.js";
 export type { MemoryStorageOptions } from "./storage/memory/memory-storage.js";
 export { memoryStorage } from "./storage/memory/memory-storage.js";
-export type { AppendOutcome, EventStorage, NormalizedEventQuery } from "./storage/types.js";
+export type { AppendOutcome, EventStorage, NormalizedEventQuery, StorageWatch } from "./storage/types.js";
 export { parseStoredEvent } from "./stored-event.js";
 export type { EventListener, SubscribeOptions } from "./subscriptions.js";
 export { normalizeTimestamp } from "./timestamp.js";

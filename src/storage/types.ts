@@ -73,4 +73,22 @@ export interface EventStorage {
   list(query: NormalizedEventQuery): Promise<Event[]>;
   /** Releases resources the adapter owns. */
   close(): Promise<void>;
+  /**
+   * Optional live-delivery capability: calls `onAppend` soon after events may have been appended to this store by
+   * any process sharing it. A hint only: readers always read by cursor, so a missed or extra call costs latency,
+   * never correctness. Without it, tailing polls. Returns a function that stops watching and releases what the
+   * watch holds (a listening connection, a timer).
+   */
+  watch?(onAppend: () => void): StorageWatch;
 }
+
+/**
+ * What `EventStorage.watch` returns: stops the wake-ups and releases their resources.
+ *
+ * @example
+ * ```ts
+ * const stop: StorageWatch = storage.watch?.(() => reader.wake()) ?? (async () => {});
+ * await stop();
+ * ```
+ */
+export type StorageWatch = () => Promise<void>;
