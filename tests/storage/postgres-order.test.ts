@@ -132,7 +132,10 @@ describe.skipIf(!available)("postgresStorage order under interleaved transaction
     expect(final).toHaveLength(expected.size);
     expect(new Set(ids(final))).toEqual(expected);
     const order = ids(final);
-    const tailed = [...options.tailed, ...(await tail(bus, options.tailed.at(-1)?.event_id ?? (order[0] as string), 1))];
+    const tailed = [
+      ...options.tailed,
+      ...(await tail(bus, options.tailed.at(-1)?.event_id ?? (order[0] as string), 1)),
+    ];
     expect(ids(tailed), "the tailer saw every event once, in the listing's order").toEqual(order.slice(1));
     expect(ids(await pageBack(bus, sentinel.event_id, 2))).toEqual(order.slice(0, -1));
     expect(ids(await tail(bus, order[0] as string, 3))).toEqual(order.slice(1));
