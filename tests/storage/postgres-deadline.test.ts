@@ -88,9 +88,7 @@ describe.skipIf(!available)("postgresStorage with a deadline, behind a black hol
     const after = await bus.emitEvent({ event_type: "deal.registered", deal_id: "d-1" });
     expect(await bus.getEvent(before.event_id)).toEqual(before);
     const listed = await bus.listEvents({ deal_id: "d-1", limit: 1000 });
-    expect(listed.map((event) => event.event_id)).toEqual(
-      expect.arrayContaining([before.event_id, after.event_id]),
-    );
+    expect(listed.map((event) => event.event_id)).toEqual(expect.arrayContaining([before.event_id, after.event_id]));
     expect(listed.at(-1)).toEqual(after);
     for (let round = 0; round < 10; round++) {
       expect(await bus.getEvent(after.event_id)).toEqual(after);

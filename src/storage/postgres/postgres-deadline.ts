@@ -34,12 +34,7 @@ export class PostgresTimeoutError extends Error {
  * Settles like `work`, or rejects with a {@link PostgresTimeoutError} once `timeoutMs` pass first (then calls
  * `onTimeout`, which discards whatever was waiting). `work` keeps running; its outcome is ignored.
  */
-export function withDeadline<T>(
-  work: Promise<T>,
-  timeoutMs: number,
-  what: string,
-  onTimeout?: () => void,
-): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string, onTimeout?: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       onTimeout?.();
