@@ -53,9 +53,9 @@ export interface PostgresStorageOptions {
    * `PostgresTimeoutError`, and a connection whose query did not answer is closed, never reused. An append that timed
    * out may still have been stored: retry it with the same `event_id` (retries of identical content are safe).
    * pg's own timeouts are complementary: `statement_timeout` (server side) cancels slow statements but cannot help
-   * when the server or the network stops answering; `query_timeout` (pg client) rejects one query but leaves the
-   * connection in the pool; set the pool's `connectionTimeoutMillis` at or below this value so that a connection
-   * attempt into a black hole also frees its pool slot. See docs/hardening.md. Default: 5000.
+   * when the server or the network stops answering; `query_timeout` (pg client) bounds one query but not a checkout
+   * or a transaction; set the pool's `connectionTimeoutMillis` at or below this value so that a connection attempt
+   * into a black hole also frees its pool slot. See docs/hardening.md. Default: 5000.
    */
   readonly timeoutMs?: number | undefined;
 }
