@@ -1,28 +1,26 @@
 // Reads during `CLIENT PAUSE ... WRITE` (what a Redis failover does): listEvents and getEvent must answer while the
-// pause holds writes back, and an append must wait for the pause. Pausing holds writes of every client of this server
-// for one second, parallel test files included; their timeouts are far longer.
+// pause holds writes back, and an append must wait for the pause. Pausing and SCRIPT FLUSH act on a whole server, so
+// this file runs a redis-server of its own: the shared one keeps serving the other test files undisturbed.
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { EventBus } from "../../src/index.js";
 import { redisStorage } from "../../src/storage/redis/index.js";
-import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
-import { REDIS_URL, serviceAvailable } from "../support/services.js";
+import { uniquePrefix } from "../fixtures/redis-store.js";
+import { startPrivateRedis } from "../support/private-redis.js";
 
-const available = await serviceAvailable("Redis", REDIS_URL);
+const server = await startPrivateRedis();
 
-describe.skipIf(!available)("redisStorage during CLIENT PAUSE WRITE", () => {
+describe.skipIf(server === undefined)("redisStorage during CLIENT PAUSE WRITE", () => {
   const clients: Redis[] = [];
-  const prefixes: string[] = [];
 
   afterAll(async () => {
-    const admin = newClient();
-    for (const prefix of prefixes) await deleteStore(admin, prefix);
     for (const client of clients) client.disconnect();
+    await server?.stop();
   });
 
   function newClient(): Redis {
-    const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 });
+    const client = new Redis(server?.url ?? "", { maxRetriesPerRequest: 0 });
     clients.push(client);
     return client;
   }
@@ -39,7 +37,6 @@ describe.skipIf(!available)("redisStorage during CLIENT PAUSE WRITE", () => {
    */
   async function readDuringPause(flushScripts: boolean): Promise<void> {
     const prefix = uniquePrefix("pause");
-    prefixes.push(prefix);
     const [writerClient, readerClient, admin] = [newClient(), newClient(), newClient()];
     const writer = new EventBus({ storage: redisStorage({ client: writerClient, prefix }) });
     const reader = new EventBus({ storage: redisStorage({ client: readerClient, prefix }) });
