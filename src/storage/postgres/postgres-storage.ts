@@ -7,6 +7,7 @@ import { AppendBatcher } from "./postgres-append.js";
 import { listEventRows } from "./postgres-list.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
+import { PostgresWatch, postgresChannel } from "./postgres-watch.js";
 
 /**
  * Options of {@link postgresStorage}. Only `pool` is required.
@@ -46,6 +47,12 @@ export interface PostgresStorageOptions {
    * visible. `0` never waits. Default: `2000`.
    */
   readonly visibilityWaitMillis?: number | undefined;
+  /**
+   * Send a `pg_notify` after each committed append (coalesced, not awaited by the append), so that tails in other
+   * processes wake at once. Without it they still see every event, on their safety poll (about a second later).
+   * Default: `true`.
+   */
+  readonly notify?: boolean | undefined;
 }
 
 /**
@@ -96,6 +103,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     maxBatchRows: settings.maxBatchRows,
     maxConcurrentStatements: settings.maxConcurrentInserts,
   });
+  const watcher = new PostgresWatch(pool, postgresChannel(names), settings.notify);
   const gate = new OperationGate(table, settings.createSchema ? () => createSchemaObjects(pool, names) : undefined);
 
   return {
@@ -104,7 +112,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     ensureSchema: () => gate.run("setup", async () => {}),
     append(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
       if (events.length === 0) return Promise.resolve([]);
-      return gate.run("append", () => batcher.submit(events));
+      return gate
+        .run("append", () => batcher.submit(events))
+        .then((outcomes) => {
+          if (outcomes.includes(null)) watcher.appended();
+          return outcomes;
+        });
     },
     get(eventId: string): Promise<Event | null> {
       return gate.run("get", () => getEventRow(pool, table, eventId));
@@ -112,9 +125,11 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     list(query: NormalizedEventQuery): Promise<Event[]> {
       return gate.run("list", () => listEventRows(pool, table, query, settings.visibilityWaitMillis));
     },
+    watch: (onAppend) => watcher.watch(onAppend),
     async close(): Promise<void> {
       if (!(await gate.shut())) return;
       await batcher.whenIdle();
+      await watcher.close();
       if (!settings.closePool) return;
       try {
         await pool.end();
@@ -197,6 +212,7 @@ interface ResolvedOptions {
   readonly maxBatchRows: number;
   readonly maxConcurrentInserts: number;
   readonly visibilityWaitMillis: number;
+  readonly notify: boolean;
 }
 
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
@@ -212,6 +228,7 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
     maxBatchRows: readInteger(options.maxBatchRows, "maxBatchRows", 500, 1),
     maxConcurrentInserts: readInteger(options.maxConcurrentInserts, "maxConcurrentInserts", 2, 1),
     visibilityWaitMillis: readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 2000, 0),
+    notify: options.notify !== false,
   };
 }
 
