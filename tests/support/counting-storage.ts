@@ -5,6 +5,8 @@ export interface CountingStorage extends EventStorage {
   readonly reads: NormalizedEventQuery[];
   /** While true, every `list` rejects. */
   failing: boolean;
+  /** `list` calls that have not settled yet. */
+  readonly inFlight: number;
   /** Watchers currently registered through this wrapper. */
   readonly watchers: number;
 }
@@ -12,6 +14,7 @@ export interface CountingStorage extends EventStorage {
 export function countingStorage(inner: EventStorage, options: { watch?: boolean } = {}): CountingStorage {
   const reads: NormalizedEventQuery[] = [];
   let watchers = 0;
+  let inFlight = 0;
   const storage: CountingStorage = {
     name: inner.name,
     reads,
@@ -19,12 +22,20 @@ export function countingStorage(inner: EventStorage, options: { watch?: boolean 
     get watchers() {
       return watchers;
     },
+    get inFlight() {
+      return inFlight;
+    },
     append: (events) => inner.append(events),
     get: (id) => inner.get(id),
     list: async (query) => {
       reads.push(query);
       if (storage.failing) throw new Error("store unreachable (test)");
-      return inner.list(query);
+      inFlight++;
+      try {
+        return await inner.list(query);
+      } finally {
+        inFlight--;
+      }
     },
     close: () => inner.close(),
   };
