@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { backoffDelay } from "../../live/backoff.js";
+import { WakeSender } from "../../live/wake-sender.js";
 import { AppendNotifier } from "../memory/memory-watch.js";
 import type { StorageWatch } from "../types.js";
 import type { PostgresObjectNames } from "./postgres-schema.js";
@@ -24,7 +25,7 @@ export function postgresChannel(names: Pick<PostgresObjectNames, "schema" | "tab
  * Wake-ups for a PostgreSQL store.
  *
  * Writers: after an append has committed, one `pg_notify(channel, '')` goes out on the pool, not awaited by the
- * append and coalesced (at most one in flight; appends meanwhile cause exactly one more). It is sent after the
+ * append and coalesced (see `WakeSender`: at most one in flight and one per millisecond). It is sent after the
  * commit, never inside the writing transaction: a NOTIFY inside a transaction takes a cluster-wide lock at commit
  * and serialises every writer's commits (see docs/live-delivery.md for the measurement).
  *
@@ -39,37 +40,21 @@ export class PostgresWatch {
   private connecting: Promise<void> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
-  private notifying: Promise<void> | undefined;
-  private notifyAgain = false;
+  private readonly sender: WakeSender;
   private stopped = false;
 
   constructor(
     private readonly pool: Pool,
     private readonly channel: string,
     private readonly notifyOnAppend: boolean,
-  ) {}
+  ) {
+    this.sender = new WakeSender(() => this.pool.query("SELECT pg_notify($1, '')", [this.channel]));
+  }
 
   /** An append committed: wake this process's watchers now, and other processes through NOTIFY. */
   appended(): void {
     this.notifier.notify();
-    if (!this.notifyOnAppend || this.stopped) return;
-    if (this.notifying !== undefined) {
-      this.notifyAgain = true;
-      return;
-    }
-    this.notifying = this.pool
-      .query("SELECT pg_notify($1, '')", [this.channel])
-      .then(
-        () => {},
-        () => {}, // a hint: the readers' safety poll covers a lost one
-      )
-      .finally(() => {
-        this.notifying = undefined;
-        if (this.notifyAgain) {
-          this.notifyAgain = false;
-          this.appended();
-        }
-      });
+    if (this.notifyOnAppend) this.sender.appended();
   }
 
   watch(onAppend: () => void): StorageWatch {
@@ -86,7 +71,7 @@ export class PostgresWatch {
     this.stopped = true;
     this.notifier.clear();
     await this.unlisten();
-    await this.notifying;
+    await this.sender.close();
   }
 
   private listen(): void {

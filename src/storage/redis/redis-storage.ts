@@ -48,6 +48,11 @@ export interface RedisStorageOptions {
    * Default 5000.
    */
   readonly timeoutMs?: number | undefined;
+  /**
+   * `PUBLISH` to `{prefix}appended` after each append (coalesced, not awaited by the append), so that tails in
+   * other processes wake at once. Without it they still see every event, on their safety poll. Default: `true`.
+   */
+  readonly notify?: boolean | undefined;
 }
 
 /**
@@ -73,7 +78,7 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
   const where = describeServer(client);
   const scripts = defineScripts(client);
   const guard = guardConnection(client, timeoutMs);
-  const watcher = new RedisWatch(client, `${keys.prefix}appended`);
+  const watcher = new RedisWatch(client, `${keys.prefix}appended`, options.notify !== false);
   let closed = false;
 
   async function call<T>(operation: string, body: () => Promise<T>): Promise<T> {

@@ -1,12 +1,13 @@
 import type { Cluster, Redis } from "ioredis";
+import { WakeSender } from "../../live/wake-sender.js";
 import { AppendNotifier } from "../memory/memory-watch.js";
 import type { StorageWatch } from "../types.js";
 
 /**
  * Wake-ups for a Redis store, over pub/sub on `{prefix}appended`.
  *
- * Writers: after the append script has run, one `PUBLISH` (coalesced: at most one in flight, appends meanwhile
- * cause exactly one more; skipped while the client is not connected). Readers: one subscriber per storage on
+ * Writers: after the append script has run, one `PUBLISH` (coalesced by `WakeSender`: at most one in flight and
+ * one per millisecond; skipped while the client is not connected). Readers: one subscriber per storage on
  * `client.duplicate()` while anyone watches; after each (re)connect the watchers are woken once, because pub/sub
  * is at-most-once and messages sent while disconnected are gone. A lost message only delays delivery until the
  * tail's safety poll.
@@ -14,32 +15,22 @@ import type { StorageWatch } from "../types.js";
 export class RedisWatch {
   private readonly notifier = new AppendNotifier();
   private subscriber: Redis | Cluster | undefined;
-  private publishing: Promise<unknown> | undefined;
-  private publishAgain = false;
+  private readonly sender: WakeSender;
   private stopped = false;
 
   constructor(
     private readonly client: Redis | Cluster,
     private readonly channel: string,
-  ) {}
+    private readonly publishOnAppend: boolean,
+  ) {
+    this.sender = new WakeSender(async () => {
+      if (this.client.status === "ready") await this.client.publish(this.channel, "");
+    });
+  }
 
   appended(): void {
     this.notifier.notify();
-    if (this.stopped || this.client.status !== "ready") return;
-    if (this.publishing !== undefined) {
-      this.publishAgain = true;
-      return;
-    }
-    this.publishing = this.client
-      .publish(this.channel, "")
-      .catch(() => {})
-      .finally(() => {
-        this.publishing = undefined;
-        if (this.publishAgain) {
-          this.publishAgain = false;
-          this.appended();
-        }
-      });
+    if (this.publishOnAppend) this.sender.appended();
   }
 
   watch(onAppend: () => void): StorageWatch {
@@ -55,7 +46,7 @@ export class RedisWatch {
     this.stopped = true;
     this.notifier.clear();
     this.unsubscribe();
-    await this.publishing;
+    await this.sender.close();
   }
 
   private subscribe(): void {
