@@ -1,4 +1,4 @@
-import { StorageError } from "../errors.js";
+import { EventValidationError, StorageError } from "../errors.js";
 import type { Event } from "../event.js";
 import type { EventStorage, StorageWatch } from "../storage/types.js";
 import { backoffDelay, pause } from "./backoff.js";
@@ -178,7 +178,11 @@ export class SharedReader {
       } while (this.again && !this.closed);
       this.failures = 0;
     } catch (error) {
-      if (!this.closed) {
+      if (error instanceof EventValidationError && !this.closed) {
+        // The reader's own cursor is gone (a bounded store evicted it): every attached tail goes back to its own
+        // cursor, which either still exists or fails that tail loudly, and the reader starts again at the end.
+        await this.restartAtEnd();
+      } else if (!this.closed) {
         this.report(error);
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(this.wake, backoffDelay(this.failures++));
@@ -210,6 +214,22 @@ export class SharedReader {
       pages.unshift(await this.storage.list({ before: before.event_id, limit }));
     }
     return pages.flat();
+  }
+
+  private async restartAtEnd(): Promise<void> {
+    for (const member of this.members) if (member.position !== undefined) member.detach();
+    this.trim(this.headSeq + 1);
+    try {
+      const [newest] = await this.storage.list({ limit: 1 });
+      this.headId = newest?.event_id;
+    } catch (error) {
+      this.report(error);
+    }
+    const signal = this.changedSignal;
+    this.changedSignal = createSignal();
+    signal.resolve();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(this.wake, 0);
   }
 
   private push(page: readonly Event[]): void {

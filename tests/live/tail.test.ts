@@ -185,3 +185,13 @@ describe("bus.tail", () => {
     await bus.close();
   });
 });
+
+describe("bus.tail on a bounded memory store", () => {
+  it("fails a tail whose cursor was evicted, instead of skipping silently", async () => {
+    const bus = new EventBus({ storage: memoryStorage({ maxEvents: 50 }) });
+    const first = await bus.emitEvent({ event_type: ROUND });
+    for (let index = 0; index < 60; index++) await bus.emitEvent({ event_type: ROUND });
+    await expect(bus.tail({ after: first.event_id }).next()).rejects.toBeInstanceOf(EventValidationError);
+    await bus.close();
+  });
+});
