@@ -43,7 +43,7 @@ interface Child {
 function startChild(script: string, args: readonly string[]): Child {
   const child = spawn(process.execPath, ["--import", "tsx", `tests/fixtures/${script}`, ...args], {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
   let stderr = "";
@@ -111,11 +111,13 @@ async function runRound(kind: LiveStoreKind, hooks: RoundHooks = {}): Promise<vo
     const start = await bus.emitEvent({ event_type: "session.created" });
     const extra = await hooks.extra?.(bus);
     const total = WRITERS * PER_WRITER + (extra?.count ?? 0);
+    // All four processes start at once (start-up is most of a round's time); the writers wait for "go".
     const tailer = startChild("live-tailer.ts", [encodeTarget(target), start.event_id, String(total), "300"]);
-    await tailer.printed("ready");
     const writers = Array.from({ length: WRITERS }, (_, index) =>
       startChild("live-writer.ts", [encodeTarget(target), String(index), String(PER_WRITER)]),
     );
+    await Promise.all([tailer, ...writers].map((child) => child.printed("ready")));
+    for (const writer of writers) writer.process.stdin?.write("go\n");
     await Promise.all([...writers.map((writer) => writer.output), hooks.duringWrites?.(target)]);
     await extra?.whenWritersDone();
     const result = JSON.parse((await tailer.output).trim().split("\n").at(-1) as string) as {
