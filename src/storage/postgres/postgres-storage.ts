@@ -109,7 +109,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
   const settings = readOptions(options);
   const { names } = settings;
   // Every statement of the adapter goes through the bounded pool; only `end()` (in close) and the LISTEN client of
-  // `watch` (held open for as long as a tail is) use the caller's pool.
+  // `watch` (held open for as long as a tail is, so no query deadline applies) come from the caller's pool directly.
   const pool = boundedPool(settings.pool, settings.timeoutMs);
   const table = names.qualifiedTable;
   const batcher = new AppendBatcher({
@@ -118,7 +118,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     maxBatchRows: settings.maxBatchRows,
     maxConcurrentStatements: settings.maxConcurrentInserts,
   });
-  const watcher = new PostgresWatch(settings.pool, postgresChannel(names), settings.notify);
+  const watcher = new PostgresWatch(settings.pool, postgresChannel(names), settings.notify, pool);
   const gate = new OperationGate(
     table,
     settings.timeoutMs,
