@@ -1,5 +1,5 @@
 import { type ParsedEmitInput, parseEmitInputFast } from "./emit-input.js";
-import { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
+import { EventBusError, EventValidationError, StorageError, type ValidationIssue } from "./errors.js";
 import {
   buildEmitInputSchema,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -7,12 +7,33 @@ import {
   type Event,
   freezeEvent,
 } from "./event.js";
+import { checkEventBusOptions } from "./event-bus-options.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
-import type { EventTypePattern } from "./event-type.js";
-import { jsonEqual } from "./json.js";
+import {
+  describeBadType,
+  type EventType,
+  type EventTypeFilter,
+  type EventTypePattern,
+  isEventType,
+} from "./event-type.js";
+import { randomFlowId } from "./flow-id.js";
+import { findRepeatsInBatch, settleDuplicate } from "./idempotency.js";
+import { toFrozenJsonObject } from "./json.js";
+import {
+  type EmitInputOf,
+  type EventOf,
+  type EventsMatching,
+  type NoPayloadSchemas,
+  type PayloadOf,
+  type PayloadSchema,
+  type PayloadSchemaMap,
+  type PayloadSchemas,
+  parseWithPayloadSchema,
+  readPayloadSchemas,
+} from "./payloads.js";
 import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "./query.js";
 import { memoryStorage } from "./storage/memory/memory-storage.js";
-import type { EventStorage } from "./storage/types.js";
+import type { AppendOutcome, EventStorage } from "./storage/types.js";
 import { type EventListener, type SubscribeOptions, SubscriptionRegistry } from "./subscriptions.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
@@ -24,7 +45,7 @@ import { normalizeTimestamp } from "./timestamp.js";
  * const options: EventBusOptions = { storage: memoryStorage({ maxEvents: 10_000 }), maxPayloadBytes: 16_384 };
  * ```
  */
-export interface EventBusOptions {
+export interface EventBusOptions<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** Where events are stored. Default: a fresh `memoryStorage()`, closed by `bus.close()`. */
   readonly storage?: EventStorage | undefined;
   /** Close `storage` in `bus.close()` even though you passed it in. Default: `false` for injected storage. */
@@ -37,6 +58,12 @@ export interface EventBusOptions {
   readonly onListenerError?: ((error: unknown, event: Event) => void) | undefined;
   /** Cap on the serialised size of `payload` and of `metadata`, each, in bytes. Default: 65536. */
   readonly maxPayloadBytes?: number | undefined;
+  /**
+   * The event catalogue: a zod schema per event type whose payload it checks at emit (an `EventValidationError`
+   * naming `payload.<path>`, nothing stored) and types everywhere events come back. Partial; other types keep
+   * `JsonObject`. Stored payloads are not re-validated on read (use `bus.parsePayload` for that).
+   */
+  readonly payloads?: (Schemas & { readonly [Key in Exclude<keyof Schemas, EventType>]: never }) | undefined;
 }
 
 /**
@@ -48,8 +75,8 @@ export interface EventBusOptions {
  * if (page.has_more) console.log("older events exist");
  * ```
  */
-export interface EventPage {
-  readonly events: Event[];
+export interface EventPage<Item = Event> {
+  readonly events: Item[];
   /** True when more events match beyond this page, in the direction the window reads. */
   readonly has_more: boolean;
 }
@@ -66,7 +93,7 @@ export interface EventPage {
  * const same = await bus.getEvent(event.event_id);
  * ```
  */
-export class EventBus {
+export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** The storage this bus reads and writes. */
   readonly storage: EventStorage;
   private readonly ownsStorage: boolean;
@@ -74,15 +101,19 @@ export class EventBus {
   private readonly generateId: (() => string) | undefined;
   private readonly maxPayloadBytes: number;
   private readonly inputSchema: ReturnType<typeof buildEmitInputSchema>;
+  private readonly payloadSchemas: PayloadSchemaMap | undefined;
   private readonly subscriptions: SubscriptionRegistry;
+  /** Makes the `flow_id` of a scope that binds none; `createTestBus` replaces it with a counter. */
+  protected newFlowId: () => string = randomFlowId;
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closed = false;
   private lastStampMillis = Number.NaN;
   private lastStamp = "";
 
-  constructor(options: EventBusOptions = {}) {
-    checkOptions(options);
+  constructor(options: EventBusOptions<Schemas> = {}) {
+    checkEventBusOptions(options as EventBusOptions);
+    this.payloadSchemas = readPayloadSchemas(options.payloads);
     this.storage = options.storage ?? memoryStorage();
     this.ownsStorage = options.storage === undefined || options.closeStorage === true;
     this.now = options.now;
@@ -92,7 +123,7 @@ export class EventBus {
     const onListenerError = options.onListenerError ?? reportListenerError;
     this.subscriptions = new SubscriptionRegistry((error, event) => {
       try {
-        onListenerError(error, event);
+        (onListenerError as (error: unknown, event: Event) => void)(error, event);
       } catch (secondary) {
         reportListenerError(secondary, event);
       }
@@ -114,16 +145,47 @@ export class EventBus {
    * });
    * ```
    */
-  async emitEvent(input: EmitEventInput): Promise<Event> {
+  async emitEvent<Type extends EventType>(input: EmitInputOf<Schemas, Type>): Promise<EventOf<Schemas, Type>> {
     // Inlined rather than routed through `track`: emit is the hot path and every async layer costs a promise.
     if (this.closed) throw new EventBusError("the event bus is closed");
     this.inFlight++;
     try {
-      const event = this.buildEvent(input);
-      const [existing] = await this.callStorage("append", () => this.storage.append([event]));
-      if (existing) return settleDuplicate(existing, event, input.timestamp !== undefined);
+      const event = this.buildEvent(input as EmitEventInput);
+      const [existing] = await this.appendBatch([event]);
+      if (existing) return settleDuplicate(existing, event, input.timestamp !== undefined) as EventOf<Schemas, Type>;
       this.subscriptions.deliver(event);
-      return event;
+      return event as EventOf<Schemas, Type>;
+    } finally {
+      if (--this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  /**
+   * Emits several events at once: validates them all first (errors name `[index].field`; nothing is stored when
+   * any is invalid), stores them in one `append` (all or nothing), then notifies subscribers in order. Resolves with
+   * the stored events in input order. A given `event_id` follows the same rules as in `emitEvent`: the same content
+   * again resolves with the stored event, different content rejects with `EventConflictError` once the new events
+   * of the batch are stored.
+   *
+   * @example
+   * ```ts
+   * const [started, round] = await bus.emitEvents([
+   *   { event_type: "negotiation.started", session_id },
+   *   { event_type: "negotiation.round", session_id, payload: { round: 1 } },
+   * ]);
+   * ```
+   */
+  async emitEvents<const Types extends readonly EventType[]>(
+    inputs: {
+      readonly [Index in keyof Types]: EmitInputOf<Schemas, Types[Index]>;
+    },
+  ): Promise<{ -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]> }> {
+    if (this.closed) throw new EventBusError("the event bus is closed");
+    this.inFlight++;
+    try {
+      return (await this.emitBatch(inputs as unknown as readonly EmitEventInput[])) as {
+        -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]>;
+      };
     } finally {
       if (--this.inFlight === 0) this.drained?.();
     }
@@ -139,7 +201,9 @@ export class EventBus {
    * const next = await bus.listEvents({ session_id, after: rounds.at(-1)?.event_id });
    * ```
    */
-  async listEvents(query: EventQuery = {}): Promise<Event[]> {
+  async listEvents<const Filter extends EventTypeFilter = "*">(
+    query: EventQuery<Filter> = {},
+  ): Promise<EventsMatching<Schemas, Filter>[]> {
     return (await this.listEventsPage(query)).events;
   }
 
@@ -151,8 +215,13 @@ export class EventBus {
    * const { events, has_more } = await bus.listEventsPage({ deal_id: "d-1", limit: 100 });
    * ```
    */
-  listEventsPage(query: EventQuery = {}, options: { maxLimit?: number } = {}): Promise<EventPage> {
-    return this.track(() => this.listPage(query, options.maxLimit ?? MAX_LIMIT));
+  listEventsPage<const Filter extends EventTypeFilter = "*">(
+    query: EventQuery<Filter> = {},
+    options: { maxLimit?: number } = {},
+  ): Promise<EventPage<EventsMatching<Schemas, Filter>>> {
+    return this.track(() => this.listPage(query, options.maxLimit ?? MAX_LIMIT)) as Promise<
+      EventPage<EventsMatching<Schemas, Filter>>
+    >;
   }
 
   /**
@@ -163,8 +232,8 @@ export class EventBus {
    * const event = await bus.getEvent("0b9c5bde-0d45-4a7f-9f5e-8a9a2f4c1d3e");
    * ```
    */
-  getEvent(eventId: string): Promise<Event | null> {
-    return this.track(() => this.getOne(eventId));
+  getEvent(eventId: string): Promise<EventOf<Schemas> | null> {
+    return this.track(() => this.getOne(eventId)) as Promise<EventOf<Schemas> | null>;
   }
 
   /**
@@ -178,12 +247,44 @@ export class EventBus {
    * stop();
    * ```
    */
-  subscribe(pattern: EventTypePattern, listener: EventListener, options?: SubscribeOptions): () => void {
-    return this.subscriptions.add(pattern, listener, options);
+  subscribe<const Pattern extends EventTypePattern>(
+    pattern: Pattern,
+    listener: EventListener<EventOf<Schemas, Pattern>>,
+    options?: SubscribeOptions,
+  ): () => void {
+    return this.subscriptions.add(pattern, listener as EventListener, options);
   }
 
   /**
-   * A child emitter with correlation fields bound; `flow_id` defaults to a fresh nanoid.
+   * Checks a payload against this bus's schema for `type` (or, for a type without one, that it is a JSON object
+   * within `maxPayloadBytes`) and returns the schema's output, deeply frozen. Reads never re-validate stored
+   * payloads: use this where an event may predate a schema change.
+   *
+   * @example
+   * ```ts
+   * const event = await bus.getEvent(id);
+   * if (event?.event_type === "negotiation.round") {
+   *   const payload = bus.parsePayload("negotiation.round", event.payload); // throws EventValidationError if stale
+   * }
+   * ```
+   */
+  parsePayload<Type extends EventType>(type: Type, value: unknown): PayloadOf<Schemas, Type> {
+    if (!isEventType(type)) throw EventValidationError.forField("event_type", describeBadType(type));
+    const schema = this.payloadSchemas?.get(type);
+    let output = value;
+    if (schema !== undefined) {
+      const parsed = parseWithPayloadSchema(schema, value);
+      if (!parsed.ok) throw parsed.error;
+      output = parsed.value;
+    }
+    const frozen = toFrozenJsonObject(output, ["payload"], this.maxPayloadBytes);
+    if (!frozen.ok) throw new EventValidationError(frozen.issues);
+    return frozen.value as PayloadOf<Schemas, Type>;
+  }
+
+  /**
+   * A child emitter with correlation fields bound; `flow_id` defaults to a fresh random id (21 URL-safe characters;
+   * `createTestBus` numbers them instead).
    *
    * @example
    * ```ts
@@ -191,8 +292,9 @@ export class EventBus {
    * await flow.emitEvent({ event_type: EventType.DEAL_SYNCED, payload: { ad_server: "gam" } });
    * ```
    */
-  scope(context: ScopeContext = {}): EventScope {
-    return new EventScope((input) => this.emitEvent(input), bindContext(context));
+  scope(context: ScopeContext = {}): EventScope<Schemas> {
+    const emit = (input: EmitEventInput) => this.emitEvent(input as never) as Promise<Event>;
+    return new EventScope<Schemas>(emit, bindContext(context, undefined, this.newFlowId));
   }
 
   /**
@@ -211,15 +313,89 @@ export class EventBus {
     if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
   }
 
+  /**
+   * The one place where events go to storage, for `emitEvent` and `emitEvents` alike: one `append` per call, all
+   * or nothing.
+   */
+  private appendBatch(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
+    return this.callStorage("append", () => this.storage.append(events));
+  }
+
+  private async emitBatch(inputs: readonly EmitEventInput[]): Promise<Event[]> {
+    if (!Array.isArray(inputs)) {
+      throw EventValidationError.forField([], `emitEvents takes an array of emit inputs, got ${typeof inputs}`);
+    }
+    const events: Event[] = [];
+    const issues: ValidationIssue[] = [];
+    const timestampGiven = inputs.map((input) => (input as Partial<EmitEventInput> | null)?.timestamp !== undefined);
+    inputs.forEach((input, index) => {
+      try {
+        events.push(this.buildEvent(input));
+      } catch (error) {
+        if (!EventValidationError.is(error)) throw error;
+        for (const issue of error.issues) issues.push({ path: [index, ...issue.path], message: issue.message });
+      }
+    });
+    if (issues.length > 0) throw new EventValidationError(issues);
+    if (events.length === 0) return [];
+    const repeats = findRepeatsInBatch(events, timestampGiven);
+    const toAppend = repeats.size === 0 ? events : events.filter((_, index) => !repeats.has(index));
+    const outcomes = await this.appendBatch(toAppend);
+    return this.settleBatch(events, toAppend, outcomes, repeats, timestampGiven);
+  }
+
+  /** Resolves each event of a stored batch: new ones are delivered in order, retries answer the stored event. */
+  private settleBatch(
+    events: readonly Event[],
+    appended: readonly Event[],
+    outcomes: readonly AppendOutcome[],
+    repeats: ReadonlyMap<number, number>,
+    timestampGiven: readonly boolean[],
+  ): Event[] {
+    const settled = new Map<Event, Event>();
+    let conflict: unknown;
+    appended.forEach((event, index) => {
+      const existing = outcomes[index];
+      if (existing === null || existing === undefined) {
+        settled.set(event, event);
+        this.subscriptions.deliver(event);
+        return;
+      }
+      try {
+        settled.set(event, settleDuplicate(existing, event, timestampGiven[events.indexOf(event)] === true));
+      } catch (error) {
+        conflict ??= error;
+      }
+    });
+    if (conflict !== undefined) throw conflict;
+    return events.map((event, index) => settled.get(events[repeats.get(index) ?? index] as Event) as Event);
+  }
+
   /** Validates, stamps and freezes one event. */
   private buildEvent(input: EmitEventInput): Event {
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       const got = input === null ? "null" : Array.isArray(input) ? "an array" : typeof input;
       throw EventValidationError.forField([], `emitEvent takes an object with at least event_type, got ${got}`);
     }
-    const fields = parseEmitInputFast(input, this.maxPayloadBytes) ?? this.parseWithSchema(input);
+    // Only a bus with `payloads` pays for the lookup; a type without a schema takes the plain path.
+    const schema = this.payloadSchemas?.get(input.event_type);
+    const source = schema === undefined ? input : this.applyPayloadSchema(input, schema);
+    const fields = parseEmitInputFast(source, this.maxPayloadBytes) ?? this.parseWithSchema(source);
     const eventId = fields.event_id === undefined ? this.nextId() : fields.event_id.toLowerCase();
     return freezeEvent(fields, eventId, fields.timestamp ?? this.currentTime());
+  }
+
+  /** The input with its payload replaced by the schema's output; on failure, every problem of the input at once. */
+  private applyPayloadSchema(input: EmitEventInput, schema: PayloadSchema): EmitEventInput {
+    const parsed = parseWithPayloadSchema(schema, input.payload);
+    if (parsed.ok) return { ...input, payload: parsed.value as Readonly<Record<string, unknown>> };
+    let others: readonly ValidationIssue[] = [];
+    try {
+      this.parseWithSchema({ ...input, payload: undefined });
+    } catch (error) {
+      if (EventValidationError.is(error)) others = error.issues;
+    }
+    throw new EventValidationError([...others, ...parsed.error.issues], { cause: parsed.error.cause });
   }
 
   private parseWithSchema(input: EmitEventInput): ParsedEmitInput {
@@ -286,46 +462,6 @@ export class EventBus {
     const timestamp = normalizeTimestamp(typeof time === "number" ? new Date(time) : time);
     if (timestamp === null) throw new EventBusError(`the now() clock returned ${String(time)}, not a valid time`);
     return timestamp;
-  }
-}
-
-const COMPARED_FIELDS = ["event_type", "flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
-
-/** An id already stored: identical content is an idempotent retry, anything else a conflict. */
-function settleDuplicate(stored: Event, incoming: Event, compareTimestamp: boolean): Event {
-  const differing = differingFields(stored, incoming, compareTimestamp);
-  if (differing.length > 0) throw new EventConflictError(incoming.event_id, differing);
-  return stored;
-}
-
-function differingFields(stored: Event, incoming: Event, compareTimestamp: boolean): string[] {
-  const differing: string[] = COMPARED_FIELDS.filter((field) => stored[field] !== incoming[field]);
-  if (!jsonEqual(stored.payload, incoming.payload)) differing.push("payload");
-  if (!jsonEqual(stored.metadata, incoming.metadata)) differing.push("metadata");
-  if (compareTimestamp && stored.timestamp !== incoming.timestamp) differing.push("timestamp");
-  return differing;
-}
-
-function checkOptions(options: EventBusOptions): void {
-  const { storage, maxPayloadBytes } = options;
-  if (storage !== undefined) {
-    for (const method of ["append", "get", "list", "close"] as const) {
-      if (typeof storage?.[method] !== "function") {
-        throw EventValidationError.forField("storage", `must implement EventStorage; ${method}() is missing`);
-      }
-    }
-  }
-  for (const name of ["now", "generateId", "onListenerError"] as const) {
-    const value = options[name];
-    if (value !== undefined && typeof value !== "function") {
-      throw EventValidationError.forField(name, `must be a function, got ${typeof value}`);
-    }
-  }
-  if (maxPayloadBytes !== undefined && !(Number.isInteger(maxPayloadBytes) && maxPayloadBytes >= 2)) {
-    throw EventValidationError.forField(
-      "maxPayloadBytes",
-      `must be an integer of at least 2, got ${String(maxPayloadBytes)}`,
-    );
   }
 }
 

@@ -1,9 +1,11 @@
-import { nanoid } from "nanoid";
 import { EventValidationError, type ValidationIssue } from "./errors.js";
 import { CORRELATION_FIELDS, type CorrelationField, type EmitEventInput, type Event, MAX_ID_LENGTH } from "./event.js";
+import type { EventType } from "./event-type.js";
+import { randomFlowId } from "./flow-id.js";
+import type { EmitInputOf, EventOf, NoPayloadSchemas, PayloadSchemas } from "./payloads.js";
 
 /**
- * Correlation fields a scope binds; `flow_id` defaults to a fresh nanoid.
+ * Correlation fields a scope binds; `flow_id` defaults to a fresh random id (21 URL-safe characters).
  *
  * @example
  * ```ts
@@ -33,7 +35,7 @@ export type BoundContext = { readonly [K in CorrelationField]: string };
  * const deal = flow.scope({ deal_id: "d-42" }); // keeps flow_id, session_id, proposal_id
  * ```
  */
-export class EventScope {
+export class EventScope<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** The bound fields; `context.flow_id` ties every event of this flow together. */
   readonly context: BoundContext;
 
@@ -53,11 +55,11 @@ export class EventScope {
    * await flow.emitEvent({ event_type: "negotiation.round", payload: { round: 2, cpm: 14.5 } });
    * ```
    */
-  emitEvent(input: EmitEventInput): Promise<Event> {
-    if (typeof input !== "object" || input === null) return this.emit(input);
+  emitEvent<Type extends EventType>(input: EmitInputOf<Schemas, Type>): Promise<EventOf<Schemas, Type>> {
+    if (typeof input !== "object" || input === null) return this.emit(input) as Promise<EventOf<Schemas, Type>>;
     const merged: Record<string, unknown> = { ...this.context };
     for (const [key, value] of Object.entries(input)) if (value !== undefined) merged[key] = value;
-    return this.emit(merged as unknown as EmitEventInput);
+    return this.emit(merged as unknown as EmitEventInput) as Promise<EventOf<Schemas, Type>>;
   }
 
   /**
@@ -68,13 +70,17 @@ export class EventScope {
    * const dealScope = flow.scope({ deal_id: "d-42" });
    * ```
    */
-  scope(context: ScopeContext): EventScope {
-    return new EventScope(this.emit, bindContext(context, this.context));
+  scope(context: ScopeContext): EventScope<Schemas> {
+    return new EventScope<Schemas>(this.emit, bindContext(context, this.context));
   }
 }
 
 /** Validates a scope context and merges it over `parent`. */
-export function bindContext(context: unknown, parent?: BoundContext): BoundContext {
+export function bindContext(
+  context: unknown,
+  parent?: BoundContext,
+  newFlowId: () => string = randomFlowId,
+): BoundContext {
   if (typeof context !== "object" || context === null || Array.isArray(context)) {
     throw EventValidationError.forField(
       [],
@@ -92,7 +98,7 @@ export function bindContext(context: unknown, parent?: BoundContext): BoundConte
   for (const field of CORRELATION_FIELDS) {
     const value = input[field];
     if (value === undefined) {
-      bound[field] = parent?.[field] ?? (field === "flow_id" ? nanoid() : "");
+      bound[field] = parent?.[field] ?? (field === "flow_id" ? newFlowId() : "");
     } else if (typeof value !== "string") {
       issues.push({ path: [field], message: `must be a string, got ${value === null ? "null" : typeof value}` });
     } else if (value.length > MAX_ID_LENGTH) {

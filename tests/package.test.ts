@@ -64,7 +64,7 @@ const EXPECTED = {
   listed: 1,
   sameEvent: true,
   testId: "00000000-0000-4000-8000-000000000001",
-  invalid: "[ad-seller-events] limit must be an integer from 1 to 1000, got 0",
+  invalid: "[ad-seller-events] limit: must be an integer from 1 to 1000, got 0",
   http: "function",
   crossEntry: true,
 };
