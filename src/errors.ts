@@ -73,6 +73,7 @@ export class EventBusError extends Error {
   ): value is InstanceType<Class> {
     if (typeof value !== "object" || value === null) return false;
     const codes = (value as { [CODES]?: unknown })[CODES];
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class the guard was called on, subclasses included.
     return Array.isArray(codes) && codes.includes(this.code);
   }
 }
@@ -197,9 +198,9 @@ export function capIssues(issues: readonly ValidationIssue[]): readonly Validati
 }
 
 /** The codes of a class and its ancestors, read off their static `code`s. */
-function codesOf(constructor: { readonly code?: string }): readonly string[] {
+function codesOf(errorClass: { readonly code?: string }): readonly string[] {
   const codes: string[] = [];
-  for (let current: unknown = constructor; typeof current === "function"; current = Object.getPrototypeOf(current)) {
+  for (let current: unknown = errorClass; typeof current === "function"; current = Object.getPrototypeOf(current)) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === "string" && !codes.includes(code)) codes.push(code);
   }

@@ -1,5 +1,6 @@
+import { buildBatch, settleBatch } from "./emit-batch.js";
 import { type ParsedEmitInput, parseEmitInputFast } from "./emit-input.js";
-import { EventBusError, EventValidationError, StorageError, type ValidationIssue } from "./errors.js";
+import { EventBusError, EventValidationError, StorageError } from "./errors.js";
 import {
   buildEmitInputSchema,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -9,6 +10,7 @@ import {
 } from "./event.js";
 import { checkEventBusOptions } from "./event-bus-options.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
+import { EventStamps } from "./event-stamps.js";
 import {
   describeBadType,
   type EventType,
@@ -17,15 +19,15 @@ import {
   isEventType,
 } from "./event-type.js";
 import { randomFlowId } from "./flow-id.js";
-import { findRepeatsInBatch, settleDuplicate } from "./idempotency.js";
+import { settleDuplicate } from "./idempotency.js";
 import { toFrozenJsonObject } from "./json.js";
 import {
+  applyPayloadSchema,
   type EmitInputOf,
   type EventOf,
   type EventsMatching,
   type NoPayloadSchemas,
   type PayloadOf,
-  type PayloadSchema,
   type PayloadSchemaMap,
   type PayloadSchemas,
   parseWithPayloadSchema,
@@ -35,7 +37,6 @@ import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "./query
 import { memoryStorage } from "./storage/memory/memory-storage.js";
 import type { AppendOutcome, EventStorage } from "./storage/types.js";
 import { type EventListener, type SubscribeOptions, SubscriptionRegistry } from "./subscriptions.js";
-import { normalizeTimestamp } from "./timestamp.js";
 
 /**
  * Options of {@link EventBus}; all optional.
@@ -97,8 +98,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** The storage this bus reads and writes. */
   readonly storage: EventStorage;
   private readonly ownsStorage: boolean;
-  private readonly now: (() => Date | string | number) | undefined;
-  private readonly generateId: (() => string) | undefined;
+  private readonly stamps: EventStamps;
   private readonly maxPayloadBytes: number;
   private readonly inputSchema: ReturnType<typeof buildEmitInputSchema>;
   private readonly payloadSchemas: PayloadSchemaMap | undefined;
@@ -108,16 +108,13 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closed = false;
-  private lastStampMillis = Number.NaN;
-  private lastStamp = "";
 
   constructor(options: EventBusOptions<Schemas> = {}) {
     checkEventBusOptions(options as EventBusOptions);
     this.payloadSchemas = readPayloadSchemas(options.payloads);
     this.storage = options.storage ?? memoryStorage();
     this.ownsStorage = options.storage === undefined || options.closeStorage === true;
-    this.now = options.now;
-    this.generateId = options.generateId;
+    this.stamps = new EventStamps(options.now, options.generateId);
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.inputSchema = buildEmitInputSchema(this.maxPayloadBytes);
     const onListenerError = options.onListenerError ?? reportListenerError;
@@ -322,53 +319,10 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   }
 
   private async emitBatch(inputs: readonly EmitEventInput[]): Promise<Event[]> {
-    if (!Array.isArray(inputs)) {
-      throw EventValidationError.forField([], `emitEvents takes an array of emit inputs, got ${typeof inputs}`);
-    }
-    const events: Event[] = [];
-    const issues: ValidationIssue[] = [];
-    const timestampGiven = inputs.map((input) => (input as Partial<EmitEventInput> | null)?.timestamp !== undefined);
-    inputs.forEach((input, index) => {
-      try {
-        events.push(this.buildEvent(input));
-      } catch (error) {
-        if (!EventValidationError.is(error)) throw error;
-        for (const issue of error.issues) issues.push({ path: [index, ...issue.path], message: issue.message });
-      }
-    });
-    if (issues.length > 0) throw new EventValidationError(issues);
-    if (events.length === 0) return [];
-    const repeats = findRepeatsInBatch(events, timestampGiven);
-    const toAppend = repeats.size === 0 ? events : events.filter((_, index) => !repeats.has(index));
-    const outcomes = await this.appendBatch(toAppend);
-    return this.settleBatch(events, toAppend, outcomes, repeats, timestampGiven);
-  }
-
-  /** Resolves each event of a stored batch: new ones are delivered in order, retries answer the stored event. */
-  private settleBatch(
-    events: readonly Event[],
-    appended: readonly Event[],
-    outcomes: readonly AppendOutcome[],
-    repeats: ReadonlyMap<number, number>,
-    timestampGiven: readonly boolean[],
-  ): Event[] {
-    const settled = new Map<Event, Event>();
-    let conflict: unknown;
-    appended.forEach((event, index) => {
-      const existing = outcomes[index];
-      if (existing === null || existing === undefined) {
-        settled.set(event, event);
-        this.subscriptions.deliver(event);
-        return;
-      }
-      try {
-        settled.set(event, settleDuplicate(existing, event, timestampGiven[events.indexOf(event)] === true));
-      } catch (error) {
-        conflict ??= error;
-      }
-    });
-    if (conflict !== undefined) throw conflict;
-    return events.map((event, index) => settled.get(events[repeats.get(index) ?? index] as Event) as Event);
+    const batch = buildBatch(inputs, (input) => this.buildEvent(input));
+    if (batch.events.length === 0) return [];
+    const outcomes = await this.appendBatch(batch.appended);
+    return settleBatch(batch, outcomes, (event) => this.subscriptions.deliver(event));
   }
 
   /** Validates, stamps and freezes one event. */
@@ -379,23 +333,11 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     }
     // Only a bus with `payloads` pays for the lookup; a type without a schema takes the plain path.
     const schema = this.payloadSchemas?.get(input.event_type);
-    const source = schema === undefined ? input : this.applyPayloadSchema(input, schema);
+    const source =
+      schema === undefined ? input : applyPayloadSchema(input, schema, (rest) => this.parseWithSchema(rest));
     const fields = parseEmitInputFast(source, this.maxPayloadBytes) ?? this.parseWithSchema(source);
-    const eventId = fields.event_id === undefined ? this.nextId() : fields.event_id.toLowerCase();
-    return freezeEvent(fields, eventId, fields.timestamp ?? this.currentTime());
-  }
-
-  /** The input with its payload replaced by the schema's output; on failure, every problem of the input at once. */
-  private applyPayloadSchema(input: EmitEventInput, schema: PayloadSchema): EmitEventInput {
-    const parsed = parseWithPayloadSchema(schema, input.payload);
-    if (parsed.ok) return { ...input, payload: parsed.value as Readonly<Record<string, unknown>> };
-    let others: readonly ValidationIssue[] = [];
-    try {
-      this.parseWithSchema({ ...input, payload: undefined });
-    } catch (error) {
-      if (EventValidationError.is(error)) others = error.issues;
-    }
-    throw new EventValidationError([...others, ...parsed.error.issues], { cause: parsed.error.cause });
+    const eventId = fields.event_id === undefined ? this.stamps.nextId() : fields.event_id.toLowerCase();
+    return freezeEvent(fields, eventId, fields.timestamp ?? this.stamps.currentTime());
   }
 
   private parseWithSchema(input: EmitEventInput): ParsedEmitInput {
@@ -437,31 +379,6 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
       if (error instanceof EventBusError) throw error;
       throw new StorageError(this.storage.name, operation, error);
     }
-  }
-
-  private nextId(): string {
-    if (this.generateId === undefined) return crypto.randomUUID();
-    const id = this.generateId();
-    if (!isUuid(id))
-      throw EventValidationError.forField("event_id", `generateId() must return a UUID, got ${String(id)}`);
-    return id;
-  }
-
-  private currentTime(): string {
-    // The system clock always yields a valid, canonical string; only an injected clock needs checking.
-    if (this.now === undefined) {
-      // Bursts stamp many events in the same millisecond; format each millisecond once.
-      const millis = Date.now();
-      if (millis !== this.lastStampMillis) {
-        this.lastStampMillis = millis;
-        this.lastStamp = new Date(millis).toISOString();
-      }
-      return this.lastStamp;
-    }
-    const time = this.now();
-    const timestamp = normalizeTimestamp(typeof time === "number" ? new Date(time) : time);
-    if (timestamp === null) throw new EventBusError(`the now() clock returned ${String(time)}, not a valid time`);
-    return timestamp;
   }
 }
 

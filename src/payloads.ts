@@ -59,8 +59,16 @@ export type Frozen<Value> = Value extends readonly (infer Item)[]
     ? { readonly [Key in keyof Value]: Frozen<Value[Key]> }
     : Value;
 
-/** The schema for `Type` in the catalogue `Schemas`, or `undefined`. */
-type SchemaFor<Schemas, Type extends EventType> = Type extends keyof Schemas ? Schemas[Type] : undefined;
+/**
+ * The schema for `Type` in the catalogue `Schemas`, or `undefined`. Written as `Schemas extends {...}` rather than
+ * with `keyof Schemas`, which would make every bus type contravariant in its catalogue, so that a typed bus (and
+ * its scopes) would not pass where a plain `EventBus` is taken (the HTTP handlers).
+ */
+type SchemaFor<Schemas, Type extends EventType> = Type extends EventType
+  ? Schemas extends { readonly [Key in Type]: infer Schema }
+    ? Schema
+    : undefined
+  : never;
 
 /**
  * The payload of an event of `Type` on a bus with catalogue `Schemas`: the schema's output, or `JsonObject`.
@@ -88,8 +96,8 @@ export type PayloadInputOf<Schemas, Type extends EventType> =
 
 /** The types of the catalogue that have a schema. */
 type TypedTypes<Schemas> = {
-  [Type in keyof Schemas & EventType]: Schemas[Type] extends z.core.$ZodType ? Type : never;
-}[keyof Schemas & EventType];
+  [Type in EventType]: Schemas extends { readonly [Key in Type]: z.core.$ZodType } ? Type : never;
+}[EventType];
 
 /**
  * One event of each type in `Types`, with its typed payload: a union discriminated by `event_type`.
@@ -178,4 +186,24 @@ export function parseWithPayloadSchema(
   const parsed = z.safeParse(schema, value ?? {});
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, error: EventValidationError.fromZod(parsed.error, ["payload"]) };
+}
+
+/**
+ * The input with its payload replaced by the schema's output. On failure, every problem of the input at once: the
+ * payload's, and what `checkRest` finds in the other fields.
+ */
+export function applyPayloadSchema(
+  input: EmitEventInput,
+  schema: PayloadSchema,
+  checkRest: (input: EmitEventInput) => unknown,
+): EmitEventInput {
+  const parsed = parseWithPayloadSchema(schema, input.payload);
+  if (parsed.ok) return { ...input, payload: parsed.value as Readonly<Record<string, unknown>> };
+  let others: readonly ValidationIssue[] = [];
+  try {
+    checkRest({ ...input, payload: undefined });
+  } catch (error) {
+    if (EventValidationError.is(error)) others = error.issues;
+  }
+  throw new EventValidationError([...others, ...parsed.error.issues], { cause: parsed.error.cause });
 }

@@ -7,6 +7,7 @@ import {
   type PayloadSchemas,
   type TypesMatching,
 } from "ad-seller-events";
+import { createEventsFetchHandler, createEventsHandler } from "ad-seller-events/http";
 import { createTestBus } from "ad-seller-events/testing";
 import { describe, expectTypeOf, it } from "vitest";
 import * as z from "zod";
@@ -142,5 +143,15 @@ describe("createTestBus({ payloads })", () => {
     // @ts-expect-error buyer_cpm must be a number
     void bus.emitEvent({ event_type: "negotiation.round", payload: { round: 1, buyer_cpm: "9", seller_cpm: 12 } });
     expectTypeOf(bus.expectEmitted("negotiation.round").payload).toEqualTypeOf<Round>();
+  });
+});
+
+describe("a typed bus where an EventBus is taken", () => {
+  it("mounts on the HTTP handlers and passes as a plain EventBus", () => {
+    const bus = new EventBus({ payloads });
+    expectTypeOf(createEventsHandler).toBeCallableWith(bus);
+    expectTypeOf(createEventsFetchHandler).toBeCallableWith(createTestBus({ payloads }));
+    const plain: EventBus = bus;
+    expectTypeOf(plain).toEqualTypeOf<EventBus>();
   });
 });
