@@ -27,20 +27,32 @@ export function didYouMean(value: unknown, candidates: Iterable<string>): string
   return match === undefined ? "" : `; did you mean "${match}"?`;
 }
 
-/** Levenshtein distance, giving up (returning `limit + 1`) once every path is past `limit`. */
+/**
+ * Edit distance counting a swap of two neighbours as one edit (optimal string alignment), giving up (returning
+ * `limit + 1`) once every path is past `limit`.
+ */
 function editDistance(left: string, right: string, limit: number): number {
   if (Math.abs(left.length - right.length) > limit) return limit + 1;
+  let beforePrevious: number[] = [];
   let previous = Array.from({ length: right.length + 1 }, (_, index) => index);
   for (let row = 1; row <= left.length; row++) {
     const current = [row];
     let rowMinimum = row;
     for (let column = 1; column <= right.length; column++) {
-      const substitution = (previous[column - 1] as number) + (left[row - 1] === right[column - 1] ? 0 : 1);
-      const value = Math.min((previous[column] as number) + 1, (current[column - 1] as number) + 1, substitution);
+      const cost = left[row - 1] === right[column - 1] ? 0 : 1;
+      let value = Math.min(
+        (previous[column] as number) + 1,
+        (current[column - 1] as number) + 1,
+        (previous[column - 1] as number) + cost,
+      );
+      const swapped =
+        row > 1 && column > 1 && left[row - 1] === right[column - 2] && left[row - 2] === right[column - 1];
+      if (swapped) value = Math.min(value, (beforePrevious[column - 2] as number) + 1);
       current.push(value);
       rowMinimum = Math.min(rowMinimum, value);
     }
     if (rowMinimum > limit) return limit + 1;
+    beforePrevious = previous;
     previous = current;
   }
   return previous[right.length] as number;

@@ -43,6 +43,8 @@ export interface TestBusOptions<Schemas extends PayloadSchemas = NoPayloadSchema
  */
 export class EventExpectationError extends Error {
   override name = "EventExpectationError";
+  /** Stable across versions, like the `code` of the library's other errors. */
+  readonly code = "ERR_EVENT_EXPECTATION";
 }
 
 /**
