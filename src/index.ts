@@ -34,8 +34,10 @@ export type {
   PayloadInputOf,
   PayloadOf,
   PayloadSchema,
+  PayloadSchemaOf,
   PayloadSchemas,
   TypedEvent,
+  TypedEventTypes,
 } from "./payloads.js";
 export type { EventQuery } from "./query.js";
 export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./query.js";

@@ -63,8 +63,13 @@ export type Frozen<Value> = Value extends readonly (infer Item)[]
  * The schema for `Type` in the catalogue `Schemas`, or `undefined`. Written as `Schemas extends {...}` rather than
  * with `keyof Schemas`, which would make every bus type contravariant in its catalogue, so that a typed bus (and
  * its scopes) would not pass where a plain `EventBus` is taken (the HTTP handlers).
+ *
+ * @example
+ * ```ts
+ * type RoundSchema = PayloadSchemaOf<typeof payloads, "negotiation.round">; // the zod object
+ * ```
  */
-type SchemaFor<Schemas, Type extends EventType> = Type extends EventType
+export type PayloadSchemaOf<Schemas, Type extends EventType> = Type extends EventType
   ? Schemas extends { readonly [Key in Type]: infer Schema }
     ? Schema
     : undefined
@@ -79,7 +84,7 @@ type SchemaFor<Schemas, Type extends EventType> = Type extends EventType
  * ```
  */
 export type PayloadOf<Schemas, Type extends EventType> =
-  SchemaFor<Schemas, Type> extends infer Schema extends z.core.$ZodType ? Frozen<z.output<Schema>> : JsonObject;
+  PayloadSchemaOf<Schemas, Type> extends infer Schema extends z.core.$ZodType ? Frozen<z.output<Schema>> : JsonObject;
 
 /**
  * What `emitEvent` accepts as the payload of `Type`: the schema's input, or any JSON object.
@@ -90,12 +95,19 @@ export type PayloadOf<Schemas, Type extends EventType> =
  * ```
  */
 export type PayloadInputOf<Schemas, Type extends EventType> =
-  SchemaFor<Schemas, Type> extends infer Schema extends z.core.$ZodType
+  PayloadSchemaOf<Schemas, Type> extends infer Schema extends z.core.$ZodType
     ? z.input<Schema>
     : Readonly<Record<string, unknown>>;
 
-/** The types of the catalogue that have a schema. */
-type TypedTypes<Schemas> = {
+/**
+ * The event types of a catalogue that have a schema.
+ *
+ * @example
+ * ```ts
+ * type Typed = TypedEventTypes<typeof payloads>; // "negotiation.round" | "deal.created"
+ * ```
+ */
+export type TypedEventTypes<Schemas> = {
   [Type in EventType]: Schemas extends { readonly [Key in Type]: z.core.$ZodType } ? Type : never;
 }[EventType];
 
@@ -125,10 +137,10 @@ export type TypedEvent<Schemas, Types extends EventType> = Types extends EventTy
  * ```
  */
 export type EventOf<Schemas, Pattern extends EventTypePattern = "*"> =
-  | TypedEvent<Schemas, Extract<TypesMatching<Pattern>, TypedTypes<Schemas>>>
-  | UntypedEvent<Exclude<TypesMatching<Pattern>, TypedTypes<Schemas>>>;
-
-type UntypedEvent<Types extends EventType> = [Types] extends [never] ? never : Event<Types>;
+  | TypedEvent<Schemas, Extract<TypesMatching<Pattern>, TypedEventTypes<Schemas>>>
+  | ([Exclude<TypesMatching<Pattern>, TypedEventTypes<Schemas>>] extends [never]
+      ? never
+      : Event<Exclude<TypesMatching<Pattern>, TypedEventTypes<Schemas>>>);
 
 /**
  * The events matching an `event_type` filter (a type, a pattern, or an array of them).
