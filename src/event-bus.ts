@@ -291,7 +291,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    */
   scope(context: ScopeContext = {}): EventScope<Schemas> {
     const emit = (input: EmitEventInput) => this.emitEvent(input as never) as Promise<Event>;
-    return new EventScope<Schemas>(emit, bindContext(context, undefined, this.newFlowId));
+    const emitBatch = (inputs: readonly EmitEventInput[]) => this.emitEvents(inputs as never) as Promise<Event[]>;
+    return new EventScope<Schemas>(emit, bindContext(context, undefined, this.newFlowId), emitBatch);
   }
 
   /**

@@ -43,6 +43,7 @@ export class EventScope<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   constructor(
     private readonly emit: (input: EmitEventInput) => Promise<Event>,
     context: BoundContext,
+    private readonly emitBatch: (inputs: readonly EmitEventInput[]) => Promise<Event[]>,
   ) {
     this.context = context;
   }
@@ -56,10 +57,28 @@ export class EventScope<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   emitEvent<Type extends EventType>(input: EmitInputOf<Schemas, Type>): Promise<EventOf<Schemas, Type>> {
-    if (typeof input !== "object" || input === null) return this.emit(input) as Promise<EventOf<Schemas, Type>>;
-    const merged: Record<string, unknown> = { ...this.context };
-    for (const [key, value] of Object.entries(input)) if (value !== undefined) merged[key] = value;
-    return this.emit(merged as unknown as EmitEventInput) as Promise<EventOf<Schemas, Type>>;
+    return this.emit(this.withContext(input as EmitEventInput)) as Promise<EventOf<Schemas, Type>>;
+  }
+
+  /**
+   * `bus.emitEvents` with the bound fields on every event: validated together, stored in one append.
+   *
+   * @example
+   * ```ts
+   * const [started, round] = await flow.emitEvents([
+   *   { event_type: "negotiation.started" },
+   *   { event_type: "negotiation.round", payload: { round: 1 } },
+   * ]);
+   * ```
+   */
+  emitEvents<const Types extends readonly EventType[]>(
+    inputs: {
+      readonly [Index in keyof Types]: EmitInputOf<Schemas, Types[Index]>;
+    },
+  ): Promise<{ -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]> }> {
+    const list = inputs as unknown as readonly EmitEventInput[];
+    const merged = Array.isArray(list) ? list.map((input) => this.withContext(input)) : list;
+    return this.emitBatch(merged) as Promise<never>;
   }
 
   /**
@@ -71,7 +90,15 @@ export class EventScope<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   scope(context: ScopeContext): EventScope<Schemas> {
-    return new EventScope<Schemas>(this.emit, bindContext(context, this.context));
+    return new EventScope<Schemas>(this.emit, bindContext(context, this.context), this.emitBatch);
+  }
+
+  /** The input over the bound fields; a field the input gives wins. Non-objects go on to be refused by the bus. */
+  private withContext(input: EmitEventInput): EmitEventInput {
+    if (typeof input !== "object" || input === null) return input;
+    const merged: Record<string, unknown> = { ...this.context };
+    for (const [key, value] of Object.entries(input)) if (value !== undefined) merged[key] = value;
+    return merged as unknown as EmitEventInput;
   }
 }
 

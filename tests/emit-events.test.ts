@@ -139,4 +139,18 @@ describe("emitEvents", () => {
     expect(appends).toEqual([]);
     await expect(bus.emitEvents({} as never)).rejects.toThrow(/emitEvents takes an array/);
   });
+
+  it("binds a scope's fields on every event of scope.emitEvents, the input's own fields winning", async () => {
+    const bus = new EventBus();
+    const flow = bus.scope({ flow_type: "proposal_handling", session_id: "s-1" });
+    const events = await flow.emitEvents([
+      { event_type: "negotiation.started" },
+      { event_type: "negotiation.round", session_id: "s-2", payload: { round: 1 } },
+    ]);
+    expect(events.map((event) => [event.flow_id, event.flow_type, event.session_id])).toEqual([
+      [flow.context.flow_id, "proposal_handling", "s-1"],
+      [flow.context.flow_id, "proposal_handling", "s-2"],
+    ]);
+    await expect(flow.emitEvents([{ event_type: "deal.create" as never }])).rejects.toThrow(/\[0\]\.event_type/);
+  });
 });

@@ -101,6 +101,10 @@ describe("typed payloads", () => {
       payload: { cpm: 1, currency: "EUR" },
     });
     expectTypeOf(scoped.payload).toEqualTypeOf<DealCreated>();
+    const [batched] = await bus
+      .scope({})
+      .emitEvents([{ event_type: "deal.created", payload: { cpm: 1, currency: "EUR" } }]);
+    expectTypeOf(batched.payload).toEqualTypeOf<DealCreated>();
     expectTypeOf(bus.parsePayload("negotiation.round", {})).toEqualTypeOf<Round>();
     expectTypeOf(bus.parsePayload("session.closed", {})).toEqualTypeOf<JsonObject>();
   });
