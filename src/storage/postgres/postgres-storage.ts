@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
+import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import { isUuid } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
@@ -255,7 +256,21 @@ interface ResolvedOptions {
   readonly notify: boolean;
 }
 
+const POSTGRES_OPTION_KEYS: OptionKeys<PostgresStorageOptions> = {
+  pool: true,
+  schema: true,
+  table: true,
+  closePool: true,
+  createSchema: true,
+  maxBatchRows: true,
+  maxConcurrentInserts: true,
+  visibilityWaitMillis: true,
+  timeoutMs: true,
+  notify: true,
+};
+
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
+  checkOptionKeys(options, POSTGRES_OPTION_KEYS, "postgresStorage");
   const pool = (options as Partial<PostgresStorageOptions> | undefined)?.pool;
   if (typeof pool?.query !== "function" || typeof pool.connect !== "function") {
     throw EventValidationError.forField("pool", "must be a pg Pool, e.g. new pg.Pool({ connectionString })");
