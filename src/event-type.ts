@@ -1,3 +1,4 @@
+import { showValue } from "./json.js";
 import { didYouMean } from "./suggestions.js";
 
 /**
@@ -193,17 +194,6 @@ export function describeBadPattern(value: unknown): string {
 export function describeBadType(value: unknown): string {
   const hint = didYouMean(value, EVENT_TYPES) || '; use one of EVENT_TYPES, such as "deal.created"';
   return `${showValue(value)} is not an event type${hint}`;
-}
-
-function showValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  return describeNonString(value);
-}
-
-function describeNonString(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
 }
 
 /**

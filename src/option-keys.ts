@@ -1,4 +1,5 @@
 import { EventValidationError, type ValidationIssue } from "./errors.js";
+import { describeThrown } from "./json.js";
 import { didYouMean } from "./suggestions.js";
 
 /**
@@ -24,15 +25,17 @@ export type OptionKeys<Options> = { readonly [K in keyof Required<Options>]: tru
  */
 export function checkOptionKeys(options: unknown, allowed: Readonly<Record<string, true>>, where: string): void {
   const known = Object.keys(allowed);
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    const got = options === null ? "null" : Array.isArray(options) ? "an array" : typeof options;
-    throw EventValidationError.forField([], `${where} takes an options object, got ${got}`);
-  }
   let keys: string[];
   try {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      const got = options === null ? "null" : Array.isArray(options) ? "an array" : typeof options;
+      throw EventValidationError.forField([], `${where} takes an options object, got ${got}`);
+    }
     keys = Object.keys(options);
   } catch (error) {
-    throw EventValidationError.forField([], `${where} options could not be read: ${String(error)}`);
+    if (EventValidationError.is(error)) throw error;
+    // A revoked Proxy throws from Array.isArray and Object.keys alike.
+    throw EventValidationError.forField([], `${where} options could not be read: ${describeThrown(error)}`);
   }
   const issues: ValidationIssue[] = [];
   for (const key of keys) {

@@ -1,7 +1,7 @@
 import { EventValidationError, type ValidationIssue } from "./errors.js";
 import { CORRELATION_FIELDS, type Event, MAX_ID_LENGTH } from "./event.js";
 import { describeBadPattern, EVENT_TYPES, type EventType, type EventTypeFilter, typesMatching } from "./event-type.js";
-import { isPortableString, PORTABLE_STRING_RULE } from "./json.js";
+import { isPortableString, PORTABLE_STRING_RULE, showValue } from "./json.js";
 import type { NormalizedEventQuery } from "./storage/types.js";
 import { didYouMean } from "./suggestions.js";
 import { normalizeTimestamp } from "./timestamp.js";
@@ -98,7 +98,7 @@ export function normalizeEventQuery(query: unknown = {}, options: { maxLimit?: n
     if (timestamp === null) {
       issues.push({
         path: [bound],
-        message: `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${show(value)}`,
+        message: `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${showValue(value)}`,
       });
     } else normalized[bound] = timestamp;
   }
@@ -113,7 +113,10 @@ export function normalizeEventQuery(query: unknown = {}, options: { maxLimit?: n
     if (value === undefined || value === "") continue;
     if (isUuid(value)) normalized[cursor] = value.toLowerCase();
     else
-      issues.push({ path: [cursor], message: `must be the event_id (a UUID) of a stored event, got ${show(value)}` });
+      issues.push({
+        path: [cursor],
+        message: `must be the event_id (a UUID) of a stored event, got ${showValue(value)}`,
+      });
   }
   if (normalized.after !== undefined && normalized.before !== undefined) {
     issues.push({ path: ["before"], message: "cannot be combined with after; page with one cursor at a time" });
@@ -122,7 +125,7 @@ export function normalizeEventQuery(query: unknown = {}, options: { maxLimit?: n
   if (limit !== undefined) {
     if (typeof limit === "number" && Number.isInteger(limit) && limit >= 1 && limit <= maxLimit)
       normalized.limit = limit;
-    else issues.push({ path: ["limit"], message: `must be an integer from 1 to ${maxLimit}, got ${show(limit)}` });
+    else issues.push({ path: ["limit"], message: `must be an integer from 1 to ${maxLimit}, got ${showValue(limit)}` });
   }
   if (issues.length > 0) throw new EventValidationError(issues);
   return normalized;
@@ -165,7 +168,7 @@ export function unknownCursorError(cursor: "after" | "before", eventId: string):
 function readIdFilter(value: unknown, field: string, issues: ValidationIssue[]): string | undefined {
   if (value === undefined || value === "") return undefined;
   if (typeof value !== "string") {
-    issues.push({ path: [field], message: `must be a string, got ${show(value)}` });
+    issues.push({ path: [field], message: `must be a string, got ${showValue(value)}` });
   } else if (value.length > MAX_ID_LENGTH) {
     issues.push({ path: [field], message: `must be at most ${MAX_ID_LENGTH} characters, got ${value.length}` });
   } else if (!isPortableString(value)) {
@@ -247,15 +250,4 @@ function readEventTypes(value: unknown, issues: ValidationIssue[]): readonly Eve
   // Every type is the same as no type filter; storage then reads no type index.
   if (types.size === 0 || types.size === EVENT_TYPES.length) return undefined;
   return [...types];
-}
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (value instanceof Date) return `Invalid Date`;
-  return typeof value === "object" && value !== null
-    ? Array.isArray(value)
-      ? "an array"
-      : "an object"
-    : String(value);
 }
