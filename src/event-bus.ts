@@ -10,9 +10,10 @@ import {
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import type { EventTypePattern } from "./event-type.js";
 import { jsonEqual } from "./json.js";
+import { type EventOutbox, type OutboxStatus, outboxTakes, storageSink, writeToOutbox } from "./outbox-contract.js";
 import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "./query.js";
 import { memoryStorage } from "./storage/memory/memory-storage.js";
-import type { EventStorage } from "./storage/types.js";
+import type { AppendOutcome, EventStorage } from "./storage/types.js";
 import { type EventListener, type SubscribeOptions, SubscriptionRegistry } from "./subscriptions.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
@@ -37,6 +38,11 @@ export interface EventBusOptions {
   readonly onListenerError?: ((error: unknown, event: Event) => void) | undefined;
   /** Cap on the serialised size of `payload` and of `metadata`, each, in bytes. Default: 65536. */
   readonly maxPayloadBytes?: number | undefined;
+  /**
+   * Where events of the outbox's types go when the store fails (fail-closed), replayed into the store later; e.g.
+   * `fileOutbox({ path })` from `ad-seller-events/outbox`. Closed by `bus.close()`. Default: none.
+   */
+  readonly outbox?: EventOutbox | undefined;
 }
 
 /**
@@ -75,6 +81,7 @@ export class EventBus {
   private readonly maxPayloadBytes: number;
   private readonly inputSchema: ReturnType<typeof buildEmitInputSchema>;
   private readonly subscriptions: SubscriptionRegistry;
+  private readonly outbox: EventOutbox | undefined;
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closed = false;
@@ -97,6 +104,8 @@ export class EventBus {
         reportListenerError(secondary, event);
       }
     });
+    this.outbox = options.outbox;
+    this.outbox?.attach(storageSink(this.storage, (event) => this.subscriptions.deliver(event)));
   }
 
   /**
@@ -120,7 +129,10 @@ export class EventBus {
     this.inFlight++;
     try {
       const event = this.buildEvent(input);
-      const [existing] = await this.callStorage("append", () => this.storage.append([event]));
+      const outcomes = await this.appendEvents([event]);
+      // Undefined: the store failed and the outbox holds the event; subscribers hear of it once replay stores it.
+      if (outcomes === undefined) return event;
+      const [existing] = outcomes;
       if (existing) return settleDuplicate(existing, event, input.timestamp !== undefined);
       this.subscriptions.deliver(event);
       return event;
@@ -196,6 +208,19 @@ export class EventBus {
   }
 
   /**
+   * The outbox's state for health checks: pending events, the head's timestamp, the last failure. Without an
+   * outbox: nothing pending.
+   *
+   * @example
+   * ```ts
+   * const { pending, oldest_timestamp, last_error } = bus.outboxStatus();
+   * ```
+   */
+  outboxStatus(): OutboxStatus {
+    return this.outbox?.status() ?? { pending: 0, oldest_timestamp: null, last_error: null };
+  }
+
+  /**
    * Waits for calls in flight, drops subscribers, and closes the storage if the bus owns it. Later calls reject.
    *
    * @example
@@ -208,6 +233,8 @@ export class EventBus {
     this.closed = true;
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.subscriptions.clear();
+    // Before the storage: replay appends through it. What is pending stays in the outbox.
+    await this.outbox?.close();
     if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
   }
 
@@ -251,6 +278,22 @@ export class EventBus {
       return await operation();
     } finally {
       if (--this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  /**
+   * The one place where events go to storage. When the store fails with a `StorageError` and the outbox takes the
+   * batch (all of its types), the batch goes to the outbox as one unit and this resolves `undefined`.
+   */
+  private async appendEvents(events: readonly Event[]): Promise<readonly AppendOutcome[] | undefined> {
+    try {
+      return await this.storage.append(events);
+    } catch (error) {
+      if (error instanceof EventBusError && !(error instanceof StorageError)) throw error;
+      const failure = error instanceof StorageError ? error : new StorageError(this.storage.name, "append", error);
+      if (this.outbox === undefined || !outboxTakes(this.outbox, events)) throw failure;
+      await writeToOutbox(this.outbox, events, failure);
+      return undefined;
     }
   }
 
@@ -307,7 +350,10 @@ function differingFields(stored: Event, incoming: Event, compareTimestamp: boole
 }
 
 function checkOptions(options: EventBusOptions): void {
-  const { storage, maxPayloadBytes } = options;
+  const { storage, maxPayloadBytes, outbox } = options;
+  if (outbox !== undefined && (typeof outbox?.write !== "function" || typeof outbox.attach !== "function")) {
+    throw EventValidationError.forField("outbox", "must implement EventOutbox, e.g. fileOutbox({ path })");
+  }
   if (storage !== undefined) {
     for (const method of ["append", "get", "list", "close"] as const) {
       if (typeof storage?.[method] !== "function") {

@@ -1,5 +1,11 @@
 export type { ValidationIssue } from "./errors.js";
-export { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
+export {
+  EventBusError,
+  EventConflictError,
+  EventValidationError,
+  OutboxLockedError,
+  StorageError,
+} from "./errors.js";
 export type { CorrelationField, EmitEventInput, Event } from "./event.js";
 export { CORRELATION_FIELDS, DEFAULT_MAX_PAYLOAD_BYTES, EVENT_FIELDS, eventSchema, MAX_ID_LENGTH } from "./event.js";
 export type { EventBusOptions, EventPage } from "./event-bus.js";
@@ -9,6 +15,7 @@ export { EventScope } from "./event-scope.js";
 export type { EventTypeGroup, EventTypePattern } from "./event-type.js";
 export { AUDIT_EVENT_TYPES, EVENT_TYPES, EventType, isEventType } from "./event-type.js";
 export type { JsonObject, JsonValue } from "./json.js";
+export type { EventOutbox, OutboxSink, OutboxStatus, ReplayOutcome } from "./outbox-contract.js";
 export type { EventQuery } from "./query.js";
 export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./query.js";
 export type { MemoryStorageOptions } from "./storage/memory/memory-storage.js";
