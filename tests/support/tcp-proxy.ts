@@ -10,6 +10,12 @@ export interface TcpProxy {
   restore(): void;
   /** Drops every open connection but keeps accepting new ones. */
   dropConnections(): void;
+  /**
+   * Keeps forwarding requests to the server but throws its replies away (until `cut()` or `restore()`): a request
+   * sent now is carried out (committed) while the client never hears so, as when a connection dies after the
+   * server committed and before the reply arrived.
+   */
+  loseReplies(): void;
   /** Stops listening and drops everything. */
   close(): Promise<void>;
 }
@@ -20,6 +26,7 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let outage = false;
+  let losingReplies = false;
   const open = new Set<net.Socket>();
   const server = net.createServer((client) => {
     if (outage) {
@@ -38,7 +45,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on("error", teardown).on("close", teardown);
     upstream.on("error", teardown).on("close", teardown);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on("data", (chunk: Buffer) => {
+      if (!losingReplies) client.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -50,10 +59,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     port,
     cut() {
       outage = true;
+      losingReplies = false;
       dropConnections();
     },
     restore() {
       outage = false;
+      losingReplies = false;
+    },
+    loseReplies() {
+      losingReplies = true;
     },
     dropConnections,
     close() {
