@@ -71,7 +71,8 @@ export class OutboxFile {
       this.queue.push({ text, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
-        this.operations = this.operations.then(() => this.flush());
+        // One macrotask first: emits started together enqueue before the write, and share its fsync.
+        this.operations = this.operations.then(() => new Promise(setImmediate)).then(() => this.flush());
       }
     });
   }
