@@ -233,9 +233,12 @@ export class EventBus {
     this.closed = true;
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.subscriptions.clear();
-    // Before the storage: replay appends through it. What is pending stays in the outbox.
-    await this.outbox?.close();
-    if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
+    try {
+      // Before the storage: replay appends through it. What is pending stays in the outbox.
+      await this.outbox?.close();
+    } finally {
+      if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
+    }
   }
 
   /** Validates, stamps and freezes one event. */

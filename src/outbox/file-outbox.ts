@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { EventBusError, EventValidationError, type StorageError } from "../errors.js";
+import { EventBusError, EventValidationError, OutboxLockedError, type StorageError } from "../errors.js";
 import type { Event } from "../event.js";
 import { AUDIT_EVENT_TYPES, type EventType, isEventType } from "../event-type.js";
 import type { EventOutbox, OutboxSink, OutboxStatus } from "../outbox-contract.js";
@@ -112,6 +112,7 @@ class FileOutbox implements EventOutbox {
   async write(events: readonly Event[], failure: StorageError): Promise<void> {
     if (this.closed) throw new EventBusError(`the outbox ${this.location} is closed`);
     await this.opened;
+    this.checkOwnership();
     const text = events.length === 1 ? JSON.stringify(events[0]) : JSON.stringify(events);
     if (Buffer.byteLength(text) > MAX_LINE_BYTES) {
       throw new EventBusError(
@@ -189,6 +190,7 @@ class FileOutbox implements EventOutbox {
   }
 
   private async replayOnce(sink: OutboxSink): Promise<void> {
+    this.checkOwnership();
     try {
       await replayFile({
         file: this.file,
@@ -214,6 +216,19 @@ class FileOutbox implements EventOutbox {
         this.confirmedBytes = 0;
       }
     }
+  }
+
+  /**
+   * Throws once the lock file no longer names this outbox (deleted by hand, or replaced by a process that judged it
+   * stale): writing or replaying then could interleave with the new owner.
+   */
+  private checkOwnership(): void {
+    if (this.lock.held()) return;
+    throw new OutboxLockedError(
+      this.lock.path,
+      `the outbox ${this.location} lost its lock ${this.lock.path} (deleted or taken over): it stops writing and ` +
+        "replaying; restart the process once you know which process owns the file",
+    );
   }
 
   private async reject(lines: readonly RejectedLine[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Event, EventBus, EventBusError, eventSchema, OutboxLockedError, StorageError } from "../../src/index.js";
@@ -69,7 +69,7 @@ describe("fileOutbox: fail-closed emits", () => {
   });
 
   it("stores an event once when the failed append had committed after all, and still notifies once", async () => {
-    const { bus, storage, seen } = await setup("commit-then-fail");
+    const { path, bus, storage, seen } = await setup("commit-then-fail");
     const event = await bus.emitEvent({ event_type: "approval.granted", payload: { gate: "g" } });
     expect(bus.outboxStatus().pending).toBe(1);
     storage.mode = "up";
@@ -77,6 +77,7 @@ describe("fileOutbox: fail-closed emits", () => {
     const stored = await bus.listEvents({ event_type: "approval.granted" });
     expect(stored).toEqual([event]);
     expect(seen).toEqual([event.event_id]);
+    await expect(stat(`${path}.rejected`)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("rejects with a StorageError naming both failures when the outbox cannot be written either", async () => {
@@ -89,6 +90,16 @@ describe("fileOutbox: fail-closed emits", () => {
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).message).toMatch(/ECONNREFUSED.*and the outbox .* failed too: .*EISDIR/);
     expect(bus.outboxStatus().pending).toBe(0);
+  });
+
+  it("stops writing once its lock file is gone (deleted by hand): the emit rejects, naming both failures", async () => {
+    const { path, bus } = await setup("down");
+    await bus.emitEvent({ event_type: "deal.created" });
+    await rm(`${path}.lock`);
+    const error = await bus.emitEvent({ event_type: "deal.created" }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as Error).message).toMatch(/ECONNREFUSED.*and the outbox .* failed too: .*lost its lock/);
+    expect(await outboxLines(path)).toHaveLength(1);
   });
 
   it("refuses a path whose folder cannot be created, with the reason", async () => {

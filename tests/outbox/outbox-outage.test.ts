@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { Redis } from "ioredis";
 import type pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
@@ -132,6 +133,8 @@ function outageSuite(name: string, available: boolean, stores: (proxy: TcpProxy)
       await drained(bus, path);
       const granted = await reader.listEvents({ event_type: "approval.granted", limit: 100 });
       expect(granted).toEqual([event]);
+      // Confirmed as the identical stored event, not set aside as a conflict.
+      expect(existsSync(`${path}.rejected`)).toBe(false);
     });
   });
 }
