@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Event, EventBus, EventBusError, eventSchema, OutboxLockedError, StorageError } from "../../src/index.js";
 import { fileOutbox } from "../../src/outbox/index.js";
+import { outboxTakes } from "../../src/outbox-contract.js";
 import { drained, outboxFolder, outboxLines } from "../support/outbox.js";
 import { switchableStorage } from "../support/switchable-storage.js";
 
@@ -109,6 +110,27 @@ describe("fileOutbox: fail-closed emits", () => {
     expect(() => fileOutbox({ path: join(folder, "plain-file", "sub", "outbox.jsonl") })).toThrow(
       /cannot create the folder of the outbox .*(ENOTDIR|EEXIST)/,
     );
+  });
+});
+
+describe("fileOutbox: batches (what emitEvents hands over) are one unit", () => {
+  it("takes a batch only when every type is an outbox type, writes it as one line, replays it in one append", async () => {
+    const { path, remove } = await outboxFolder();
+    cleanups.push(remove);
+    const outbox = fileOutbox({ path });
+    const batch = [storedEvent(1), storedEvent(2, { event_type: "approval.granted" })];
+    expect(outboxTakes(outbox, batch)).toBe(true);
+    expect(outboxTakes(outbox, [...batch, storedEvent(3, { event_type: "session.created" })])).toBe(false);
+    await outbox.write(batch, new StorageError("switchable", "append", new Error("down")));
+    expect(await outboxLines(path)).toEqual([JSON.parse(JSON.stringify(batch))]);
+    expect(outbox.status().pending).toBe(2);
+
+    const storage = switchableStorage("up");
+    const bus = new EventBus({ storage, outbox });
+    cleanups.push(() => bus.close());
+    await drained(bus, path);
+    expect(await bus.listEvents({})).toEqual(batch);
+    expect(storage.appendCalls).toEqual([2]);
   });
 });
 
