@@ -1,36 +1,14 @@
 import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { EventBusError, EventValidationError, OutboxLockedError, type StorageError } from "../errors.js";
+import { dirname } from "node:path";
+import { EventBusError, OutboxLockedError, type StorageError } from "../errors.js";
 import type { Event } from "../event.js";
-import { AUDIT_EVENT_TYPES, type EventType, isEventType } from "../event-type.js";
+import type { EventType } from "../event-type.js";
 import type { EventOutbox, OutboxSink, OutboxStatus } from "../outbox-contract.js";
+import { checkOptions, type FileOutboxOptions, type Settings } from "./file-outbox-options.js";
 import { OutboxFile } from "./outbox-file.js";
 import { MAX_LINE_BYTES } from "./outbox-lines.js";
 import { acquireLock, type OutboxLock } from "./outbox-lock.js";
 import { countLine, keepRejected, type RejectedLine, replayFile } from "./outbox-replay.js";
-
-/**
- * Options of {@link fileOutbox}.
- *
- * @example
- * ```ts
- * const options: FileOutboxOptions = { path: "data/event-outbox.jsonl", types: "all", retry: { maxDelayMs: 10_000 } };
- * ```
- */
-export interface FileOutboxOptions {
-  /** The outbox file (JSON Lines). Its folder is created if missing; `<path>.lock` and `<path>.rejected` sit beside it. */
-  readonly path: string;
-  /** Event types that go to the outbox when the store fails. Default: `AUDIT_EVENT_TYPES`; `"all"` for every type. */
-  readonly types?: readonly EventType[] | "all" | undefined;
-  /** fdatasync after every write (group commit: concurrent writes share one). Default: `true`. */
-  readonly fsync?: boolean | undefined;
-  /** Backoff between replay attempts while the store is down: doubles from `initialDelayMs` up to `maxDelayMs`. */
-  readonly retry?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } | undefined;
-  /** Most events per replayed `append` call. Default: 256. */
-  readonly replayBatchSize?: number | undefined;
-  /** Receives torn and rejected lines, conflicts, and failed replay attempts. Default: `console.warn`. */
-  readonly onError?: ((error: Error) => void) | undefined;
-}
 
 /**
  * A durable, fail-closed outbox in a local JSON Lines file, for `new EventBus({ outbox })`. When the store fails,
@@ -46,16 +24,6 @@ export interface FileOutboxOptions {
  */
 export function fileOutbox(options: FileOutboxOptions): EventOutbox {
   return new FileOutbox(checkOptions(options));
-}
-
-interface Settings {
-  readonly path: string;
-  readonly types: readonly EventType[] | "all";
-  readonly fsync: boolean;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly replayBatchSize: number;
-  readonly onError: (error: Error) => void;
 }
 
 class FileOutbox implements EventOutbox {
@@ -275,35 +243,4 @@ function headTimestamp(text: string): string | null {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function checkOptions(options: FileOutboxOptions): Settings {
-  if (typeof options?.path !== "string" || options.path === "") {
-    throw EventValidationError.forField("path", "must be the outbox file's path, e.g. data/event-outbox.jsonl");
-  }
-  const types = options.types ?? AUDIT_EVENT_TYPES;
-  if (types !== "all" && !(Array.isArray(types) && types.every(isEventType))) {
-    throw EventValidationError.forField("types", 'must be "all" or an array of event types');
-  }
-  const initialDelayMs = options.retry?.initialDelayMs ?? 250;
-  const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
-  const replayBatchSize = options.replayBatchSize ?? 256;
-  for (const [name, value] of [
-    ["retry.initialDelayMs", initialDelayMs],
-    ["retry.maxDelayMs", maxDelayMs],
-    ["replayBatchSize", replayBatchSize],
-  ] as const) {
-    if (!(Number.isInteger(value) && value >= 1)) {
-      throw EventValidationError.forField(name, `must be a positive integer, got ${String(value)}`);
-    }
-  }
-  return {
-    path: resolve(options.path),
-    types: types === "all" ? "all" : Object.freeze([...types]),
-    fsync: options.fsync ?? true,
-    initialDelayMs,
-    maxDelayMs: Math.max(maxDelayMs, initialDelayMs),
-    replayBatchSize,
-    onError: options.onError ?? ((error) => console.warn(error)),
-  };
 }
