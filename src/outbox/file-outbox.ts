@@ -56,7 +56,14 @@ class FileOutbox implements EventOutbox {
         cause: error,
       });
     }
-    this.lock = acquireLock(`${settings.path}.lock`);
+    try {
+      this.lock = acquireLock(`${settings.path}.lock`);
+    } catch (error) {
+      if (error instanceof EventBusError) throw error;
+      throw new EventBusError(`cannot take the lock of the outbox ${settings.path}: ${describe(error)}`, {
+        cause: error,
+      });
+    }
     this.file = new OutboxFile(settings.path, settings.fsync);
     this.opened = this.file.open().then((torn) => {
       this.leftBytes = this.file.byteSize;

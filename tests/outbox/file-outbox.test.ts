@@ -93,6 +93,13 @@ describe("fileOutbox: fail-closed emits", () => {
     expect(bus.outboxStatus().pending).toBe(0);
   });
 
+  it("refuses a lock it cannot read, with the reason", async () => {
+    const { path, remove } = await outboxFolder();
+    cleanups.push(remove);
+    await mkdir(`${path}.lock`); // a folder where the lock file should be
+    expect(() => fileOutbox({ path })).toThrow(/cannot take the lock of the outbox .*EISDIR/);
+  });
+
   it("stops writing once its lock file is gone (deleted by hand): the emit rejects, naming both failures", async () => {
     const { path, bus } = await setup("down");
     await bus.emitEvent({ event_type: "deal.created" });
