@@ -64,7 +64,8 @@ class FileOutbox implements EventOutbox {
         cause: error,
       });
     }
-    this.file = new OutboxFile(settings.path, settings.fsync);
+    // Ownership is checked once per write of a group of lines, not per event.
+    this.file = new OutboxFile(settings.path, settings.fsync, () => this.checkOwnership());
     this.opened = this.file.open().then((torn) => {
       this.leftBytes = this.file.byteSize;
       if (torn === undefined) return;
@@ -87,7 +88,6 @@ class FileOutbox implements EventOutbox {
   async write(events: readonly Event[], failure: StorageError): Promise<void> {
     if (this.closed) throw new EventBusError(`the outbox ${this.location} is closed`);
     await this.opened;
-    this.checkOwnership();
     const text = events.length === 1 ? JSON.stringify(events[0]) : JSON.stringify(events);
     if (Buffer.byteLength(text) > MAX_LINE_BYTES) {
       throw new EventBusError(

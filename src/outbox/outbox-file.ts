@@ -35,9 +35,13 @@ export class OutboxFile {
   private folderUnsynced = false;
   private operations: Promise<unknown> = Promise.resolve();
 
-  constructor(path: string, fsync: boolean) {
+  /** Called before each write (one per group of queued appends); throwing fails the group. */
+  private readonly beforeWrite: () => void;
+
+  constructor(path: string, fsync: boolean, beforeWrite: () => void = () => {}) {
     this.path = path;
     this.fsync = fsync;
+    this.beforeWrite = beforeWrite;
   }
 
   /** Bytes of whole lines in the file. */
@@ -101,6 +105,7 @@ export class OutboxFile {
       const batch = this.queue;
       this.queue = [];
       try {
+        this.beforeWrite();
         await this.writeDurably(batch.map((write) => write.text).join(""));
         for (const write of batch) write.resolve();
       } catch (error) {
