@@ -181,6 +181,34 @@ export class StorageError extends EventBusError {
 }
 
 /**
+ * An outbox file is owned by another live process (or by another outbox in this one): one file has one owner at a
+ * time, so that lines never interleave. `code` is `"ERR_OUTBOX_LOCKED"`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   fileOutbox({ path: "data/event-outbox.jsonl" });
+ * } catch (error) {
+ *   if (error instanceof OutboxLockedError) console.error(`another process owns ${error.path}`);
+ * }
+ * ```
+ */
+export class OutboxLockedError extends EventBusError {
+  static override readonly code = "ERR_OUTBOX_LOCKED";
+  override name = "OutboxLockedError";
+  declare readonly code: "ERR_OUTBOX_LOCKED";
+  /** The lock file that names the other owner. */
+  readonly path: string;
+
+  constructor(path: string, message: string) {
+    super(message);
+    this.path = path;
+  }
+}
+
+/**
+
+/**
  * The first `MAX_REPORTED_ISSUES` issues, plus one that counts the others.
  *
  * @example

@@ -12,6 +12,7 @@ const EVENT_BUS_OPTION_KEYS: OptionKeys<EventBusOptions> = {
   onListenerError: true,
   maxPayloadBytes: true,
   payloads: true,
+  outbox: true,
 };
 
 /**
@@ -21,7 +22,10 @@ const EVENT_BUS_OPTION_KEYS: OptionKeys<EventBusOptions> = {
 export function readEventBusOptions(given: EventBusOptions): EventBusOptions {
   checkOptionKeys(given, EVENT_BUS_OPTION_KEYS, "EventBus");
   const options = readEachOption(given);
-  const { storage, maxPayloadBytes } = options;
+  const { storage, maxPayloadBytes, outbox } = options;
+  if (outbox !== undefined && (typeof outbox?.write !== "function" || typeof outbox.attach !== "function")) {
+    throw EventValidationError.forField("outbox", "must implement EventOutbox, e.g. fileOutbox({ path })");
+  }
   if (storage !== undefined) {
     for (const method of ["append", "get", "list", "close"] as const) {
       if (typeof storage?.[method] !== "function") {

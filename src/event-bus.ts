@@ -29,6 +29,7 @@ import { settleDuplicate } from "./idempotency.js";
 import { toFrozenJsonObject } from "./json.js";
 import { LiveDelivery } from "./live/live-delivery.js";
 import type { TailOptions, TailQuery } from "./live/tail-query.js";
+import { type EventOutbox, type OutboxStatus, outboxTakes, storageSink, writeToOutbox } from "./outbox-contract.js";
 import {
   applyPayloadSchema,
   type EmitInputOf,
@@ -73,6 +74,11 @@ export interface EventBusOptions<Schemas extends PayloadSchemas = NoPayloadSchem
    * `JsonObject`. Stored payloads are not re-validated on read (use `bus.parsePayload` for that).
    */
   readonly payloads?: (Schemas & { readonly [Key in Exclude<keyof Schemas, EventType>]: never }) | undefined;
+  /**
+   * Where events of the outbox's types go when the store fails (fail-closed), replayed into the store later; e.g.
+   * `fileOutbox({ path })` from `ad-seller-events/outbox`. Closed by `bus.close()`. Default: none.
+   */
+  readonly outbox?: EventOutbox | undefined;
 }
 
 /**
@@ -113,6 +119,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   private readonly subscriptions: SubscriptionRegistry;
   /** Makes the `flow_id` of a scope that binds none; `createTestBus` replaces it with a counter. */
   protected newFlowId: () => string = randomFlowId;
+  private readonly outbox: EventOutbox | undefined;
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closed = false;
@@ -135,6 +142,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
         reportListenerError(secondary, event);
       }
     });
+    this.outbox = options.outbox;
+    this.outbox?.attach(storageSink(this.storage, (event) => this.subscriptions.deliver(event)));
   }
 
   /**
@@ -159,7 +168,10 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     try {
       const own = readEmitInput(input);
       const event = this.buildEvent(own);
-      const [existing] = await this.appendBatch([event]);
+      const outcomes = await this.appendBatch([event]);
+      // Undefined: the store failed and the outbox holds the event; subscribers hear of it once replay stores it.
+      if (outcomes === undefined) return event as EventOf<Schemas, Type>;
+      const [existing] = outcomes;
       // `own`, not `input`: the caller's object is read once (a getter could answer differently the second time).
       if (existing) return settleDuplicate(existing, event, own.timestamp !== undefined) as EventOf<Schemas, Type>;
       this.subscriptions.deliver(event);
@@ -332,6 +344,19 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   }
 
   /**
+   * The outbox's state for health checks: pending events, the head's timestamp, the last failure. Without an
+   * outbox: nothing pending.
+   *
+   * @example
+   * ```ts
+   * const { pending, oldest_timestamp, last_error } = bus.outboxStatus();
+   * ```
+   */
+  outboxStatus(): OutboxStatus {
+    return this.outbox?.status() ?? { pending: 0, oldest_timestamp: null, last_error: null };
+  }
+
+  /**
    * Waits for calls in flight, drops subscribers, and closes the storage if the bus owns it. Later calls reject.
    *
    * @example
@@ -345,15 +370,29 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.subscriptions.clear();
     await this.live?.close();
-    if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
+    try {
+      // Before the storage: replay appends through it. What is pending stays in the outbox.
+      await this.outbox?.close();
+    } finally {
+      if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
+    }
   }
 
   /**
    * The one place where events go to storage, for `emitEvent` and `emitEvents` alike: one `append` per call, all
-   * or nothing.
+   * or nothing. When the store fails with a `StorageError` and the outbox takes the batch (all of its types), the
+   * batch goes to the outbox as one unit and this resolves `undefined`.
    */
-  private appendBatch(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
-    return this.callStorage("append", () => this.storage.append(events));
+  private async appendBatch(events: readonly Event[]): Promise<readonly AppendOutcome[] | undefined> {
+    try {
+      return await this.storage.append(events);
+    } catch (error) {
+      if (error instanceof EventBusError && !(error instanceof StorageError)) throw error;
+      const failure = error instanceof StorageError ? error : new StorageError(this.storage.name, "append", error);
+      if (this.outbox === undefined || !outboxTakes(this.outbox, events)) throw failure;
+      await writeToOutbox(this.outbox, events, failure);
+      return undefined;
+    }
   }
 
   private async emitBatch(inputs: readonly EmitEventInput[]): Promise<Event[]> {
@@ -363,6 +402,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     });
     if (batch.events.length === 0) return [];
     const outcomes = await this.appendBatch(batch.appended);
+    // In the outbox: resolved as stamped, delivered to subscribers once replay stores them.
+    if (outcomes === undefined) return [...batch.events];
     return settleBatch(batch, outcomes, (event) => this.subscriptions.deliver(event));
   }
 

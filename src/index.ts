@@ -5,6 +5,7 @@ export {
   EventConflictError,
   EventValidationError,
   MAX_REPORTED_ISSUES,
+  OutboxLockedError,
   StorageError,
 } from "./errors.js";
 export type { CorrelationField, EmitEventInput, Event } from "./event.js";
@@ -26,6 +27,7 @@ export type { JsonObject, JsonValue } from "./json.js";
 export type { TailOptions, TailQuery } from "./live/tail-query.js";
 export type { OptionKeys } from "./option-keys.js";
 export { checkOptionKeys } from "./option-keys.js";
+export type { EventOutbox, OutboxSink, OutboxStatus, ReplayOutcome } from "./outbox-contract.js";
 export type {
   EmitInputOf,
   EventOf,

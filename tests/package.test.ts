@@ -254,6 +254,42 @@ describe("the packed package", () => {
     expect("stdout" in result ? result.stdout : "").toBe("");
   });
 
+  it("runs the outbox entry from ESM and CJS: fail-closed emit, replay, one OutboxLockedError across entries", async () => {
+    const body = (importLines: string) => `${importLines}
+      const down = { name: "down", append: async () => { throw new Error("store down"); },
+        get: async () => null, list: async () => [], close: async () => {} };
+      const path = "outbox-" + Math.random().toString(36).slice(2) + "/events.jsonl";
+      const bus = new EventBus({ storage: down, outbox: fileOutbox({ path }) });
+      const event = await bus.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+      let locked = "";
+      try { fileOutbox({ path }); } catch (error) { locked = error instanceof OutboxLockedError && error instanceof Core.OutboxLockedError ? error.code : "wrong class"; }
+      const pending = bus.outboxStatus().pending;
+      await bus.close();
+      const store = new EventBus();
+      const replaying = new EventBus({ storage: store.storage, outbox: fileOutbox({ path }) });
+      while (existsSync(path)) await new Promise((resolve) => setTimeout(resolve, 5));
+      const replayed = (await store.getEvent(event.event_id))?.deal_id;
+      await replaying.close();
+      console.log(JSON.stringify({ pending, locked, replayed }));`;
+    const expected = { pending: 1, locked: "ERR_OUTBOX_LOCKED", replayed: "d-1" };
+    const esm = await runScript(
+      "outbox.mjs",
+      body(`import { existsSync } from "node:fs";
+        import * as Core from "ad-seller-events";
+        import { EventBus } from "ad-seller-events";
+        import { fileOutbox, OutboxLockedError } from "ad-seller-events/outbox";`),
+    );
+    expect(JSON.parse(esm)).toEqual(expected);
+    const cjs = await runScript(
+      "outbox.cjs",
+      `(async () => { ${body(`const { existsSync } = require("node:fs");
+        const Core = require("ad-seller-events");
+        const { EventBus } = Core;
+        const { fileOutbox, OutboxLockedError } = require("ad-seller-events/outbox");`)} })();`,
+    );
+    expect(JSON.parse(cjs)).toEqual(expected);
+  });
+
   // Last, because it installs the drivers next to the package: every test above runs without them.
   it("runs each storage adapter from the tarball against real stores, from ESM", async () => {
     for (const driver of ["pg", "ioredis", "better-sqlite3"]) {
