@@ -43,7 +43,12 @@ function postgresStores(proxy: TcpProxy): StoreUnderTest {
     () => proxied.end(),
     () => direct.end(),
   );
-  return { behindProxy: postgresStorage({ pool: proxied, table }), direct: postgresStorage({ pool: direct, table }) };
+  // notify: false keeps the proxied pool to the one connection the appends use: a pg_notify in flight would make the
+  // next append open a second connection, whose handshake a proxy that loses replies never completes.
+  return {
+    behindProxy: postgresStorage({ pool: proxied, table, notify: false }),
+    direct: postgresStorage({ pool: direct, table }),
+  };
 }
 
 function redisStores(proxy: TcpProxy): StoreUnderTest {
