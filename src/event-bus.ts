@@ -1,3 +1,5 @@
+import { Consumer } from "./consumers/consumer.js";
+import { type ConsumeOptions, type ConsumerHandler, readConsumerSettings } from "./consumers/consumer-options.js";
 import { type ParsedEmitInput, parseEmitInputFast } from "./emit-input.js";
 import { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
 import {
@@ -75,6 +77,7 @@ export class EventBus {
   private readonly maxPayloadBytes: number;
   private readonly inputSchema: ReturnType<typeof buildEmitInputSchema>;
   private readonly subscriptions: SubscriptionRegistry;
+  private readonly consumers = new Set<Consumer>();
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closed = false;
@@ -196,7 +199,33 @@ export class EventBus {
   }
 
   /**
-   * Waits for calls in flight, drops subscribers, and closes the storage if the bus owns it. Later calls reject.
+   * Starts a named, durable consumer: `handler` gets every matching event, in append order and in batches, at
+   * least once across crashes and restarts, with one active instance per name across every process sharing the
+   * store. See docs/consumers.md for the guarantees, the lease and retries.
+   *
+   * @example
+   * ```ts
+   * const consumer = bus.consume("warehouse-export", async (events) => warehouse.insert(events), {
+   *   query: { event_type: ["deal.created", "deal.synced"] },
+   *   batchSize: 100,
+   *   onFailure: "skip",
+   * });
+   * consumer.status(); // { name, state, position, lag, last_error }
+   * ```
+   */
+  consume(name: string, handler: ConsumerHandler, options?: ConsumeOptions): Consumer {
+    if (this.closed) throw new EventBusError("the event bus is closed");
+    const consumer = new Consumer(readConsumerSettings(name, handler, options), {
+      storage: this.storage,
+      subscribe: (listener) => this.subscribe("*", () => listener()),
+      forget: (stopped) => this.consumers.delete(stopped),
+    });
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  /**
+   * Waits for calls in flight, stops consumers, drops subscribers, and closes the storage if the bus owns it. Later calls reject.
    *
    * @example
    * ```ts
@@ -206,6 +235,7 @@ export class EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.subscriptions.clear();
     if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());

@@ -2,6 +2,7 @@ import { EventValidationError } from "../../errors.js";
 import type { Event } from "../../event.js";
 import { matchesQuery, unknownCursorError } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { memoryCheckpoints } from "./memory-checkpoints.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
 
 /**
@@ -143,6 +144,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
 
   return {
     name: "memory",
+    checkpoints: memoryCheckpoints(),
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
       return batch.map((event) => {
         const existing = seqById.get(event.event_id);
