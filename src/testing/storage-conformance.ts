@@ -2,6 +2,7 @@ import { EventConflictError } from "../errors.js";
 import type { Event } from "../event.js";
 import { EventBus } from "../event-bus.js";
 import type { EventStorage } from "../storage/types.js";
+import { defineCheckpointConformance } from "./conformance-checkpoints.js";
 import {
   buildEvent,
   type ConformanceDescribe,
@@ -39,6 +40,11 @@ export interface StorageConformanceOptions {
   readonly it: ConformanceIt;
   /** vitest's (or jest's) `expect`. */
   readonly expect: ConformanceExpect;
+  /**
+   * Feature switch: the store implements the optional `checkpoints` capability (consumers' checkpoints, leases and
+   * dead letters), so run its cases. Default: `false`.
+   */
+  readonly checkpoints?: boolean | undefined;
   /** Timeout of each test in milliseconds. Default: 30000. */
   readonly timeoutMs?: number | undefined;
 }
@@ -85,6 +91,7 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
     defineWriteConformance(it, expect, withStore, timeout);
     defineQueryConformance(it, expect, withStore, timeout);
     if (options.reopen) defineReopenConformance(options, timeout);
+    if (options.checkpoints === true) defineCheckpointConformance(it, expect, withStore, timeout);
   });
 }
 

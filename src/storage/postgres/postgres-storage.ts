@@ -4,6 +4,7 @@ import type { Event } from "../../event.js";
 import { isUuid } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
+import { postgresCheckpoints } from "./postgres-checkpoints.js";
 import { listEventRows } from "./postgres-list.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
@@ -112,6 +113,9 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     list(query: NormalizedEventQuery): Promise<Event[]> {
       return gate.run("list", () => listEventRows(pool, table, query, settings.visibilityWaitMillis));
     },
+    checkpoints: postgresCheckpoints(pool, names, settings.createSchema, (operation, work) =>
+      gate.run(operation, work),
+    ),
     async close(): Promise<void> {
       if (!(await gate.shut())) return;
       await batcher.whenIdle();

@@ -2,6 +2,7 @@ import type { Cluster, Redis } from "ioredis";
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
+import { redisCheckpoints } from "./redis-checkpoints.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
 import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
 import { listEvents } from "./redis-list.js";
@@ -96,6 +97,7 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
         return text === null ? null : parseEventRecord(text, key);
       }),
     list: (query) => call("list", () => listEvents(query, { client, keys, scripts, guard })),
+    checkpoints: redisCheckpoints(client, keys.prefix, (operation, work) => call(operation, () => guard.run(work))),
     async close() {
       if (closed) return;
       closed = true;

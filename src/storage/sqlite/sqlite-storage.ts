@@ -1,6 +1,7 @@
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import {
   detectSqliteDriver,
   inWriteTransaction,
@@ -130,6 +131,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     async list(query: NormalizedEventQuery): Promise<Event[]> {
       return use("list", () => events.list(query));
     },
+    checkpoints: sqliteCheckpoints(database, table, use, settings.createSchema),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
