@@ -265,7 +265,8 @@ export class Consumer {
           deadLetters,
         });
         if (!written) {
-          this.keeper.lose(new Error(`consumer "${this.name}": the store refused the checkpoint (lease taken over)`));
+          this.lastError = `the store refused the checkpoint write of lease generation ${lease.generation}: another instance took the lease over`;
+          this.keeper.lose(new Error(this.lastError));
           return false;
         }
         this.committed = position;
