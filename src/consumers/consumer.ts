@@ -186,14 +186,13 @@ export class Consumer {
         await this.pauseAfter(error, either, ++failures);
         continue;
       }
-      this.lag = reader.lag;
+      this.lag = reader.lag; // every event read and not yet handled, this batch's included
       const batch = reader.take(this.settings.batchSize);
       if (batch.length === 0) {
         await wakeup.wait(SAFETY_POLL_MS, either);
         continue;
       }
       if (!(await this.handle(batch, tenure))) break;
-      this.lag = reader.lag;
     }
     if (this.state === "active" && !this.halt.signal.aborted) this.state = "standby";
   }
@@ -208,20 +207,20 @@ export class Consumer {
     this.position = stored;
     if (stored !== null || from === "start") return new ConsumerReader(storage, query, window, stored);
     const start = from === "end" ? await newestMatch(storage, query) : from;
-    if (start !== null) await this.commit(start, []);
+    if (start !== null) await this.commit(start, [], 0);
     return new ConsumerReader(storage, query, window, start);
   }
 
   /** Handles one batch with retries; on final failure isolates the poison event(s). False: stop this tenure. */
   private async handle(batch: readonly Event[], tenure: AbortSignal): Promise<boolean> {
     const failure = await this.attempt(batch, tenure);
-    if (failure === undefined) return this.commit((batch.at(-1) as Event).event_id, []);
+    if (failure === undefined) return this.commit((batch.at(-1) as Event).event_id, [], batch.length);
     if (tenure.aborted || batch.length === 1) return this.giveUp(batch[0] as Event, failure, tenure);
     // Retried one by one so that only the event(s) that keep failing are dead-lettered (or stopped at).
     for (const event of batch) {
       const single = await this.attempt([event], tenure);
       const handled =
-        single === undefined ? await this.commit(event.event_id, []) : await this.giveUp(event, single, tenure);
+        single === undefined ? await this.commit(event.event_id, [], 1) : await this.giveUp(event, single, tenure);
       if (!handled) return false;
     }
     return true;
@@ -247,13 +246,17 @@ export class Consumer {
     if (tenure.aborted || this.halt.signal.aborted) return false;
     const text = errorText(failure.error);
     if (this.settings.onFailure === "skip")
-      return this.commit(event.event_id, [{ event_id: event.event_id, error: text }]);
+      return this.commit(event.event_id, [{ event_id: event.event_id, error: text }], 1);
     this.fail(`the handler failed on event ${event.event_id} after ${this.settings.attempts} attempt(s): ${text}`);
     return false;
   }
 
   /** The fenced compare-and-set of the checkpoint, retried like a handler; false: lease lost or failed. */
-  private async commit(position: string, deadLetters: { event_id: string; error: string }[]): Promise<boolean> {
+  private async commit(
+    position: string,
+    deadLetters: { event_id: string; error: string }[],
+    handled: number,
+  ): Promise<boolean> {
     const { attempts, initialDelayMs, maxDelayMs } = this.settings;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const lease = this.keeper.lease;
@@ -271,6 +274,7 @@ export class Consumer {
         }
         this.committed = position;
         this.position = position;
+        this.lag = Math.max(0, this.lag - handled);
         return true;
       } catch (error) {
         this.record(error);
