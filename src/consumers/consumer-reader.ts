@@ -15,6 +15,7 @@ export class ConsumerReader {
   private cursor: string | null;
   /** True when the last read came back short: the window held every match there was then. */
   private complete = false;
+  private ahead: Promise<void> | undefined;
 
   constructor(
     private readonly storage: EventStorage,
@@ -35,8 +36,27 @@ export class ConsumerReader {
     return this.complete;
   }
 
-  /** Tops the window up with the next matches after the last one read. */
+  /** Tops the window up with the next matches after the last one read (first settling a read ahead in flight). */
   async fill(): Promise<void> {
+    const ahead = this.ahead;
+    if (ahead !== undefined) {
+      this.ahead = undefined;
+      await ahead;
+    }
+    await this.read();
+  }
+
+  /**
+   * Starts topping the window up in the background, so that the next read overlaps the handler and the checkpoint
+   * write of the batch just taken. Its failure surfaces from the next `fill`.
+   */
+  readAhead(): void {
+    if (this.ahead !== undefined || this.complete) return;
+    this.ahead = this.read();
+    this.ahead.catch(() => undefined);
+  }
+
+  private async read(): Promise<void> {
     const room = this.window - this.lag;
     if (room <= 0) return;
     const events = this.cursor === null ? await this.oldestPage() : await this.readAfter(this.cursor, room);

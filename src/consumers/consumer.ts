@@ -188,6 +188,7 @@ export class Consumer {
       }
       this.lag = reader.lag; // every event read and not yet handled, this batch's included
       const batch = reader.take(this.settings.batchSize);
+      reader.readAhead();
       if (batch.length === 0) {
         await wakeup.wait(SAFETY_POLL_MS, either);
         continue;

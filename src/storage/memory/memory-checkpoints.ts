@@ -54,8 +54,9 @@ export function memoryCheckpoints(): CheckpointStore {
       const record = current(lease);
       if (record === undefined || record.position !== write.expected) return false;
       record.position = write.position;
-      const failedAt = new Date().toISOString();
-      for (const letter of write.deadLetters ?? []) {
+      const letters = write.deadLetters ?? [];
+      const failedAt = letters.length > 0 ? new Date().toISOString() : "";
+      for (const letter of letters) {
         record.deadLetters.push(Object.freeze({ event_id: letter.event_id, error: letter.error, failed_at: failedAt }));
       }
       return true;
