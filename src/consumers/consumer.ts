@@ -171,6 +171,7 @@ export class Consumer {
     try {
       reader = await this.openReader();
     } catch (error) {
+      if (error instanceof EventValidationError) return this.fail(errorText(error));
       await this.pauseAfter(error, either);
       return this.dropLease();
     }
@@ -208,6 +209,9 @@ export class Consumer {
     this.position = stored;
     if (stored !== null || from === "start") return new ConsumerReader(storage, query, window, stored);
     const start = from === "end" ? await newestMatch(storage, query) : from;
+    if (from !== "end" && (await storage.get(from)) === null) {
+      throw EventValidationError.forField("from", `no stored event has event_id ${from}`);
+    }
     if (start !== null) await this.commit(start, [], 0);
     return new ConsumerReader(storage, query, window, start);
   }
@@ -216,6 +220,7 @@ export class Consumer {
   private async handle(batch: readonly Event[], tenure: AbortSignal): Promise<boolean> {
     const failure = await this.attempt(batch, tenure);
     if (failure === undefined) return this.commit((batch.at(-1) as Event).event_id, [], batch.length);
+    if (this.halt.signal.aborted) return false;
     if (tenure.aborted || batch.length === 1) return this.giveUp(batch[0] as Event, failure, tenure);
     // Retried one by one so that only the event(s) that keep failing are dead-lettered (or stopped at).
     for (const event of batch) {
@@ -274,7 +279,8 @@ export class Consumer {
           return false;
         }
         this.committed = position;
-        this.position = position;
+        // The saved start of a new name (from "end" or an id) is a checkpoint, not a handled event.
+        if (handled > 0) this.position = position;
         this.lag = Math.max(0, this.lag - handled);
         return true;
       } catch (error) {

@@ -96,4 +96,15 @@ describe("bus.consume() in one process", () => {
     await bus.close();
     expect(other.status().state).toBe("stopped");
   });
+
+  it("fails, without saving it, a from that names no stored event", async () => {
+    const { bus } = await busWith(2);
+    const unknown = crypto.randomUUID();
+    const consumer = bus.consume("nowhere", () => {}, { from: unknown });
+    await consumer.stopped;
+    expect(consumer.status()).toMatchObject({ state: "failed", position: null });
+    expect(consumer.status().last_error).toContain(`no stored event has event_id ${unknown}`);
+    expect(await bus.storage.checkpoints?.readCheckpoint("nowhere")).toBeNull();
+    await bus.close();
+  });
 });
