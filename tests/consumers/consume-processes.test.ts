@@ -128,18 +128,23 @@ for (const store of stores) {
         name: "export",
         leaseMs: LEASE_MS,
         batchSize: BATCH,
-        handlerMs: 20,
+        handlerMs: 50,
         log,
         gate: `${log}.go`,
       };
       const [a, b] = await startPair(config);
-      // Mid-batch: A has finished a few batches and has just started another one.
+      const opened = Date.now();
+      // Mid-batch, after A has worked for longer than its lease: it has to have renewed, and B must have waited.
       await untilLog(
         log,
-        (lines) => lines.filter((l) => l.kind === "end").length >= 3 && lines.at(-1)?.kind === "start",
-        "A mid-batch",
+        (lines) =>
+          Date.now() - opened > LEASE_MS * 1.5 &&
+          lines.filter((l) => l.kind === "end").length >= 3 &&
+          lines.at(-1)?.kind === "start",
+        "A mid-batch after more than its lease",
       );
       kill(a, "SIGKILL");
+      expect(b.statuses.every((status) => status.state === "standby")).toBe(true);
       const killedAt = Date.now();
       await a.exited;
       appendFileSync(log, `killed ${a.pid} -\n`);
@@ -220,6 +225,8 @@ for (const store of stores) {
       await b.until((status) => status.lag === 0 && status.position === events.at(-1)?.event_id, "B caught up");
       sampling = false;
       await sampler;
+      // A read in flight when sampling stopped may predate B's last write: one more read after it.
+      positions.push(order.get((await checkpoints.readCheckpoint("export")) as string) as number);
       kill(a, "SIGTERM");
       kill(b, "SIGTERM");
       await Promise.all([a.exited, b.exited]);
