@@ -70,9 +70,10 @@ export class ConsumerReader {
     this.cursor = (events.at(-1) as Event).event_id;
   }
 
-  /** Removes and returns up to `count` events, oldest first. */
-  take(count: number): Event[] {
-    const batch = this.buffer.slice(this.head, this.head + count);
+  /** Removes and returns up to `count` events, oldest first, as a frozen array. */
+  take(count: number): readonly Event[] {
+    // Frozen: the consumer reads the batch's last id after the handler, which must not be able to change it.
+    const batch = Object.freeze(this.buffer.slice(this.head, this.head + count));
     this.head += batch.length;
     return batch;
   }
