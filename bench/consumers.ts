@@ -38,20 +38,23 @@ async function readByCursor(bus: EventBus, start: string): Promise<number> {
   }
 }
 
+/** Handles every event after `start`; resolves once the last one is handled and the consumer has stopped. */
 async function consumeAll(bus: EventBus, start: string, last: string, round: number): Promise<number> {
   let count = 0;
+  let reachedLast: () => void = () => {};
+  const done = new Promise<void>((resolve) => (reachedLast = resolve));
+  // Waits without polling: a spinning wait would take CPU from the consumer that the floor's loop does not.
   const consumer = bus.consume(
     `bench-${round}`,
     (events) => {
       count += events.length;
+      if (events.at(-1)?.event_id === last) reachedLast();
     },
-    {
-      batchSize: BATCH,
-      from: start,
-    },
+    { batchSize: BATCH, from: start },
   );
-  while (consumer.status().position !== last) await new Promise((resolve) => setImmediate(resolve));
-  await consumer.stop();
+  await done;
+  await consumer.stop(); // includes the last checkpoint write
+  if (consumer.status().position !== last) throw new Error("the consumer stopped before its last checkpoint");
   return count;
 }
 
