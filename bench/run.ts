@@ -20,6 +20,7 @@ const BENCHMARKS = [
   "list",
   "live",
   "outbox",
+  "consumers",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";

@@ -1,3 +1,5 @@
+import { Consumer } from "./consumers/consumer.js";
+import { type ConsumeOptions, type ConsumerHandler, readConsumerSettings } from "./consumers/consumer-options.js";
 import { buildBatch, settleBatch } from "./emit-batch.js";
 import {
   type OwnEmitFields,
@@ -120,6 +122,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** Makes the `flow_id` of a scope that binds none; `createTestBus` replaces it with a counter. */
   protected newFlowId: () => string = randomFlowId;
   private readonly outbox: EventOutbox | undefined;
+  private readonly consumers = new Set<Consumer>();
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closed = false;
@@ -357,7 +360,37 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   }
 
   /**
-   * Waits for calls in flight, drops subscribers, and closes the storage if the bus owns it. Later calls reject.
+   * Starts a named, durable consumer: `handler` gets every matching event, in append order and in batches, at
+   * least once across crashes and restarts, with one active instance per name across every process sharing the
+   * store. See docs/consumers.md for the guarantees, the lease and retries.
+   *
+   * @example
+   * ```ts
+   * const consumer = bus.consume("warehouse-export", async (events) => warehouse.insert(events), {
+   *   query: { event_type: ["deal.created", "deal.synced"] },
+   *   batchSize: 100,
+   *   onFailure: "skip",
+   * });
+   * consumer.status(); // { name, state, position, lag, last_error }
+   * ```
+   */
+  consume<const Filter extends EventTypeFilter = "*">(
+    name: string,
+    handler: ConsumerHandler<EventsMatching<Schemas, Filter>>,
+    options?: ConsumeOptions<Filter>,
+  ): Consumer {
+    if (this.closed) throw new EventBusError("the event bus is closed");
+    const consumer = new Consumer(readConsumerSettings(name, handler as ConsumerHandler, options), {
+      storage: this.storage,
+      subscribe: (listener) => this.subscribe("*", () => listener()),
+      forget: (stopped) => this.consumers.delete(stopped),
+    });
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  /**
+   * Waits for calls in flight, stops consumers, drops subscribers, and closes the storage if the bus owns it. Later calls reject.
    *
    * @example
    * ```ts
@@ -367,6 +400,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.subscriptions.clear();
     await this.live?.close();

@@ -1,3 +1,11 @@
+export type { ConsumerState, ConsumerStatus } from "./consumers/consumer.js";
+export { Consumer } from "./consumers/consumer.js";
+export type {
+  ConsumeOptions,
+  ConsumerHandler,
+  ConsumerHandlerContext,
+  ConsumerRetryOptions,
+} from "./consumers/consumer-options.js";
 export type { ValidationIssue } from "./errors.js";
 export {
   capIssues,
@@ -46,7 +54,16 @@ export type { EventQuery } from "./query.js";
 export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./query.js";
 export type { MemoryStorageOptions } from "./storage/memory/memory-storage.js";
 export { memoryStorage } from "./storage/memory/memory-storage.js";
-export type { AppendOutcome, EventStorage, NormalizedEventQuery, StorageWatch } from "./storage/types.js";
+export type {
+  AppendOutcome,
+  CheckpointStore,
+  CheckpointWrite,
+  ConsumerLease,
+  DeadLetter,
+  EventStorage,
+  NormalizedEventQuery,
+  StorageWatch,
+} from "./storage/types.js";
 export { parseStoredEvent } from "./stored-event.js";
 export type { EventListener, SubscribeOptions } from "./subscriptions.js";
 export { normalizeTimestamp } from "./timestamp.js";

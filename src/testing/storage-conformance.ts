@@ -2,6 +2,7 @@ import { EventConflictError } from "../errors.js";
 import type { Event } from "../event.js";
 import { EventBus } from "../event-bus.js";
 import type { EventStorage } from "../storage/types.js";
+import { defineCheckpointConformance } from "./conformance-checkpoints.js";
 import { defineConflictConformance } from "./conformance-conflicts.js";
 import {
   buildEvent,
@@ -48,6 +49,11 @@ export interface StorageConformanceOptions {
    * connection (as another process would open it), to check that its appends wake the first store's watchers.
    */
   readonly peer?: ((storage: EventStorage) => EventStorage | Promise<EventStorage>) | undefined;
+  /**
+   * Feature switch: the store implements the optional `checkpoints` capability (consumers' checkpoints, leases and
+   * dead letters), so run its cases. Default: `false`.
+   */
+  readonly checkpoints?: boolean | undefined;
   /** Timeout of each test in milliseconds. Default: 30000. */
   readonly timeoutMs?: number | undefined;
 }
@@ -99,6 +105,7 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
       const { createStorage, peer } = options;
       defineWatchConformance({ it, expect, createStorage, peer, timeout });
     }
+    if (options.checkpoints === true) defineCheckpointConformance(it, expect, withStore, timeout);
   });
 }
 

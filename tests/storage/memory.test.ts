@@ -6,6 +6,7 @@ describeStorageConformance({
   name: "memory",
   createStorage: () => memoryStorage(),
   watch: true,
+  checkpoints: true,
   describe,
   it,
   expect,

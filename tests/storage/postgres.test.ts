@@ -46,6 +46,7 @@ describe.skipIf(!available)("postgresStorage", () => {
 
   describeStorageConformance({
     name: "postgres",
+    checkpoints: true,
     createStorage: () => freshStorage(),
     reopen: (closed) => postgresStorage({ pool: newPool(), table: tableOf.get(closed) as string }),
     watch: true,

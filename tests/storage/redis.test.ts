@@ -73,6 +73,7 @@ const touches = (prefix: string) => (command: MonitoredCommand) => command.args.
 describe.skipIf(!available)("redisStorage", () => {
   describeStorageConformance({
     name: "redis",
+    checkpoints: true,
     createStorage: () => openStore(),
     reopen: (closed) => openStore(prefixOf.get(closed)),
     watch: true,

@@ -69,6 +69,7 @@ for (const flavour of flavours.filter((candidate) => candidate.open !== undefine
 
     describeStorageConformance({
       name: `sqlite (${flavour.name})`,
+      checkpoints: true,
       createStorage: () => {
         const file = freshFile();
         const storage = sqliteStorage({ database: open(file), closeDatabase: true });

@@ -3,6 +3,7 @@ import type { Event } from "../../event.js";
 import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import { matchesQuery, unknownCursorError } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { memoryCheckpoints } from "./memory-checkpoints.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
 import { AppendNotifier } from "./memory-watch.js";
 
@@ -148,6 +149,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
 
   return {
     name: "memory",
+    checkpoints: memoryCheckpoints(),
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
       const outcomes = batch.map((event) => {
         const existing = seqById.get(event.event_id);

@@ -1,3 +1,4 @@
+export { postgresCheckpointSchemaSql } from "./postgres-checkpoints.js";
 export { DEFAULT_POSTGRES_TIMEOUT_MS, PostgresTimeoutError } from "./postgres-deadline.js";
 export type { PostgresTableName } from "./postgres-schema.js";
 export { DEFAULT_POSTGRES_SCHEMA, DEFAULT_POSTGRES_TABLE, postgresSchemaSql } from "./postgres-schema.js";

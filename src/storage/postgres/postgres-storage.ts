@@ -5,6 +5,7 @@ import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import { isUuid } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
+import { postgresCheckpoints } from "./postgres-checkpoints.js";
 import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, withDeadline } from "./postgres-deadline.js";
 import { listEventRows } from "./postgres-list.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
@@ -146,6 +147,9 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       return gate.run("list", () => listEventRows(pool, table, query, settings.visibilityWaitMillis));
     },
     watch: (onAppend) => watcher.watch(onAppend),
+    checkpoints: postgresCheckpoints(pool, names, settings.createSchema, (operation, work) =>
+      gate.run(operation, work),
+    ),
     async close(): Promise<void> {
       const closing = (async () => {
         if (!(await gate.shut())) return;

@@ -3,6 +3,7 @@ import { EventBusError, EventValidationError, StorageError } from "../../errors.
 import type { Event } from "../../event.js";
 import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
+import { redisCheckpoints } from "./redis-checkpoints.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
 import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
 import { listEvents } from "./redis-list.js";
@@ -109,6 +110,7 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
         return text === null ? null : parseEventRecord(text, key);
       }),
     list: (query) => call("list", () => listEvents(query, { client, keys, scripts, guard })),
+    checkpoints: redisCheckpoints(client, keys.prefix, (operation, work) => call(operation, () => guard.run(work))),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,3 +1,4 @@
+export { sqliteCheckpointSchemaSql } from "./sqlite-checkpoints.js";
 export type { SqliteDatabase, SqliteDriverName, SqliteStatement } from "./sqlite-driver.js";
 export type { SqliteSchemaOptions } from "./sqlite-schema.js";
 export { DEFAULT_SQLITE_TABLE, sqliteSchemaSql } from "./sqlite-schema.js";

@@ -2,6 +2,7 @@ import { EventBusError, EventValidationError, StorageError } from "../../errors.
 import type { Event } from "../../event.js";
 import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import {
   detectSqliteDriver,
   inWriteTransaction,
@@ -141,6 +142,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       return use("list", () => events.list(query));
     },
     watch: (onAppend) => watcher.watch(onAppend),
+    checkpoints: sqliteCheckpoints(database, table, use, settings.createSchema),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;

@@ -1,0 +1,77 @@
+import type { Event } from "../event.js";
+import type { ConsumerHandler } from "./consumer-options.js";
+
+/**
+ * The wait before try number `attempt + 1`, after `attempt` failed tries: `initialDelayMs * 2^(attempt - 1)`
+ * capped at `maxDelayMs`, then "equal jitter" (half of it fixed, half random) so that instances which failed
+ * together do not retry in lock step, while the wait never drops below half the nominal delay.
+ */
+export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs: number): number {
+  const nominal = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(nominal / 2 + Math.random() * (nominal / 2));
+}
+
+/** The outcome of one handler call: `undefined` when it succeeded, otherwise what it failed with. */
+export type AttemptFailure = { readonly error: unknown } | undefined;
+
+/**
+ * Calls the handler once. A synchronous return counts as success, like a resolved promise; a synchronous throw,
+ * a rejection, or no settlement within `timeoutMs` is a failure. When `signal` aborts (the lease is lost) the
+ * handler's own signal aborts too, and the call is still awaited: an instance never starts another batch while
+ * one of its handler calls runs, except after a timeout, which cannot cancel a handler that ignores its signal.
+ */
+export async function callHandler(
+  handler: ConsumerHandler,
+  events: readonly Event[],
+  attempt: number,
+  timeoutMs: number | undefined,
+  signal: AbortSignal,
+): Promise<AttemptFailure> {
+  const controller = new AbortController();
+  const abort = () => controller.abort(signal.reason);
+  signal.addEventListener("abort", abort, { once: true });
+  if (signal.aborted) abort();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const call = Promise.resolve().then(() => handler(events, { signal: controller.signal, attempt }));
+    if (timeoutMs === undefined) {
+      await call;
+      return undefined;
+    }
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`the handler did not settle within handlerTimeoutMs (${timeoutMs} ms)`);
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    call.catch(() => undefined); // a rejection after the timeout is no longer anyone's business
+    await Promise.race([call, timedOut]);
+    return undefined;
+  } catch (error) {
+    return { error };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", abort);
+  }
+}
+
+/** Resolves after `ms`, or early when `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** The text kept for an error: its message (with the class name), or its string form. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 2_000);
+  return String(error).slice(0, 2_000);
+}

@@ -1,0 +1,274 @@
+import { EventValidationError, type ValidationIssue } from "../errors.js";
+import type { Event } from "../event.js";
+import type { EventTypeFilter } from "../event-type.js";
+import { type EventQuery, isUuid, normalizeEventQuery } from "../query.js";
+import type { NormalizedEventQuery } from "../storage/types.js";
+
+/**
+ * The handler of a consumer: gets each batch of matching events in append order. The checkpoint advances only once
+ * it returns (or its promise resolves); a throw, a rejection or a timeout is a failed attempt (see `retry`).
+ *
+ * @example
+ * ```ts
+ * const handler: ConsumerHandler = async (events, { signal }) => {
+ *   await fetch("https://warehouse.example/rows", { method: "POST", body: JSON.stringify(events), signal });
+ * };
+ * ```
+ */
+export type ConsumerHandler<Handled = Event> = (events: readonly Handled[], context: ConsumerHandlerContext) => unknown;
+
+/**
+ * What a handler gets beside the batch.
+ *
+ * @example
+ * ```ts
+ * bus.consume("crm", async (events, { attempt, signal }) => crm.push(events, { signal, retry: attempt > 1 }));
+ * ```
+ */
+export interface ConsumerHandlerContext {
+  /** Aborted when this attempt times out, the lease is lost or the consumer stops: stop work, it will not count. */
+  readonly signal: AbortSignal;
+  /** 1 for the first try of this batch, 2 for the first retry, ... */
+  readonly attempt: number;
+}
+
+/**
+ * How a failed batch is retried: `attempts` tries in all (the first included), waiting an exponentially growing,
+ * jittered delay between them.
+ *
+ * @example
+ * ```ts
+ * const retry: ConsumerRetryOptions = { attempts: 8, initialDelayMs: 500, maxDelayMs: 60_000 };
+ * ```
+ */
+export interface ConsumerRetryOptions {
+  /** Tries per batch, the first included; 1 means no retry. Default 5. */
+  readonly attempts?: number | undefined;
+  /** Delay before the first retry, in ms; doubled each time. Default 200. */
+  readonly initialDelayMs?: number | undefined;
+  /** Largest delay between tries, in ms. Default 10,000. */
+  readonly maxDelayMs?: number | undefined;
+}
+
+/**
+ * Options of `bus.consume()`; all optional.
+ *
+ * @example
+ * ```ts
+ * const options: ConsumeOptions = { query: { event_type: "deal.created" }, batchSize: 100, onFailure: "skip" };
+ * ```
+ */
+export interface ConsumeOptions<Filter extends EventTypeFilter = EventTypeFilter> {
+  /** Which events: the `listEvents` filters (no `after`, `before` or `limit`). Default: every event. */
+  readonly query?: Omit<EventQuery<Filter>, "after" | "before" | "limit"> | undefined;
+  /**
+   * Where a name without a checkpoint starts: `"start"` (default: every stored match), `"end"` (only events
+   * appended from now on) or an `event_id` (the events after it). Ignored once the name has a checkpoint.
+   */
+  readonly from?: "start" | "end" | (string & {}) | undefined;
+  /** Most events per handler call, 1..10,000. Default 100. */
+  readonly batchSize?: number | undefined;
+  /** Lease duration in ms, at least 1,000: how long a standby waits after the active instance dies. Default 10,000. */
+  readonly leaseMs?: number | undefined;
+  /** How failed batches are retried. */
+  readonly retry?: ConsumerRetryOptions | undefined;
+  /** After the last attempt: `"stop"` (default: state `failed`) or `"skip"` (dead-letter the event and go on). */
+  readonly onFailure?: "stop" | "skip" | undefined;
+  /** A handler call that has not settled after this many ms counts as a failed attempt. Default: no limit. */
+  readonly handlerTimeoutMs?: number | undefined;
+  /** Stops the consumer when aborted (like `stop()`). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options after validation, with defaults applied. */
+export interface ConsumerSettings {
+  readonly name: string;
+  readonly handler: ConsumerHandler;
+  readonly query: Omit<NormalizedEventQuery, "limit">;
+  readonly from: "start" | "end" | string;
+  readonly batchSize: number;
+  readonly leaseMs: number;
+  readonly attempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly onFailure: "stop" | "skip";
+  readonly handlerTimeoutMs: number | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Longest consumer name accepted (it becomes a key or a primary key in the store). */
+export const MAX_CONSUMER_NAME_LENGTH = 200;
+export const MAX_BATCH_SIZE = 10_000;
+export const MIN_LEASE_MS = 1_000;
+export const DEFAULT_BATCH_SIZE = 100;
+export const DEFAULT_LEASE_MS = 10_000;
+export const DEFAULT_RETRY = Object.freeze({ attempts: 5, initialDelayMs: 200, maxDelayMs: 10_000 });
+
+const OPTION_KEYS = new Set([
+  "query",
+  "from",
+  "batchSize",
+  "leaseMs",
+  "retry",
+  "onFailure",
+  "handlerTimeoutMs",
+  "signal",
+]);
+const RETRY_KEYS = new Set(["attempts", "initialDelayMs", "maxDelayMs"]);
+const MAX_DELAY_MS = 2_147_483_647; // setTimeout's limit
+
+/** Validates `consume()`'s arguments; every problem is reported at once, each naming its option. */
+export function readConsumerSettings(name: unknown, handler: unknown, options: unknown = {}): ConsumerSettings {
+  const issues: ValidationIssue[] = [];
+  if (typeof name !== "string" || name.length === 0 || name.length > MAX_CONSUMER_NAME_LENGTH) {
+    const got = typeof name === "string" ? `${name.length} characters` : typeof name;
+    issues.push({
+      path: ["name"],
+      message: `must be a string of 1 to ${MAX_CONSUMER_NAME_LENGTH} characters, got ${got}`,
+    });
+  }
+  if (typeof handler !== "function") {
+    issues.push({
+      path: ["handler"],
+      message: `must be a function, got ${handler === null ? "null" : typeof handler}`,
+    });
+  }
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new EventValidationError([...issues, { path: ["options"], message: "must be an object" }]);
+  }
+  const input = options as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!OPTION_KEYS.has(key))
+      issues.push({ path: [key], message: `is not an option of consume(); use one of ${[...OPTION_KEYS].join(", ")}` });
+  }
+  const retry = readRetry(input.retry, issues);
+  const settings = {
+    name: name as string,
+    handler: handler as ConsumerHandler,
+    query: readQuery(input.query, issues),
+    from: readFrom(input.from, issues),
+    batchSize: readInteger(input.batchSize, "batchSize", DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE, issues),
+    leaseMs: readInteger(input.leaseMs, "leaseMs", DEFAULT_LEASE_MS, MIN_LEASE_MS, MAX_DELAY_MS, issues),
+    ...retry,
+    onFailure: readOnFailure(input.onFailure, issues),
+    handlerTimeoutMs:
+      input.handlerTimeoutMs === undefined
+        ? undefined
+        : readInteger(input.handlerTimeoutMs, "handlerTimeoutMs", 0, 1, MAX_DELAY_MS, issues),
+    signal: readSignal(input.signal, issues),
+  };
+  if (issues.length > 0) throw new EventValidationError(issues);
+  return settings;
+}
+
+function readQuery(value: unknown, issues: ValidationIssue[]): Omit<NormalizedEventQuery, "limit"> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    issues.push({ path: ["query"], message: "must be an object of listEvents filters" });
+    return {};
+  }
+  for (const window of ["after", "before", "limit"]) {
+    if ((value as Record<string, unknown>)[window] !== undefined) {
+      issues.push({
+        path: ["query", window],
+        message: "is not a consumer filter; the consumer moves its own cursor (see from)",
+      });
+    }
+  }
+  try {
+    const { limit: _limit, after: _after, before: _before, ...filters } = normalizeEventQuery(value);
+    return filters;
+  } catch (error) {
+    if (!(error instanceof EventValidationError)) throw error;
+    for (const issue of error.issues) {
+      if (!["after", "before", "limit"].includes(String(issue.path[0])))
+        issues.push({ ...issue, path: ["query", ...issue.path] });
+    }
+    return {};
+  }
+}
+
+function readFrom(value: unknown, issues: ValidationIssue[]): string {
+  if (value === undefined) return "start";
+  if (value === "start" || value === "end") return value;
+  if (isUuid(value)) return value.toLowerCase();
+  issues.push({ path: ["from"], message: `must be "start", "end" or an event_id (a UUID), got ${describe(value)}` });
+  return "start";
+}
+
+function readRetry(
+  value: unknown,
+  issues: ValidationIssue[],
+): Pick<ConsumerSettings, "attempts" | "initialDelayMs" | "maxDelayMs"> {
+  if (value === undefined) return DEFAULT_RETRY;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    issues.push({
+      path: ["retry"],
+      message: "must be an object such as { attempts: 5, initialDelayMs: 200, maxDelayMs: 10000 }",
+    });
+    return DEFAULT_RETRY;
+  }
+  const input = value as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!RETRY_KEYS.has(key))
+      issues.push({ path: ["retry", key], message: `is not a retry option; use one of ${[...RETRY_KEYS].join(", ")}` });
+  }
+  const attempts = readInteger(input.attempts, "retry.attempts", DEFAULT_RETRY.attempts, 1, 1_000, issues);
+  const initialDelayMs = readInteger(
+    input.initialDelayMs,
+    "retry.initialDelayMs",
+    DEFAULT_RETRY.initialDelayMs,
+    0,
+    MAX_DELAY_MS,
+    issues,
+  );
+  const maxDelayMs = readInteger(
+    input.maxDelayMs,
+    "retry.maxDelayMs",
+    Math.max(DEFAULT_RETRY.maxDelayMs, initialDelayMs),
+    0,
+    MAX_DELAY_MS,
+    issues,
+  );
+  if (maxDelayMs < initialDelayMs)
+    issues.push({
+      path: ["retry", "maxDelayMs"],
+      message: `must be at least initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`,
+    });
+  return { attempts, initialDelayMs, maxDelayMs };
+}
+
+function readOnFailure(value: unknown, issues: ValidationIssue[]): "stop" | "skip" {
+  if (value === undefined || value === "stop" || value === "skip") return value ?? "stop";
+  issues.push({ path: ["onFailure"], message: `must be "stop" or "skip", got ${describe(value)}` });
+  return "stop";
+}
+
+function readSignal(value: unknown, issues: ValidationIssue[]): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  issues.push({ path: ["signal"], message: `must be an AbortSignal, got ${describe(value)}` });
+  return undefined;
+}
+
+function readInteger(
+  value: unknown,
+  option: string,
+  fallback: number,
+  min: number,
+  max: number,
+  issues: ValidationIssue[],
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+  issues.push({
+    path: option.split("."),
+    message: `must be an integer from ${min.toLocaleString("en")} to ${max.toLocaleString("en")}, got ${describe(value)}`,
+  });
+  return fallback;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (value === null) return "null";
+  return typeof value === "object" ? (Array.isArray(value) ? "an array" : "an object") : String(value);
+}

@@ -1,0 +1,314 @@
+import { EventBusError, EventValidationError } from "../errors.js";
+import type { Event } from "../event.js";
+import type { CheckpointStore, DeadLetter, EventStorage } from "../storage/types.js";
+import { type AttemptFailure, backoffDelay, callHandler, errorText, pause } from "./consumer-attempts.js";
+import { LeaseKeeper } from "./consumer-lease.js";
+import type { ConsumerSettings } from "./consumer-options.js";
+import { ConsumerReader, newestMatch } from "./consumer-reader.js";
+import { type ConsumerWakeup, createConsumerWakeup, SAFETY_POLL_MS } from "./consumer-wakeup.js";
+
+/**
+ * Where a consumer is: `active` (holds the lease and handles events), `standby` (another instance holds it, or
+ * the store is unreachable), `stopped` (by `stop()`, its signal or `bus.close()`) or `failed` (a batch or a
+ * checkpoint write failed every attempt with `onFailure: "stop"`; see `last_error`).
+ *
+ * @example
+ * ```ts
+ * const state: ConsumerState = consumer.status().state;
+ * ```
+ */
+export type ConsumerState = "active" | "standby" | "stopped" | "failed";
+
+/**
+ * A consumer's last known state, returned synchronously by `status()`.
+ *
+ * @example
+ * ```ts
+ * const { state, position, lag, last_error } = consumer.status();
+ * if (state === "failed") alert(`export stuck at ${position}: ${last_error}`);
+ * ```
+ */
+export interface ConsumerStatus {
+  readonly name: string;
+  readonly state: ConsumerState;
+  /** The `event_id` of the last event handled (the checkpoint), `null` before any. */
+  readonly position: string | null;
+  /**
+   * Matching events not yet handled, as of the last read (each batch and each poll). Counted within the read-ahead
+   * window of `max(batchSize, 1000)` events: a larger backlog reads as the window size.
+   */
+  readonly lag: number;
+  /** The text of the most recent error (handler, store or checkpoint write), `null` when there was none. */
+  readonly last_error: string | null;
+}
+
+/** What a consumer needs from its bus. */
+export interface ConsumerHost {
+  readonly storage: EventStorage;
+  /** The bus's in-process notifications: calls `listener` after each local append. */
+  subscribe(listener: () => void): () => void;
+  /** Called once the consumer has stopped, so the bus forgets it. */
+  forget(consumer: Consumer): void;
+}
+
+/**
+ * A named, durable consumer started by `bus.consume()`: at-least-once delivery from a checkpoint kept in the
+ * store, one active instance per name (a lease), retries with backoff, and dead letters.
+ *
+ * @example
+ * ```ts
+ * const consumer = bus.consume("warehouse-export", async (events) => warehouse.insert(events));
+ * console.log(consumer.status()); // { name: "warehouse-export", state: "active", position: null, lag: 0, ... }
+ * await consumer.stop();
+ * ```
+ */
+export class Consumer {
+  /** The consumer's name (its checkpoint and lease key). */
+  readonly name: string;
+  /** Resolves once the consumer has stopped running: stopped, or failed (never rejects). */
+  readonly stopped: Promise<void>;
+  private state: ConsumerState = "standby";
+  private position: string | null = null;
+  private committed: string | null = null;
+  private lag = 0;
+  private lastError: string | null = null;
+  private readonly halt = new AbortController();
+  private readonly checkpoints: CheckpointStore;
+  private readonly keeper: LeaseKeeper;
+
+  /** @internal Use `bus.consume()`. */
+  constructor(
+    private readonly settings: ConsumerSettings,
+    private readonly host: ConsumerHost,
+  ) {
+    const checkpoints = host.storage.checkpoints;
+    if (checkpoints === undefined) {
+      throw new EventBusError(
+        `the ${host.storage.name} storage has no checkpoints capability, which consume() needs; ` +
+          "use memoryStorage, sqliteStorage, postgresStorage or redisStorage, or implement CheckpointStore",
+      );
+    }
+    this.name = settings.name;
+    this.checkpoints = checkpoints;
+    this.keeper = new LeaseKeeper(checkpoints, settings.name, crypto.randomUUID(), settings.leaseMs, (error) =>
+      this.record(error),
+    );
+    settings.signal?.addEventListener("abort", () => this.halt.abort(), { once: true });
+    if (settings.signal?.aborted) this.halt.abort();
+    this.stopped = this.run();
+  }
+
+  /**
+   * The last known state, synchronously.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => metrics.gauge("export.lag", consumer.status().lag), 10_000);
+   * ```
+   */
+  status(): ConsumerStatus {
+    const { name, state, position, lag } = this;
+    return Object.freeze({ name, state, position, lag, last_error: this.lastError });
+  }
+
+  /**
+   * The events this consumer's name gave up on (`onFailure: "skip"`), oldest first, from the store.
+   *
+   * @example
+   * ```ts
+   * for (const { event_id, error } of await consumer.deadLetters()) console.warn(event_id, error);
+   * ```
+   */
+  deadLetters(): Promise<DeadLetter[]> {
+    return this.checkpoints.deadLetters(this.name);
+  }
+
+  /**
+   * Stops after the handler call in flight (if any) and its checkpoint, releases the lease, and resolves once
+   * stopped.
+   *
+   * @example
+   * ```ts
+   * process.on("SIGTERM", () => void consumer.stop());
+   * ```
+   */
+  stop(): Promise<void> {
+    this.halt.abort();
+    return this.stopped;
+  }
+
+  private async run(): Promise<void> {
+    const wakeup = createConsumerWakeup(this.host.storage, (listener) => this.host.subscribe(listener));
+    const standbyPollMs = Math.max(50, Math.floor(this.settings.leaseMs / 10));
+    try {
+      while (!this.halt.signal.aborted && this.state !== "failed") {
+        if (await this.tryAcquire()) await this.serve(wakeup);
+        else await pause(standbyPollMs, this.halt.signal);
+      }
+    } finally {
+      await this.keeper.release().catch((error: unknown) => this.record(error));
+      await wakeup.close();
+      if (this.state !== "failed") this.state = "stopped";
+      this.host.forget(this);
+    }
+  }
+
+  private async tryAcquire(): Promise<boolean> {
+    try {
+      if (await this.keeper.acquire()) return true;
+    } catch (error) {
+      this.record(error);
+    }
+    this.state = "standby";
+    return false;
+  }
+
+  /** One tenure: from taking the lease until it is lost, the consumer stops, or it fails. */
+  private async serve(wakeup: ConsumerWakeup): Promise<void> {
+    const tenure = this.keeper.signal;
+    const either = AbortSignal.any([this.halt.signal, tenure]);
+    let reader: ConsumerReader;
+    try {
+      reader = await this.openReader();
+    } catch (error) {
+      if (error instanceof EventValidationError) return this.fail(errorText(error));
+      await this.pauseAfter(error, either);
+      return this.dropLease();
+    }
+    this.state = "active";
+    let failures = 0;
+    while (!this.halt.signal.aborted && this.keeper.valid && this.state === "active") {
+      try {
+        await reader.fill();
+        failures = 0;
+      } catch (error) {
+        if (error instanceof EventValidationError)
+          return this.fail(`cannot read after ${this.committed}: ${errorText(error)}`);
+        await this.pauseAfter(error, either, ++failures);
+        continue;
+      }
+      this.lag = reader.lag; // every event read and not yet handled, this batch's included
+      const batch = reader.take(this.settings.batchSize);
+      reader.readAhead();
+      if (batch.length === 0) {
+        await wakeup.wait(SAFETY_POLL_MS, either);
+        continue;
+      }
+      if (!(await this.handle(batch, tenure))) break;
+    }
+    if (this.state === "active" && !this.halt.signal.aborted) this.state = "standby";
+  }
+
+  /** Reads the checkpoint, or settles where a new name starts (and saves that, so a restart starts there too). */
+  private async openReader(): Promise<ConsumerReader> {
+    const { storage } = this.host;
+    const { query, batchSize, from } = this.settings;
+    const window = Math.max(batchSize, 1_000);
+    const stored = await this.checkpoints.readCheckpoint(this.name);
+    this.committed = stored;
+    this.position = stored;
+    if (stored !== null || from === "start") return new ConsumerReader(storage, query, window, stored);
+    const start = from === "end" ? await newestMatch(storage, query) : from;
+    if (from !== "end" && (await storage.get(from)) === null) {
+      throw EventValidationError.forField("from", `no stored event has event_id ${from}`);
+    }
+    if (start !== null) await this.commit(start, [], 0);
+    return new ConsumerReader(storage, query, window, start);
+  }
+
+  /** Handles one batch with retries; on final failure isolates the poison event(s). False: stop this tenure. */
+  private async handle(batch: readonly Event[], tenure: AbortSignal): Promise<boolean> {
+    const failure = await this.attempt(batch, tenure);
+    if (failure === undefined) return this.commit((batch.at(-1) as Event).event_id, [], batch.length);
+    if (this.halt.signal.aborted) return false;
+    if (tenure.aborted || batch.length === 1) return this.giveUp(batch[0] as Event, failure, tenure);
+    // Retried one by one so that only the event(s) that keep failing are dead-lettered (or stopped at).
+    for (const event of batch) {
+      const single = await this.attempt([event], tenure);
+      const handled =
+        single === undefined ? await this.commit(event.event_id, [], 1) : await this.giveUp(event, single, tenure);
+      if (!handled) return false;
+    }
+    return true;
+  }
+
+  /** Every try of one batch; `undefined` when one succeeded, the last failure otherwise. */
+  private async attempt(events: readonly Event[], tenure: AbortSignal): Promise<AttemptFailure> {
+    const { handler, attempts, initialDelayMs, maxDelayMs, handlerTimeoutMs } = this.settings;
+    let failure: AttemptFailure;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (tenure.aborted) return failure ?? { error: tenure.reason };
+      failure = await callHandler(handler, events, attempt, handlerTimeoutMs, tenure);
+      if (failure === undefined) return undefined;
+      this.record(failure.error);
+      if (attempt < attempts)
+        await pause(backoffDelay(attempt, initialDelayMs, maxDelayMs), AbortSignal.any([tenure, this.halt.signal]));
+      if (this.halt.signal.aborted) return failure;
+    }
+    return failure;
+  }
+
+  private async giveUp(event: Event, failure: NonNullable<AttemptFailure>, tenure: AbortSignal): Promise<boolean> {
+    if (tenure.aborted || this.halt.signal.aborted) return false;
+    const text = errorText(failure.error);
+    if (this.settings.onFailure === "skip")
+      return this.commit(event.event_id, [{ event_id: event.event_id, error: text }], 1);
+    this.fail(`the handler failed on event ${event.event_id} after ${this.settings.attempts} attempt(s): ${text}`);
+    return false;
+  }
+
+  /** The fenced compare-and-set of the checkpoint, retried like a handler; false: lease lost or failed. */
+  private async commit(
+    position: string,
+    deadLetters: { event_id: string; error: string }[],
+    handled: number,
+  ): Promise<boolean> {
+    const { attempts, initialDelayMs, maxDelayMs } = this.settings;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const lease = this.keeper.lease;
+      if (lease === null) return false;
+      try {
+        const written = await this.checkpoints.writeCheckpoint(lease, {
+          expected: this.committed,
+          position,
+          deadLetters,
+        });
+        if (!written) {
+          this.lastError = `the store refused the checkpoint write of lease generation ${lease.generation}: another instance took the lease over`;
+          this.keeper.lose(new Error(this.lastError));
+          return false;
+        }
+        this.committed = position;
+        // The saved start of a new name (from "end" or an id) is a checkpoint, not a handled event.
+        if (handled > 0) this.position = position;
+        this.lag = Math.max(0, this.lag - handled);
+        return true;
+      } catch (error) {
+        this.record(error);
+        if (attempt < attempts) await pause(backoffDelay(attempt, initialDelayMs, maxDelayMs), this.keeper.signal);
+      }
+    }
+    this.fail(`the checkpoint write to ${position} failed ${attempts} time(s): ${this.lastError}`);
+    return false;
+  }
+
+  private fail(reason: string): void {
+    this.lastError = reason;
+    this.state = "failed";
+  }
+
+  private record(error: unknown): void {
+    this.lastError = errorText(error);
+  }
+
+  private async pauseAfter(error: unknown, signal: AbortSignal, failures = 1): Promise<void> {
+    this.record(error);
+    const { initialDelayMs, maxDelayMs } = this.settings;
+    await pause(backoffDelay(failures, Math.max(initialDelayMs, 100), Math.max(maxDelayMs, 1_000)), signal);
+  }
+
+  private async dropLease(): Promise<void> {
+    await this.keeper.release().catch((error: unknown) => this.record(error));
+    if (this.state === "active") this.state = "standby";
+  }
+}

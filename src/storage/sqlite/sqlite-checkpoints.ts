@@ -1,0 +1,149 @@
+import type { CheckpointStore, CheckpointWrite, ConsumerLease, DeadLetter } from "../types.js";
+import { inWriteTransaction, type SqliteDatabase } from "./sqlite-driver.js";
+import { checkTableName, quoteIdentifier } from "./sqlite-schema.js";
+
+/**
+ * The SQL that creates the consumer tables beside an events table (`{table}_consumers`, one row per consumer name
+ * with its position and lease; `{table}_dead_letters`), for teams that run their own migrations. Idempotent.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from "node:fs";
+ * import { sqliteCheckpointSchemaSql } from "ad-seller-events/sqlite";
+ *
+ * writeFileSync("migrations/0002_consumers.sql", sqliteCheckpointSchemaSql({ table: "seller_events" }));
+ * ```
+ */
+export function sqliteCheckpointSchemaSql(options: { readonly table?: string | undefined } = {}): string {
+  const { consumers, deadLetters, deadLettersIndex } = checkpointTables(checkTableName(options.table));
+  return [
+    `CREATE TABLE IF NOT EXISTS ${consumers} (`,
+    "  name TEXT PRIMARY KEY,",
+    "  position TEXT, -- event_id of the last handled event",
+    "  owner TEXT, -- instance holding the lease",
+    "  generation INTEGER NOT NULL DEFAULT 0, -- lease generation: fences checkpoint writes",
+    "  lease_expires_at INTEGER NOT NULL DEFAULT 0 -- milliseconds since 1970 (the process clock)",
+    ");",
+    `CREATE TABLE IF NOT EXISTS ${deadLetters} (`,
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,",
+    "  name TEXT NOT NULL,",
+    "  event_id TEXT NOT NULL,",
+    "  error TEXT NOT NULL,",
+    "  failed_at TEXT NOT NULL",
+    ");",
+    `CREATE INDEX IF NOT EXISTS ${deadLettersIndex} ON ${deadLetters} (name, seq);`,
+    "",
+  ].join("\n");
+}
+
+interface ConsumerRow {
+  readonly position: string | null;
+  readonly owner: string | null;
+  readonly generation: number;
+  readonly lease_expires_at: number;
+}
+
+/**
+ * Checkpoints and leases in the same SQLite file as the events. Every step is one `BEGIN IMMEDIATE` transaction,
+ * so processes sharing the file see one order. Lease expiry uses the process clock (`Date.now()`): every process
+ * sharing a SQLite file runs on the same machine, hence the same clock.
+ */
+export function sqliteCheckpoints(
+  database: SqliteDatabase,
+  table: string,
+  use: <T>(operation: string, work: () => T) => T,
+  createSchema: boolean,
+): CheckpointStore {
+  const names = checkpointTables(table);
+  let ready = !createSchema;
+  const run = <T>(operation: string, work: () => T): T =>
+    use(operation, () => {
+      if (!ready) {
+        inWriteTransaction(database, () => database.exec(sqliteCheckpointSchemaSql({ table })));
+        ready = true;
+      }
+      return work();
+    });
+  const select = (name: string) =>
+    database
+      .prepare(`SELECT position, owner, generation, lease_expires_at FROM ${names.consumers} WHERE name = ?`)
+      .get(name) as ConsumerRow | undefined;
+  const isCurrent = (row: ConsumerRow | undefined, lease: ConsumerLease) =>
+    row !== undefined && row.owner === lease.owner && Number(row.generation) === lease.generation;
+
+  return {
+    async acquireLease(name, owner, leaseMs) {
+      return run("acquireLease", () =>
+        inWriteTransaction(database, () => {
+          const now = Date.now();
+          const row = select(name);
+          const held = row?.owner != null && Number(row.lease_expires_at) > now;
+          if (held && row?.owner !== owner) return null;
+          const generation = held ? Number(row?.generation) : Number(row?.generation ?? 0) + 1;
+          database
+            .prepare(
+              `INSERT INTO ${names.consumers} (name, owner, generation, lease_expires_at) VALUES (?, ?, ?, ?) ` +
+                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, generation = excluded.generation, " +
+                "lease_expires_at = excluded.lease_expires_at",
+            )
+            .run(name, owner, generation, now + leaseMs);
+          return { name, owner, generation };
+        }),
+      );
+    },
+    async renewLease(lease, leaseMs) {
+      return run("renewLease", () => {
+        const sql = `UPDATE ${names.consumers} SET lease_expires_at = ? WHERE name = ? AND owner = ? AND generation = ?`;
+        const result = database.prepare(sql).run(Date.now() + leaseMs, lease.name, lease.owner, lease.generation);
+        return Number(result.changes) === 1;
+      });
+    },
+    async releaseLease(lease) {
+      run("releaseLease", () => {
+        const sql = `UPDATE ${names.consumers} SET lease_expires_at = 0 WHERE name = ? AND owner = ? AND generation = ?`;
+        database.prepare(sql).run(lease.name, lease.owner, lease.generation);
+      });
+    },
+    async readCheckpoint(name) {
+      return run("readCheckpoint", () => select(name)?.position ?? null);
+    },
+    async writeCheckpoint(lease, write) {
+      return run("writeCheckpoint", () =>
+        inWriteTransaction(database, () => {
+          const row = select(lease.name);
+          if (!isCurrent(row, lease) || (row?.position ?? null) !== write.expected) return false;
+          database.prepare(`UPDATE ${names.consumers} SET position = ? WHERE name = ?`).run(write.position, lease.name);
+          insertDeadLetters(database, names.deadLetters, lease.name, write);
+          return true;
+        }),
+      );
+    },
+    async deadLetters(name) {
+      return run("deadLetters", () =>
+        database
+          .prepare(`SELECT event_id, error, failed_at FROM ${names.deadLetters} WHERE name = ? ORDER BY seq`)
+          .all(name)
+          .map((row) => {
+            const { event_id, error, failed_at } = row as DeadLetter;
+            return Object.freeze({ event_id, error, failed_at });
+          }),
+      );
+    },
+  };
+}
+
+function insertDeadLetters(database: SqliteDatabase, table: string, name: string, write: CheckpointWrite): void {
+  const letters = write.deadLetters ?? [];
+  if (letters.length === 0) return;
+  const insert = database.prepare(`INSERT INTO ${table} (name, event_id, error, failed_at) VALUES (?, ?, ?, ?)`);
+  const failedAt = new Date().toISOString();
+  for (const letter of letters) insert.run(name, letter.event_id, letter.error, failedAt);
+}
+
+function checkpointTables(table: string) {
+  return {
+    consumers: quoteIdentifier(`${table}_consumers`),
+    deadLetters: quoteIdentifier(`${table}_dead_letters`),
+    deadLettersIndex: quoteIdentifier(`${table}_dead_letters_name`),
+  };
+}
