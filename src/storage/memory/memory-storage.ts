@@ -87,19 +87,31 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
     }
   }
 
+  /**
+   * The smallest candidate among the equality filters' index lists and the union of the event-type lists (merged by
+   * sequence): a low-cardinality filter combined with a rare type walks the rare type's entries, not the common ones.
+   */
   function sourcesFor(query: NormalizedEventQuery): SeqSource[] {
-    let narrowest: SeqSource = allSeqs;
+    let narrowest: SeqSource[] = [allSeqs];
+    let narrowestSize = Number.POSITIVE_INFINITY;
     for (const field of INDEXED_FIELDS) {
       if (field === "event_type") continue;
       const value = query[field];
       if (value === undefined) continue;
       const list = indexes.get(field)?.get(value);
       if (list === undefined) return [];
-      if (narrowest === allSeqs || list.length < narrowest.length) narrowest = list;
+      if (list.length < narrowestSize) {
+        narrowest = [list];
+        narrowestSize = list.length;
+      }
     }
-    if (narrowest !== allSeqs || query.event_types === undefined) return [narrowest];
-    const byType = indexes.get("event_type") as Map<string, Queue<number>>;
-    return query.event_types.flatMap((type) => byType.get(type) ?? []);
+    if (query.event_types !== undefined) {
+      const byType = indexes.get("event_type") as Map<string, Queue<number>>;
+      const lists = query.event_types.flatMap((type) => byType.get(type) ?? []);
+      const size = lists.reduce((sum, list) => sum + list.length, 0);
+      if (size < narrowestSize) narrowest = lists;
+    }
+    return narrowest;
   }
 
   function cursorSeq(cursor: "after" | "before", eventId: string): number {

@@ -2,6 +2,7 @@ import type { Event } from "../../event.js";
 import { unknownCursorError } from "../../query.js";
 import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
+import { chooseDriver } from "./sqlite-plan.js";
 import { buildListStatement, insertParams, insertSql, rowToEvent, selectByIdSql } from "./sqlite-query.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
 
@@ -14,6 +15,7 @@ export class SqliteEventTable {
   private readonly insertSql: string;
   private readonly selectByIdSql: string;
   private readonly seqByIdSql: string;
+  private hasTimeIndex: boolean | undefined;
 
   constructor(
     private readonly database: SqliteDatabase,
@@ -48,7 +50,13 @@ export class SqliteEventTable {
   list(query: NormalizedEventQuery): Event[] {
     const afterSeq = this.cursorSeq("after", query.after);
     const beforeSeq = this.cursorSeq("before", query.before);
-    const read = buildListStatement(this.table, query, { afterSeq, beforeSeq });
+    const window = { afterSeq, beforeSeq };
+    this.hasTimeIndex ??=
+      this.database
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?")
+        .get(`${this.table}_timestamp_seq`) !== undefined;
+    const driver = chooseDriver(this.statements, this.table, query, window, this.hasTimeIndex);
+    const read = buildListStatement(this.table, query, window, driver);
     const events = this.statements
       .get(read.sql)
       .all(...read.params)
