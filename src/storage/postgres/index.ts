@@ -1,4 +1,9 @@
 export type { PostgresTableName } from "./postgres-schema.js";
-export { DEFAULT_POSTGRES_SCHEMA, DEFAULT_POSTGRES_TABLE, postgresSchemaSql } from "./postgres-schema.js";
+export {
+  DEFAULT_POSTGRES_SCHEMA,
+  DEFAULT_POSTGRES_TABLE,
+  legacyPostgresIndexes,
+  postgresSchemaSql,
+} from "./postgres-schema.js";
 export type { PostgresEventStorage, PostgresStorageOptions } from "./postgres-storage.js";
 export { postgresStorage } from "./postgres-storage.js";

@@ -34,12 +34,23 @@ function hashName(text: string): string {
   return (hash >>> 0).toString(16).padStart(8, "0");
 }
 
+/**
+ * The transaction-level advisory lock that makes append order commit order for one table. The INSERT takes it in a
+ * one-time filter, evaluated before the first row draws its `seq` from the identity, and holds it to commit: so a
+ * writer that draws a higher `seq` starts only after every lower `seq` has committed (or rolled back), and a reader
+ * ordering by `seq` can never see a row appear behind one it has read. Readers take no lock and wait for nothing.
+ */
+export function appendLockSql(table: string): string {
+  return `pg_advisory_xact_lock(hashtextextended('ad-seller-events:append:${table}', 0))`;
+}
+
 function insertSql(table: string): string {
   return (
     `INSERT INTO ${table} (${INSERTED_COLUMNS}) ` +
     "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
     "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata' " +
-    "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS input(e, position) ORDER BY position " +
+    "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS input(e, position) " +
+    `WHERE (SELECT ${appendLockSql(table)}) IS NOT NULL ORDER BY position ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id"
   );
 }

@@ -41,9 +41,9 @@ export interface PostgresStorageOptions {
   /** Most group-commit INSERT statements in flight at once (each holds a pool connection). Default: `2`. */
   readonly maxConcurrentInserts?: number | undefined;
   /**
-   * How long `list` may wait, in milliseconds, for transactions older than the newest stored event to finish, so
-   * that it returns every event committed before it was called. After that it returns the stable prefix that is
-   * visible. `0` never waits. Default: `2000`.
+   * @deprecated Ignored since reads stopped waiting on a snapshot horizon: appends are ordered by commit under a
+   * per-table lock, so `list` never waits for, or hides behind, another transaction. Accepted so that existing
+   * configurations keep working.
    */
   readonly visibilityWaitMillis?: number | undefined;
 }
@@ -72,8 +72,9 @@ const SETUP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('ad-seller
 
 /**
  * Event storage in PostgreSQL, shared by any number of seller processes. Concurrent appends in one process share
- * multi-row INSERT statements (group commit); `list` follows one total order, (writing transaction id, sequence),
- * that a reader tailing with `after` can follow without ever skipping an event that commits late.
+ * multi-row INSERT statements (group commit); each statement takes the append sequence under a short per-table lock
+ * held to its commit, so the sequence is commit order and a reader tailing with `after` never skips an event that
+ * commits late, while no unrelated transaction can stall or hide a read.
  *
  * @example
  * ```ts
@@ -110,7 +111,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       return gate.run("get", () => getEventRow(pool, table, eventId));
     },
     list(query: NormalizedEventQuery): Promise<Event[]> {
-      return gate.run("list", () => listEventRows(pool, table, query, settings.visibilityWaitMillis));
+      return gate.run("list", () => listEventRows(pool, table, query));
     },
     async close(): Promise<void> {
       if (!(await gate.shut())) return;
@@ -196,7 +197,6 @@ interface ResolvedOptions {
   readonly createSchema: boolean;
   readonly maxBatchRows: number;
   readonly maxConcurrentInserts: number;
-  readonly visibilityWaitMillis: number;
 }
 
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
@@ -204,6 +204,8 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
   if (typeof pool?.query !== "function" || typeof pool.connect !== "function") {
     throw EventValidationError.forField("pool", "must be a pg Pool, e.g. new pg.Pool({ connectionString })");
   }
+  // Ignored, but still validated: a bad value fails as it did before the option stopped mattering.
+  readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 0, 0);
   return {
     pool,
     names: resolvePostgresNames(options),
@@ -211,7 +213,6 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
     createSchema: options.createSchema !== false,
     maxBatchRows: readInteger(options.maxBatchRows, "maxBatchRows", 500, 1),
     maxConcurrentInserts: readInteger(options.maxConcurrentInserts, "maxConcurrentInserts", 2, 1),
-    visibilityWaitMillis: readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 2000, 0),
   };
 }
 
