@@ -40,6 +40,21 @@ export interface EventBusOptions {
 }
 
 /**
+ * One page of `listEventsJsonPage`: each event's JSON text, oldest to newest, and whether the window holds more.
+ *
+ * @example
+ * ```ts
+ * const page: EventJsonPage = await bus.listEventsJsonPage({ limit: 20 });
+ * const events = page.json.map((text) => JSON.parse(text));
+ * ```
+ */
+export interface EventJsonPage {
+  readonly json: string[];
+  /** True when more events match beyond this page, in the direction the window reads. */
+  readonly has_more: boolean;
+}
+
+/**
  * One page of `listEventsPage`: the events, oldest to newest, and whether the window holds more.
  *
  * @example
@@ -168,6 +183,42 @@ export class EventBus {
   }
 
   /**
+   * {@link listEventsPage} as JSON texts: each event exactly as `JSON.stringify` of the frozen `Event` would write
+   * it. Stores with the `listJson` capability hand over their stored text without parsing it (the HTTP routes use
+   * this); others are listed and serialised.
+   *
+   * @example
+   * ```ts
+   * const page = await bus.listEventsJsonPage({ session_id: "s-1", limit: 20 });
+   * const body = `{"events":[${page.json.join(",")}],"has_more":${page.has_more}}`;
+   * ```
+   */
+  listEventsJsonPage(query: EventQuery = {}, options: { maxLimit?: number } = {}): Promise<EventJsonPage> {
+    return this.track(() => this.jsonPage(query, options.maxLimit ?? MAX_LIMIT));
+  }
+
+  /**
+   * {@link getEvent} as JSON text (`JSON.stringify` of the event, byte for byte), or `null`.
+   *
+   * @example
+   * ```ts
+   * const text = await bus.getEventJson("0b9c6a53-8a2f-4f5e-9a51-2f4f3f2d1c10");
+   * ```
+   */
+  getEventJson(eventId: string): Promise<string | null> {
+    return this.track(async () => {
+      if (!isUuid(eventId)) return null;
+      const id = eventId.toLowerCase();
+      const getJson = this.storage.getJson;
+      if (getJson === undefined) {
+        const event = await this.callStorage("get", () => this.storage.get(id));
+        return event === null ? null : JSON.stringify(event);
+      }
+      return this.callStorage("get", () => getJson.call(this.storage, id));
+    });
+  }
+
+  /**
    * Calls `listener` with every stored event matching `pattern` (a type, `"group.*"` or `"*"`), in emit order.
    * Returns the unsubscribe function; an aborted `signal` unsubscribes too.
    *
@@ -233,10 +284,23 @@ export class EventBus {
     const events = await this.callStorage("list", () =>
       this.storage.list({ ...normalized, limit: normalized.limit + 1 }),
     );
-    const has_more = events.length > normalized.limit;
-    if (!has_more) return { events, has_more };
-    // One extra event was read to learn has_more; drop it from the far end of the window.
-    return { events: normalized.after === undefined ? events.slice(1) : events.slice(0, -1), has_more };
+    return trimPage(events, normalized.limit, normalized.after !== undefined, (items, has_more) => ({
+      events: items,
+      has_more,
+    }));
+  }
+
+  private async jsonPage(query: EventQuery, maxLimit: number): Promise<EventJsonPage> {
+    const listJson = this.storage.listJson;
+    if (listJson === undefined) {
+      const page = await this.listPage(query, maxLimit);
+      return { json: page.events.map((event) => JSON.stringify(event)), has_more: page.has_more };
+    }
+    const normalized = normalizeEventQuery(query, { maxLimit });
+    const texts = await this.callStorage("list", () =>
+      listJson.call(this.storage, { ...normalized, limit: normalized.limit + 1 }),
+    );
+    return trimPage(texts, normalized.limit, normalized.after !== undefined, (json, has_more) => ({ json, has_more }));
   }
 
   private async getOne(eventId: string): Promise<Event | null> {
@@ -287,6 +351,18 @@ export class EventBus {
     if (timestamp === null) throw new EventBusError(`the now() clock returned ${String(time)}, not a valid time`);
     return timestamp;
   }
+}
+
+/** Drops the one extra item read to learn `has_more`, from the far end of the window. */
+function trimPage<T, Page>(
+  items: T[],
+  limit: number,
+  forward: boolean,
+  build: (items: T[], hasMore: boolean) => Page,
+): Page {
+  const hasMore = items.length > limit;
+  if (!hasMore) return build(items, false);
+  return build(forward ? items.slice(0, -1) : items.slice(1), true);
 }
 
 const COMPARED_FIELDS = ["event_type", "flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;

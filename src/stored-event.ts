@@ -92,3 +92,83 @@ function isStoredId(value: unknown): boolean {
 function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/**
+ * An event's JSON in wire order, the text every store writes: `JSON.stringify` of the frozen `Event` the bus builds,
+ * byte for byte, even when `event` is an object whose keys were set in another order.
+ *
+ * @example
+ * ```ts
+ * await redis.set(`ad_seller:event:${event.event_id}`, wireJson(event));
+ * ```
+ */
+export function wireJson(event: Event): string {
+  return JSON.stringify({
+    event_id: event.event_id,
+    event_type: event.event_type,
+    timestamp: event.timestamp,
+    flow_id: event.flow_id,
+    flow_type: event.flow_type,
+    proposal_id: event.proposal_id,
+    deal_id: event.deal_id,
+    session_id: event.session_id,
+    payload: event.payload,
+    metadata: event.metadata,
+  });
+}
+
+const JSON_STRING = String.raw`"(?:[^"\\]|\\.)*"`;
+const WIRE_HEADER = new RegExp(
+  String.raw`^\{"event_id":"([0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})",` +
+    String.raw`"event_type":"([a-z_]+\.[a-z_]+)","timestamp":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)",` +
+    `"flow_id":(${JSON_STRING}),"flow_type":(${JSON_STRING}),"proposal_id":(${JSON_STRING}),` +
+    `"deal_id":(${JSON_STRING}),"session_id":(${JSON_STRING}),"payload":\\{`,
+);
+
+/** The fields of a stored wire text that filters look at, the correlation ids still as JSON string literals. */
+export interface WireHeader {
+  readonly event_id: string;
+  readonly event_type: string;
+  readonly timestamp: string;
+  readonly flow_id: string;
+  readonly flow_type: string;
+  readonly proposal_id: string;
+  readonly deal_id: string;
+  readonly session_id: string;
+}
+
+/**
+ * The header of a text that {@link wireJson} wrote, or `undefined` for anything else (a record written by another
+ * tool, a naive timestamp, spaces after colons): such texts take the slow path (parse, validate, serialise), so the
+ * fast path only ever passes on text the bus itself produced.
+ */
+export function readWireHeader(text: string): WireHeader | undefined {
+  const match = WIRE_HEADER.exec(text);
+  if (match === null || text.charCodeAt(text.length - 1) !== 125 /* } */) return undefined;
+  const [, event_id, event_type, timestamp, flow_id, flow_type, proposal_id, deal_id, session_id] =
+    match as unknown as [string, string, string, string, string, string, string, string, string];
+  if (!isEventType(event_type) || normalizeTimestamp(timestamp) !== timestamp) return undefined;
+  return { event_id, event_type, timestamp, flow_id, flow_type, proposal_id, deal_id, session_id };
+}
+
+/**
+ * The wire text of a SQL row whose `payload` and `metadata` columns hold JSON object text exactly as the bus wrote
+ * it, built by concatenation (no parse), or `undefined` when a column is not in canonical form (the caller then
+ * takes the slow path through {@link parseStoredRow}).
+ */
+export function wireJsonOfRow(row: Readonly<Record<string, unknown>>): string | undefined {
+  const { event_id, event_type, timestamp, payload, metadata } = row;
+  if (typeof event_id !== "string" || !LOWERCASE_UUID.test(event_id)) return undefined;
+  if (!isEventType(event_type) || typeof timestamp !== "string" || !CANONICAL_TIMESTAMP.test(timestamp))
+    return undefined;
+  if (normalizeTimestamp(timestamp) !== timestamp) return undefined;
+  if (typeof payload !== "string" || typeof metadata !== "string") return undefined;
+  if (payload.charCodeAt(0) !== 123 || metadata.charCodeAt(0) !== 123) return undefined;
+  let text = `{"event_id":"${event_id}","event_type":"${event_type}","timestamp":"${timestamp}"`;
+  for (const field of CORRELATION_FIELDS) {
+    const value = row[field];
+    if (!isStoredId(value)) return undefined;
+    text += `,"${field}":${JSON.stringify(value)}`;
+  }
+  return `${text},"payload":${payload},"metadata":${metadata}}`;
+}

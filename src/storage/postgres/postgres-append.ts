@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import type { Event } from "../../event.js";
+import { wireJson } from "../../stored-event.js";
 import type { AppendOutcome } from "../types.js";
 import { inTransaction, MAX_STATEMENT_CHARS, storeEvents } from "./postgres-insert.js";
 
@@ -41,7 +42,7 @@ export class AppendBatcher {
 
   /** Queues one `append` call; resolves with its outcomes once its statement has committed. */
   submit(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
-    const json = events.map((event) => JSON.stringify(event));
+    const json = events.map(wireJson);
     const chars = json.reduce((sum, text) => sum + text.length, 0);
     return new Promise((resolve, reject) => {
       this.queue.push({ events, json, chars, resolve, reject });

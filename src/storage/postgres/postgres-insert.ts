@@ -16,22 +16,25 @@ export interface Queryable {
 /** Cap on the JSON text of one statement (a group of several calls), far below PostgreSQL's 1 GB limits. */
 export const MAX_STATEMENT_CHARS = 16 * 1024 * 1024;
 
-const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata`;
+const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata, body`;
 
 /**
  * The group-commit INSERT as a named statement: each connection parses and plans it once, which matters because
  * the statement runs once per group. One text parameter holds the JSON array of events: no per-row parameter
- * limit, and jsonb keeps numbers exact.
+ * limit, and the server keeps numbers exact.
  */
 function insertStatement(table: string, json: string): { name: string; text: string; values: unknown[] } {
-  return { name: `ad_seller_events_insert_${hashName(table)}`, text: insertSql(table), values: [json] };
+  return { name: statementName("insert", table), text: insertSql(table), values: [json] };
 }
 
-/** A short, stable digest of a table name (statement names must be unique per text and under 64 bytes). */
-function hashName(text: string): string {
+/**
+ * The name of one of the adapter's prepared statements for a table: a short, stable digest (statement names must
+ * be unique per text and under 64 bytes). The version keeps a process that mixes releases from reusing a name.
+ */
+export function statementName(role: string, table: string): string {
   let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
-  return (hash >>> 0).toString(16).padStart(8, "0");
+  for (let index = 0; index < table.length; index++) hash = Math.imul(hash ^ table.charCodeAt(index), 0x01000193);
+  return `ad_seller_events_${role}_v2_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /**
@@ -48,8 +51,10 @@ function insertSql(table: string): string {
   return (
     `INSERT INTO ${table} (${INSERTED_COLUMNS}) ` +
     "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
-    "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata' " +
-    "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS input(e, position) " +
+    "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata', body " +
+    // `json` keeps each element's text exactly as sent: that text is the row's `body`, served as it is.
+    "FROM json_array_elements($1::json) WITH ORDINALITY AS input(element, position) " +
+    "CROSS JOIN LATERAL (SELECT element::text AS body, element::jsonb AS e) AS parsed " +
     `WHERE (SELECT ${appendLockSql(table)}) IS NOT NULL ORDER BY position ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id"
   );

@@ -3,10 +3,7 @@ import { CORRELATION_FIELDS } from "../../event.js";
 import { isUuid, unknownCursorError } from "../../query.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { Queryable } from "./postgres-insert.js";
-import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
-
-const OUTER_COLUMNS =
-  'event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata';
+import { EVENT_ALIASES, EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 
 /** A list read: the statement, and whether rows come oldest first. */
 interface ListRead {
@@ -21,13 +18,27 @@ interface ListRead {
  * with a lower `seq` has committed or rolled back, and a reader tailing by `after` can never see a row appear behind
  * its cursor. No snapshot horizon is needed, so no unrelated transaction can stall or hide a read.
  */
-export async function listEventRows(db: Queryable, table: string, query: NormalizedEventQuery): Promise<Event[]> {
+export function listEventRows(db: Queryable, table: string, query: NormalizedEventQuery): Promise<Event[]> {
+  return readRows(db, table, query, rowToEvent);
+}
+
+/** `listEventRows` as wire JSON: each row's stored `body`, passed on without a parse. */
+export function listEventJson(db: Queryable, table: string, query: NormalizedEventQuery): Promise<string[]> {
+  return readRows(db, table, query, rowToJson);
+}
+
+async function readRows<T>(
+  db: Queryable,
+  table: string,
+  query: NormalizedEventQuery,
+  convert: (row: EventRow) => T,
+): Promise<T[]> {
   const read = buildListRead(table, query);
   const result = await db.query<EventRow>(read.statement.text, read.statement.values);
   // No row and a cursor: either nothing lies beyond it or it names no event. Only then is the second trip paid.
   if (result.rows.length === 0 && read.cursor !== undefined) await assertCursor(db, table, query);
-  const events = result.rows.map(rowToEvent);
-  return read.forward ? events : events.reverse();
+  const items = result.rows.map(convert);
+  return read.forward ? items : items.reverse();
 }
 
 /** The SQL, parameters and direction of a list read (exported for the JSON path and for plan tests). */
@@ -64,7 +75,7 @@ export function buildListRead(table: string, query: NormalizedEventQuery): ListR
       (type) =>
         `(SELECT seq, ${EVENT_COLUMNS} FROM ${table}${where([...conditions, `event_type = ${param(type)}`])} ${order})`,
     );
-    text = `SELECT ${OUTER_COLUMNS} FROM (${branches.join(" UNION ALL ")}) AS matched ${order}`;
+    text = `SELECT ${EVENT_ALIASES} FROM (${branches.join(" UNION ALL ")}) AS matched ${order}`;
   }
   // Deliberately not a named statement: after five runs PostgreSQL may switch a prepared statement to a generic plan
   // built for an average value, which walks a common flow_type's index for a rare event_type. Unnamed statements are

@@ -81,11 +81,15 @@ export function postgresSchemaSql(name: PostgresTableName = {}): string {
       ...CORRELATION_COLUMNS.map((column) => `  ${column} text NOT NULL DEFAULT '',`),
       "  payload jsonb NOT NULL DEFAULT '{}',",
       "  metadata jsonb NOT NULL DEFAULT '{}',",
+      "  body text,",
       `  CONSTRAINT ${quote(`${names.table}_pkey`)} PRIMARY KEY (xid, seq),`,
       `  CONSTRAINT ${quote(`${names.table}_event_id_key`)} UNIQUE (event_id)`,
       ");",
     ].join("\n"),
   );
+  // The event's wire JSON exactly as the bus wrote it (the jsonb columns reorder keys): served without a parse.
+  // Tables from before 0.2 gain it here; their older rows keep NULL and are rebuilt from the columns.
+  statements.push(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS body text;`);
   // `seq` is the append order (assigned under the append lock, so it is commit order); every read walks one of these.
   statements.push(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${names.table}_seq_key`)} ON ${table} (seq);`);
   for (const column of CORRELATION_COLUMNS) {

@@ -4,8 +4,9 @@ import type { Event } from "../../event.js";
 import { isUuid } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
-import { listEventRows } from "./postgres-list.js";
-import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
+import { statementName } from "./postgres-insert.js";
+import { listEventJson, listEventRows } from "./postgres-list.js";
+import { EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
 
 /**
@@ -108,10 +109,22 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       return gate.run("append", () => batcher.submit(events));
     },
     get(eventId: string): Promise<Event | null> {
-      return gate.run("get", () => getEventRow(pool, table, eventId));
+      return gate.run("get", async () => {
+        const row = await getEventRow(pool, table, eventId);
+        return row === null ? null : rowToEvent(row);
+      });
     },
     list(query: NormalizedEventQuery): Promise<Event[]> {
       return gate.run("list", () => listEventRows(pool, table, query));
+    },
+    listJson(query: NormalizedEventQuery): Promise<string[]> {
+      return gate.run("list", () => listEventJson(pool, table, query));
+    },
+    getJson(eventId: string): Promise<string | null> {
+      return gate.run("get", async () => {
+        const row = await getEventRow(pool, table, eventId);
+        return row === null ? null : rowToJson(row);
+      });
     },
     async close(): Promise<void> {
       if (!(await gate.shut())) return;
@@ -180,14 +193,16 @@ class OperationGate {
   }
 }
 
-async function getEventRow(pool: Pool, table: string, eventId: string): Promise<Event | null> {
+async function getEventRow(pool: Pool, table: string, eventId: string): Promise<EventRow | null> {
   // Not a UUID: no event can have it, and PostgreSQL would refuse the cast.
   if (!isUuid(eventId)) return null;
-  const result = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${table} WHERE event_id = $1::uuid`, [
-    eventId,
-  ]);
-  const row = result.rows[0];
-  return row === undefined ? null : rowToEvent(row);
+  // Named: one shape, planned once per connection, and its plan does not depend on the value.
+  const result = await pool.query<EventRow>({
+    name: statementName("get", table),
+    text: `SELECT ${EVENT_COLUMNS} FROM ${table} WHERE event_id = $1::uuid`,
+    values: [eventId],
+  });
+  return result.rows[0] ?? null;
 }
 
 interface ResolvedOptions {
@@ -232,8 +247,10 @@ function readInteger(value: number | undefined, field: string, fallback: number,
  */
 async function createSchemaObjects(pool: Pool, names: PostgresObjectNames): Promise<void> {
   const present = await pool.query<{ complete: boolean }>(
-    "SELECT bool_and(to_regclass(name) IS NOT NULL) AS complete FROM unnest($1::text[]) AS name",
-    [names.relations],
+    "SELECT bool_and(to_regclass(name) IS NOT NULL) AND EXISTS (SELECT 1 FROM pg_attribute " +
+      "WHERE attrelid = to_regclass($2) AND attname = 'body' AND NOT attisdropped) AS complete " +
+      "FROM unnest($1::text[]) AS name",
+    [names.relations, names.qualifiedTable],
   );
   if (present.rows[0]?.complete === true) return;
   const script = `${SETUP_LOCK_SQL}\n${postgresSchemaSql({ schema: names.schema, table: names.table })}`;

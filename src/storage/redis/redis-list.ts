@@ -1,6 +1,8 @@
 import type { Cluster, Redis } from "ioredis";
-import type { Event } from "../../event.js";
+import { CORRELATION_FIELDS, type Event } from "../../event.js";
+import type { EventType } from "../../event-type.js";
 import { matchesQuery, unknownCursorError } from "../../query.js";
+import { readWireHeader, type WireHeader } from "../../stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
@@ -20,14 +22,56 @@ export interface ListContext {
  * chunk with one MGET and keeping those that match every filter, until `limit` are found or the index ends. For
  * a single filter the first chunk of `limit` entries is the answer.
  */
-export async function listEvents(query: NormalizedEventQuery, context: ListContext): Promise<Event[]> {
+export function listEvents(query: NormalizedEventQuery, context: ListContext): Promise<Event[]> {
+  return listRecords(query, context, (text, key) => {
+    const event = parseEventRecord(text, key);
+    return matchesQuery(event, query) ? event : undefined;
+  });
+}
+
+/**
+ * `listEvents` as wire JSON: a record the bus wrote is matched on its header and passed on as stored, without a
+ * parse; any other record (written by the Python service, say) is parsed, matched and serialised.
+ */
+export function listEventJson(query: NormalizedEventQuery, context: ListContext): Promise<string[]> {
+  const literals = CORRELATION_FIELDS.map((field) => {
+    const value = query[field];
+    return value === undefined ? undefined : JSON.stringify(value);
+  });
+  return listRecords(query, context, (text, key) => {
+    const header = readWireHeader(text);
+    if (header === undefined) {
+      const event = parseEventRecord(text, key);
+      return matchesQuery(event, query) ? JSON.stringify(event) : undefined;
+    }
+    return matchesHeader(header, query, literals) ? text : undefined;
+  });
+}
+
+function matchesHeader(header: WireHeader, query: NormalizedEventQuery, literals: readonly (string | undefined)[]) {
+  for (const [index, field] of CORRELATION_FIELDS.entries()) {
+    const literal = literals[index];
+    if (literal !== undefined && header[field] !== literal) return false;
+  }
+  return (
+    (query.event_types === undefined || query.event_types.includes(header.event_type as EventType)) &&
+    (query.since === undefined || header.timestamp >= query.since) &&
+    (query.until === undefined || header.timestamp < query.until)
+  );
+}
+
+async function listRecords<T>(
+  query: NormalizedEventQuery,
+  context: ListContext,
+  accept: (text: string, key: string) => T | undefined,
+): Promise<T[]> {
   const { client, keys, scripts, guard } = context;
   const forward = query.after !== undefined;
   const source = await chooseSource(query, context);
   if (source.startBound === null) return [];
   let bound = source.startBound;
   let chunk = query.limit;
-  const found: Event[] = [];
+  const found: T[] = [];
   for (;;) {
     const range = [forward ? "asc" : "desc", bound, forward ? "+inf" : "-inf", String(chunk)];
     const rows = await guard.run(() => scripts.range(source.keys, range));
@@ -37,9 +81,9 @@ export async function listEvents(query: NormalizedEventQuery, context: ListConte
     for (const [index, text] of texts.entries()) {
       // A record deleted by hand (retention) leaves index entries behind; they are skipped.
       if (text === null) continue;
-      const event = parseEventRecord(text, recordKeys[index] as string);
-      if (!matchesQuery(event, query)) continue;
-      found.push(event);
+      const item = accept(text, recordKeys[index] as string);
+      if (item === undefined) continue;
+      found.push(item);
       if (found.length === query.limit) return forward ? found : found.reverse();
     }
     if (rows.length < chunk * 2) break;

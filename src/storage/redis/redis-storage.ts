@@ -1,10 +1,11 @@
 import type { Cluster, Redis } from "ioredis";
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
+import { readWireHeader } from "../../stored-event.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
 import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
-import { listEvents } from "./redis-list.js";
+import { listEventJson, listEvents } from "./redis-list.js";
 import { parseEventRecord, serializeEvent } from "./redis-record.js";
 import { defineScripts, type RedisScripts } from "./redis-scripts.js";
 
@@ -96,6 +97,15 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
         return text === null ? null : parseEventRecord(text, key);
       }),
     list: (query) => call("list", () => listEvents(query, { client, keys, scripts, guard })),
+    listJson: (query) => call("list", () => listEventJson(query, { client, keys, scripts, guard })),
+    getJson: (eventId) =>
+      call("get", async () => {
+        const key = keys.event(eventId);
+        const text = await guard.run(() => client.get(key));
+        if (text === null) return null;
+        // The bus's own records go out as stored; any other record is read and serialised as `get` returns it.
+        return readWireHeader(text) === undefined ? JSON.stringify(parseEventRecord(text, key)) : text;
+      }),
     async close() {
       if (closed) return;
       closed = true;

@@ -3,7 +3,15 @@ import { unknownCursorError } from "../../query.js";
 import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
 import { chooseDriver } from "./sqlite-plan.js";
-import { buildListStatement, insertParams, insertSql, rowToEvent, selectByIdSql } from "./sqlite-query.js";
+import {
+  buildListStatement,
+  insertParams,
+  insertSql,
+  JSON_SELECTED,
+  rowToEvent,
+  rowToJson,
+  selectByIdSql,
+} from "./sqlite-query.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
 
 /**
@@ -14,6 +22,7 @@ export class SqliteEventTable {
   private readonly statements: StatementCache;
   private readonly insertSql: string;
   private readonly selectByIdSql: string;
+  private readonly selectJsonByIdSql: string;
   private readonly seqByIdSql: string;
   private hasTimeIndex: boolean | undefined;
 
@@ -24,6 +33,7 @@ export class SqliteEventTable {
     this.statements = new StatementCache(database);
     this.insertSql = insertSql(table);
     this.selectByIdSql = selectByIdSql(table);
+    this.selectJsonByIdSql = selectByIdSql(table, JSON_SELECTED);
     this.seqByIdSql = `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
   }
 
@@ -48,6 +58,20 @@ export class SqliteEventTable {
   }
 
   list(query: NormalizedEventQuery): Event[] {
+    return this.read(query, undefined, (row) => rowToEvent(row, this.table));
+  }
+
+  /** `list` as wire JSON texts, concatenated from the stored columns without parsing them. */
+  listJson(query: NormalizedEventQuery): string[] {
+    return this.read(query, JSON_SELECTED, (row) => rowToJson(row, this.table));
+  }
+
+  getJson(eventId: string): string | null {
+    const row = this.statements.get(this.selectJsonByIdSql).get(eventId);
+    return row === undefined ? null : rowToJson(row, this.table);
+  }
+
+  private read<T>(query: NormalizedEventQuery, selected: string | undefined, convert: (row: unknown) => T): T[] {
     const afterSeq = this.cursorSeq("after", query.after);
     const beforeSeq = this.cursorSeq("before", query.before);
     const window = { afterSeq, beforeSeq };
@@ -56,12 +80,12 @@ export class SqliteEventTable {
         .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?")
         .get(`${this.table}_timestamp_seq`) !== undefined;
     const driver = chooseDriver(this.statements, this.table, query, window, this.hasTimeIndex);
-    const read = buildListStatement(this.table, query, window, driver);
-    const events = this.statements
+    const read = buildListStatement(this.table, query, window, driver, selected);
+    const items = this.statements
       .get(read.sql)
       .all(...read.params)
-      .map((row) => rowToEvent(row, this.table));
-    return read.oldestFirst ? events : events.reverse();
+      .map(convert);
+    return read.oldestFirst ? items : items.reverse();
   }
 
   /** Drops the prepared statements; the connection itself is the caller's business. */

@@ -1,11 +1,18 @@
 import { EVENT_FIELDS, type Event } from "../../event.js";
-import { parseStoredRow } from "../../stored-event.js";
+import { parseStoredRow, wireJsonOfRow } from "../../stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { SqliteValue } from "./sqlite-driver.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
 
 /** The columns every read selects; `seq` orders merged reads and is dropped when the row is parsed. */
 const SELECTED = `seq, ${EVENT_FIELDS.map(quoteIdentifier).join(", ")}`;
+/**
+ * The columns of a JSON read: the same, with the JSON columns passed through SQLite's `json()`, which checks them
+ * and returns text the bus wrote unchanged (so malformed text fails the read, as parsing it would).
+ */
+export const JSON_SELECTED = `seq, ${EVENT_FIELDS.map((field) =>
+  field === "payload" || field === "metadata" ? `json(${field}) AS ${field}` : quoteIdentifier(field),
+).join(", ")}`;
 
 /**
  * When several filters are given and the counts cannot tell them apart (every probe reached its cap), the first of
@@ -58,6 +65,7 @@ export function buildListStatement(
   query: NormalizedEventQuery,
   window: SeqWindow,
   driver: ListDriver | undefined = driverCandidates(query)[0],
+  selected: string = SELECTED,
 ): ListStatement {
   const oldestFirst = window.afterSeq !== undefined;
   const order = oldestFirst ? "ASC" : "DESC";
@@ -85,12 +93,12 @@ export function buildListStatement(
     params.push(...types);
   }
   if (types === undefined || !mergeTypes) {
-    const sql = `SELECT ${SELECTED} ${from}${where(conditions)} ORDER BY seq ${order} LIMIT ?`;
+    const sql = `SELECT ${selected} ${from}${where(conditions)} ORDER BY seq ${order} LIMIT ?`;
     return { sql, params: [...params, query.limit], oldestFirst };
   }
   // Several types drive: `IN` over the (event_type, seq) index would sort every match. Instead read each type's own
   // ordered range, at most `limit` rows each, and merge them.
-  const branch = `SELECT * FROM (SELECT ${SELECTED} ${from}${where(["event_type = ?", ...conditions])} ORDER BY seq ${order} LIMIT ?)`;
+  const branch = `SELECT * FROM (SELECT ${selected} ${from}${where(["event_type = ?", ...conditions])} ORDER BY seq ${order} LIMIT ?)`;
   const sql = `${types.map(() => branch).join(" UNION ALL ")} ORDER BY seq ${order} LIMIT ?`;
   const branchParams = types.flatMap((type) => [type, ...params, query.limit]);
   return { sql, params: [...branchParams, query.limit], oldestFirst };
@@ -102,8 +110,8 @@ export function timeIndexName(table: string): string {
 }
 
 /** The SQL that reads one event by id. */
-export function selectByIdSql(table: string): string {
-  return `SELECT ${SELECTED} FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
+export function selectByIdSql(table: string, selected: string = SELECTED): string {
+  return `SELECT ${selected} FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
 }
 
 /** The SQL that stores one event, leaving an already stored id untouched. */
@@ -127,6 +135,11 @@ export function insertParams(event: Event): SqliteValue[] {
     JSON.stringify(event.payload),
     JSON.stringify(event.metadata),
   ];
+}
+
+/** A row's wire JSON: concatenated from canonical columns, or serialised from the parsed event otherwise. */
+export function rowToJson(row: unknown, table: string): string {
+  return wireJsonOfRow(row as Record<string, unknown>) ?? JSON.stringify(rowToEvent(row, table));
 }
 
 /** Parses a stored row into a deeply frozen `Event`, or throws naming the row and the bad columns. */

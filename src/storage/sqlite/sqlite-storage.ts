@@ -130,6 +130,12 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     async list(query: NormalizedEventQuery): Promise<Event[]> {
       return use("list", () => events.list(query));
     },
+    async listJson(query: NormalizedEventQuery): Promise<string[]> {
+      return use("list", () => events.listJson(query));
+    },
+    async getJson(eventId: string): Promise<string | null> {
+      return use("get", () => events.getJson(eventId));
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
