@@ -97,12 +97,13 @@ export function problem(
   return { status, headers, body: text };
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Any character past U+007F (a UTF-8 sequence of two bytes or more). */
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** UTF-8 byte length without `Buffer`, so the core runs on any fetch runtime. */
 function utf8Length(text: string): number {
   // Most event text is ASCII: one native scan answers it.
-  if (ASCII.test(text)) return text.length;
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);

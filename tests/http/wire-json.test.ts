@@ -18,7 +18,14 @@ const redisAvailable = await serviceAvailable("Redis", REDIS_URL);
 const payloads = [
   { name: "Zürich — 東京 😀", rtl: "שלום", separator: "\u2028", control: "a\nb\t\u0001\u001f", quote: 'say "hi" \\o/' },
   { matrix: [[1, [2, [3, []]]], [{}], []], deep: { a: { b: { c: [null, true, false] } } } },
-  { big: 12345678901234567890, tiny: 1e-7, huge: 1e21, negativeZero: -0, sum: 0.1 + 0.2, unsafe: 2 ** 53 + 1 },
+  {
+    big: Number("12345678901234567890"),
+    tiny: 1e-7,
+    huge: 1e21,
+    negativeZero: -0,
+    sum: 0.1 + 0.2,
+    unsafe: 2 ** 53 + 1,
+  },
   { z: 1, a: 2, "10": "ten", "2": "two", m: { y: 1, b: 2, "1": [] }, "": "empty key" },
 ];
 
