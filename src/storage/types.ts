@@ -114,6 +114,8 @@ export interface PruneOptions {
   readonly types?: readonly EventType[] | undefined;
   /** Most events one batch deletes (each batch is its own short transaction). Default `1000`. */
   readonly batchSize?: number | undefined;
+  /** Called after each batch with how many events were deleted so far (for progress logs). */
+  readonly onBatch?: ((deletedSoFar: number) => void) | undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   rejectionOf,
   seed,
 } from "./conformance-fixtures.js";
+import { definePruneConformance } from "./conformance-prune.js";
 import { defineQueryConformance } from "./conformance-queries.js";
 import { createTestClock } from "./test-clock.js";
 
@@ -39,6 +40,8 @@ export interface StorageConformanceOptions {
   readonly it: ConformanceIt;
   /** vitest's (or jest's) `expect`. */
   readonly expect: ConformanceExpect;
+  /** The store implements `prune` (retention): run the prune and gap cases. Default: `false`. */
+  readonly prune?: boolean | undefined;
   /** Timeout of each test in milliseconds. Default: 30000. */
   readonly timeoutMs?: number | undefined;
 }
@@ -85,6 +88,7 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
     defineWriteConformance(it, expect, withStore, timeout);
     defineQueryConformance(it, expect, withStore, timeout);
     if (options.reopen) defineReopenConformance(options, timeout);
+    if (options.prune === true) definePruneConformance(it, expect, withStore, timeout);
   });
 }
 
