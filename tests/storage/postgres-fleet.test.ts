@@ -138,7 +138,7 @@ describe.skipIf(!available)("postgresStorage shared by several processes", () =>
     );
 
     const tablesFound = await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = $1", [schema]);
-    expect(tablesFound.rows.map((row) => row.tablename)).toEqual(["seller_events"]);
+    expect(tablesFound.rows.map((row) => row.tablename).sort()).toEqual(["seller_events", "seller_events_pruned"]);
     const indexes = await pool.query("SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
     expect(indexes.rows.map((row) => row.indexname)).toEqual(
       [
@@ -149,6 +149,7 @@ describe.skipIf(!available)("postgresStorage shared by several processes", () =>
         "seller_events_flow_type_seq",
         "seller_events_pkey",
         "seller_events_proposal_id_seq",
+        "seller_events_pruned_pkey",
         "seller_events_seq_key",
         "seller_events_session_id_seq",
         "seller_events_timestamp_seq",

@@ -75,6 +75,7 @@ describe.skipIf(!available)("redisStorage", () => {
     name: "redis",
     createStorage: () => openStore(),
     reopen: (closed) => openStore(prefixOf.get(closed)),
+    prune: true,
     describe,
     it,
     expect,

@@ -76,6 +76,7 @@ for (const flavour of flavours.filter((candidate) => candidate.open !== undefine
         return storage;
       },
       reopen: (closed) => sqliteStorage({ database: open(fileOf.get(closed) as string), closeDatabase: true }),
+      prune: true,
       describe,
       it,
       expect,

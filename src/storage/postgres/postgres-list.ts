@@ -3,6 +3,7 @@ import { CORRELATION_FIELDS } from "../../event.js";
 import { isUuid, unknownCursorError } from "../../query.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { Queryable } from "./postgres-insert.js";
+import { gapFor } from "./postgres-prune.js";
 import { EVENT_ALIASES, EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 
 /** A list read: the statement, and whether rows come oldest first. */
@@ -86,7 +87,9 @@ export function buildListRead(table: string, query: NormalizedEventQuery): ListR
 async function assertCursor(db: Queryable, table: string, query: NormalizedEventQuery): Promise<void> {
   const cursor = (query.after ?? query.before) as string;
   const found = await db.query(`SELECT 1 FROM ${table} WHERE event_id = $1::uuid`, [cursor]);
-  if (found.rows.length === 0) throw unknownCursorError(query.after !== undefined ? "after" : "before", cursor);
+  if (found.rows.length > 0) return;
+  const name = query.after !== undefined ? "after" : "before";
+  throw (await gapFor(db, table, name, cursor)) ?? unknownCursorError(name, cursor);
 }
 
 function where(conditions: readonly string[]): string {

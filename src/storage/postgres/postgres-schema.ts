@@ -49,6 +49,8 @@ export interface PostgresObjectNames {
   readonly table: string;
   /** `"schema"."table"`, ready to splice into SQL. */
   readonly qualifiedTable: string;
+  /** `"schema"."table_pruned"`: the ids retention deleted, so that a cursor naming one answers a gap. */
+  readonly prunedTable: string;
   /** Every relation the schema SQL creates (table and indexes), schema-qualified and quoted. */
   readonly relations: readonly string[];
 }
@@ -101,6 +103,8 @@ export function postgresSchemaSql(name: PostgresTableName = {}): string {
   statements.push(
     `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_event_type_seq`)} ON ${table} (event_type, seq);`,
     `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_timestamp_seq`)} ON ${table} ("timestamp", seq);`,
+    // Ids deleted by prune(), so that a cursor naming one answers EventGapError instead of "unknown cursor".
+    `CREATE TABLE IF NOT EXISTS ${names.prunedTable} (event_id uuid PRIMARY KEY, seq bigint NOT NULL);`,
   );
   return `${statements.join("\n\n")}\n`;
 }
@@ -122,7 +126,8 @@ export function resolvePostgresNames(name: PostgresTableName): PostgresObjectNam
     schema,
     table,
     qualifiedTable: qualify(table),
-    relations: [table, ...indexSuffixes.map((suffix) => `${table}_${suffix}`)].map(qualify),
+    prunedTable: qualify(`${table}_pruned`),
+    relations: [table, ...[...indexSuffixes, "pruned"].map((suffix) => `${table}_${suffix}`)].map(qualify),
   };
 }
 

@@ -2,10 +2,12 @@ import type { Pool } from "pg";
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
 import { isUuid } from "../../query.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { resolvePruneOptions } from "../prune-options.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
 import { statementName } from "./postgres-insert.js";
 import { listEventJson, listEventRows } from "./postgres-list.js";
+import { pruneEvents } from "./postgres-prune.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
 
@@ -125,6 +127,10 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
         const row = await getEventRow(pool, table, eventId);
         return row === null ? null : rowToJson(row);
       });
+    },
+    async prune(options: PruneOptions): Promise<number> {
+      const settings = resolvePruneOptions(options);
+      return gate.run("prune", () => pruneEvents(pool, table, settings));
     },
     async close(): Promise<void> {
       if (!(await gate.shut())) return;

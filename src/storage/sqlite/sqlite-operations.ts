@@ -1,8 +1,10 @@
 import type { Event } from "../../event.js";
 import { unknownCursorError } from "../../query.js";
+import type { ResolvedPrune } from "../prune-options.js";
 import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
 import { chooseDriver } from "./sqlite-plan.js";
+import { gapFor, pruneEvents } from "./sqlite-prune.js";
 import {
   buildListStatement,
   insertParams,
@@ -88,6 +90,11 @@ export class SqliteEventTable {
     return read.oldestFirst ? items : items.reverse();
   }
 
+  /** Retention: see `pruneEvents`. */
+  prune(settings: ResolvedPrune): Promise<number> {
+    return pruneEvents(this.database, this.statements, this.table, settings);
+  }
+
   /** Drops the prepared statements; the connection itself is the caller's business. */
   release(): void {
     this.statements.clear();
@@ -96,7 +103,8 @@ export class SqliteEventTable {
   private cursorSeq(cursor: "after" | "before", eventId: string | undefined): number | undefined {
     if (eventId === undefined) return undefined;
     const row = this.statements.get(this.seqByIdSql).get(eventId) as { seq: number | bigint } | undefined;
-    if (row === undefined) throw unknownCursorError(cursor, eventId);
+    if (row === undefined)
+      throw gapFor(this.statements, this.table, cursor, eventId) ?? unknownCursorError(cursor, eventId);
     return Number(row.seq);
   }
 }

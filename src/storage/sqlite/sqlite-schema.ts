@@ -77,6 +77,8 @@ export function sqliteSchemaSql(options: SqliteSchemaOptions = {}): string {
     "  metadata TEXT NOT NULL DEFAULT '{}' -- JSON object",
     ");",
     ...indexes,
+    "-- Ids deleted by prune(), so that a cursor naming one answers EventGapError instead of 'unknown cursor'.",
+    `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(`${table}_pruned`)} (event_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`,
     "",
   ].join("\n");
 }

@@ -1,6 +1,7 @@
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { resolvePruneOptions } from "../prune-options.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import {
   detectSqliteDriver,
   inWriteTransaction,
@@ -135,6 +136,14 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     },
     async getJson(eventId: string): Promise<string | null> {
       return use("get", () => events.getJson(eventId));
+    },
+    async prune(options: PruneOptions): Promise<number> {
+      const settings = resolvePruneOptions(options);
+      // Each batch goes through `use`, so a closed store or a driver error surfaces as it does for any operation.
+      return use("prune", () => events.prune(settings)).catch((error: unknown) => {
+        if (error instanceof EventBusError) throw error;
+        throw new StorageError("sqlite", "prune", error);
+      });
     },
     async close(): Promise<void> {
       if (closed) return;
