@@ -6,6 +6,7 @@ import { readWireHeader, type WireHeader } from "../../stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
+import { gapFor } from "./redis-prune.js";
 import { parseEventRecord } from "./redis-record.js";
 import type { RedisScripts } from "./redis-scripts.js";
 
@@ -122,7 +123,8 @@ async function chooseSource(
     ]),
   );
   if (cursor !== undefined && (cursorSeq === null || cursorSeq === undefined)) {
-    throw unknownCursorError(query.after !== undefined ? "after" : "before", cursor);
+    const name = query.after !== undefined ? "after" : "before";
+    throw (await gapFor(client, keys, guard, name, cursor)) ?? unknownCursorError(name, cursor);
   }
   const start = cursor === undefined ? "+inf" : `(${cursorSeq}`;
   if (candidates.length === 1) return { keys: candidates[0] as string[], startBound: start };

@@ -2,10 +2,12 @@ import type { Cluster, Redis } from "ioredis";
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
 import { readWireHeader } from "../../stored-event.js";
+import { resolvePruneOptions } from "../prune-options.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
 import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
 import { listEventJson, listEvents } from "./redis-list.js";
+import { pruneEvents } from "./redis-prune.js";
 import { parseEventRecord, serializeEvent } from "./redis-record.js";
 import { defineScripts, type RedisScripts } from "./redis-scripts.js";
 
@@ -106,6 +108,10 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
         // The bus's own records go out as stored; any other record is read and serialised as `get` returns it.
         return readWireHeader(text) === undefined ? JSON.stringify(parseEventRecord(text, key)) : text;
       }),
+    prune: async (options) => {
+      const settings = resolvePruneOptions(options);
+      return call("prune", () => pruneEvents(client, keys, guard, settings));
+    },
     async close() {
       if (closed) return;
       closed = true;
