@@ -68,6 +68,8 @@ export interface PostgresEventStorage extends EventStorage {
    * at boot. Rejects with `StorageError`; calling it again retries. Does nothing when `createSchema` is `false`.
    */
   ensureSchema(): Promise<void>;
+  /** Retention, always present on this adapter: see `EventStorage.prune` and docs/retention.md. */
+  prune(options: PruneOptions): Promise<number>;
 }
 
 const NAME = "postgres";

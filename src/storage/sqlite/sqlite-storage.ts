@@ -85,6 +85,8 @@ export interface SqliteEventStorage extends EventStorage {
   readonly driver: SqliteDriverName;
   /** The events table. */
   readonly table: string;
+  /** Retention, always present on this adapter: see `EventStorage.prune` and docs/retention.md. */
+  prune(options: PruneOptions): Promise<number>;
 }
 
 /**
