@@ -10,6 +10,7 @@ import { listEventJson, listEventRows } from "./postgres-list.js";
 import { pruneEvents } from "./postgres-prune.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
+import { StatisticsKeeper } from "./postgres-statistics.js";
 
 /**
  * Options of {@link postgresStorage}. Only `pool` is required.
@@ -43,6 +44,13 @@ export interface PostgresStorageOptions {
   readonly maxBatchRows?: number | undefined;
   /** Most group-commit INSERT statements in flight at once (each holds a pool connection). Default: `2`. */
   readonly maxConcurrentInserts?: number | undefined;
+  /**
+   * Run `ANALYZE` on the table in the background as it grows (when the rows this process appended pass 1k, 4k,
+   * 16k, ..., and at start when the table changed by more than its size since its last ANALYZE), so that combined
+   * filters keep the right plan on a freshly grown table. Needs the table's owner (or MAINTAIN); without it the
+   * refresh is skipped. Default: `true`.
+   */
+  readonly analyzeOnGrowth?: boolean | undefined;
   /**
    * @deprecated Ignored since reads stopped waiting on a snapshot horizon: appends are ordered by commit under a
    * per-table lock, so `list` never waits for, or hides behind, another transaction. Accepted so that existing
@@ -96,13 +104,19 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
   const settings = readOptions(options);
   const { pool, names } = settings;
   const table = names.qualifiedTable;
+  const statistics = new StatisticsKeeper(pool, table, settings.analyzeOnGrowth);
   const batcher = new AppendBatcher({
     pool,
     qualifiedTable: table,
     maxBatchRows: settings.maxBatchRows,
     maxConcurrentStatements: settings.maxConcurrentInserts,
+    statistics,
   });
-  const gate = new OperationGate(table, settings.createSchema ? () => createSchemaObjects(pool, names) : undefined);
+  const setup = async () => {
+    if (settings.createSchema) await createSchemaObjects(pool, names);
+    statistics.checkAtStart();
+  };
+  const gate = new OperationGate(table, setup);
 
   return {
     name: NAME,
@@ -220,6 +234,7 @@ interface ResolvedOptions {
   readonly createSchema: boolean;
   readonly maxBatchRows: number;
   readonly maxConcurrentInserts: number;
+  readonly analyzeOnGrowth: boolean;
 }
 
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
@@ -236,6 +251,7 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
     createSchema: options.createSchema !== false,
     maxBatchRows: readInteger(options.maxBatchRows, "maxBatchRows", 500, 1),
     maxConcurrentInserts: readInteger(options.maxConcurrentInserts, "maxConcurrentInserts", 2, 1),
+    analyzeOnGrowth: options.analyzeOnGrowth !== false,
   };
 }
 
