@@ -215,6 +215,28 @@ describe.skipIf(!available)("postgresStorage", () => {
     });
   });
 
+  describe("statistics", () => {
+    it("analyzes a table that this process grew, so the planner knows its values", async () => {
+      const storage = freshStorage();
+      const events = Array.from({ length: 1200 }, (_, index) =>
+        makeEvent({ flow_type: index % 10 === 0 ? "rare_flow" : "common_flow" }),
+      );
+      await storage.append(events);
+      const name = storage.table.split(".")[1]?.replaceAll('"', "");
+      for (;;) {
+        // Polls until the background ANALYZE has run (the test timeout bounds the wait).
+        const stats = await pool.query("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = $1", [name]);
+        if (stats.rows[0]?.last_analyze !== null && stats.rows[0]?.last_analyze !== undefined) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const values = await pool.query(
+        "SELECT most_common_vals::text AS v FROM pg_stats WHERE tablename = $1 AND attname = 'flow_type'",
+        [name],
+      );
+      expect(values.rows[0]?.v).toContain("common_flow");
+    });
+  });
+
   describe("late commits", () => {
     /** Another writer's transaction that has inserted `event` as the adapter does (under the append lock), uncommitted. */
     async function openPendingInsert(storage: PostgresEventStorage, event: Event) {
