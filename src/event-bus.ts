@@ -7,6 +7,7 @@ import {
   type Event,
   freezeEvent,
 } from "./event.js";
+import { type EventJsonPage, type EventPage, trimPage } from "./event-page.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import type { EventTypePattern } from "./event-type.js";
 import { jsonEqual } from "./json.js";
@@ -37,36 +38,6 @@ export interface EventBusOptions {
   readonly onListenerError?: ((error: unknown, event: Event) => void) | undefined;
   /** Cap on the serialised size of `payload` and of `metadata`, each, in bytes. Default: 65536. */
   readonly maxPayloadBytes?: number | undefined;
-}
-
-/**
- * One page of `listEventsJsonPage`: each event's JSON text, oldest to newest, and whether the window holds more.
- *
- * @example
- * ```ts
- * const page: EventJsonPage = await bus.listEventsJsonPage({ limit: 20 });
- * const events = page.json.map((text) => JSON.parse(text));
- * ```
- */
-export interface EventJsonPage {
-  readonly json: string[];
-  /** True when more events match beyond this page, in the direction the window reads. */
-  readonly has_more: boolean;
-}
-
-/**
- * One page of `listEventsPage`: the events, oldest to newest, and whether the window holds more.
- *
- * @example
- * ```ts
- * const page: EventPage = await bus.listEventsPage({ session_id, limit: 20 });
- * if (page.has_more) console.log("older events exist");
- * ```
- */
-export interface EventPage {
-  readonly events: Event[];
-  /** True when more events match beyond this page, in the direction the window reads. */
-  readonly has_more: boolean;
 }
 
 /**
@@ -351,18 +322,6 @@ export class EventBus {
     if (timestamp === null) throw new EventBusError(`the now() clock returned ${String(time)}, not a valid time`);
     return timestamp;
   }
-}
-
-/** Drops the one extra item read to learn `has_more`, from the far end of the window. */
-function trimPage<T, Page>(
-  items: T[],
-  limit: number,
-  forward: boolean,
-  build: (items: T[], hasMore: boolean) => Page,
-): Page {
-  const hasMore = items.length > limit;
-  if (!hasMore) return build(items, false);
-  return build(forward ? items.slice(0, -1) : items.slice(1), true);
 }
 
 const COMPARED_FIELDS = ["event_type", "flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
