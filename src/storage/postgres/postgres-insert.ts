@@ -23,7 +23,7 @@ const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type,
  * the statement runs once per group. One text parameter holds the JSON array of events: no per-row parameter
  * limit, and the server keeps numbers exact.
  */
-function insertStatement(table: string, json: string): { name: string; text: string; values: unknown[] } {
+function insertStatement(table: string, json: readonly string[]): { name: string; text: string; values: unknown[] } {
   return { name: statementName("insert", table), text: insertSql(table), values: [json] };
 }
 
@@ -34,7 +34,7 @@ function insertStatement(table: string, json: string): { name: string; text: str
 export function statementName(role: string, table: string): string {
   let hash = 0x811c9dc5;
   for (let index = 0; index < table.length; index++) hash = Math.imul(hash ^ table.charCodeAt(index), 0x01000193);
-  return `ad_seller_events_${role}_v2_${(hash >>> 0).toString(16).padStart(8, "0")}`;
+  return `ad_seller_events_${role}_v3_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /**
@@ -52,9 +52,9 @@ function insertSql(table: string): string {
     `INSERT INTO ${table} (${INSERTED_COLUMNS}) ` +
     "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
     "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata', body " +
-    // `json` keeps each element's text exactly as sent: that text is the row's `body`, served as it is.
-    "FROM json_array_elements($1::json) WITH ORDINALITY AS input(element, position) " +
-    "CROSS JOIN LATERAL (SELECT element::text AS body, element::jsonb AS e) AS parsed " +
+    // One text per event, stored as sent as the row's `body` (served as it is) and parsed once into jsonb columns.
+    "FROM unnest($1::text[]) WITH ORDINALITY AS input(body, position) " +
+    "CROSS JOIN LATERAL (SELECT input.body::jsonb AS e) AS parsed " +
     `WHERE (SELECT ${appendLockSql(table)}) IS NOT NULL ORDER BY position ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id"
   );
@@ -106,21 +106,21 @@ export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<Ap
   });
 }
 
-/** Joins serialised events into JSON arrays of at most `maxRows` events and about `MAX_STATEMENT_CHARS` each. */
-function chunkJson(parts: readonly string[], maxRows: number): string[] {
-  const chunks: string[] = [];
+/** Groups serialised events into chunks of at most `maxRows` events and about `MAX_STATEMENT_CHARS` each. */
+function chunkJson(parts: readonly string[], maxRows: number): string[][] {
+  const chunks: string[][] = [];
   let current: string[] = [];
   let chars = 0;
   for (const part of parts) {
     if (current.length > 0 && (current.length >= maxRows || chars + part.length > MAX_STATEMENT_CHARS)) {
-      chunks.push(`[${current.join(",")}]`);
+      chunks.push(current);
       current = [];
       chars = 0;
     }
     current.push(part);
     chars += part.length;
   }
-  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+  if (current.length > 0) chunks.push(current);
   return chunks;
 }
 

@@ -70,6 +70,8 @@ async function listRecords<T>(
   const forward = query.after !== undefined;
   const source = await chooseSource(query, context);
   if (source.startBound === null) return [];
+  const byTime = await idsInTimeRange(query, context, source.cursorSeq, source.size);
+  if (byTime !== undefined) return acceptInOrder(byTime, query.limit, context, accept, forward);
   let bound = source.startBound;
   let chunk = query.limit;
   const found: T[] = [];
@@ -96,6 +98,68 @@ async function listRecords<T>(
 }
 
 const MAX_CHUNK = 1000;
+/** Most entries of the time index a read walks; a wider time range is filtered on the way instead. */
+const MAX_TIME_RANGE = 2000;
+
+/**
+ * The ids of a narrow `since`/`until` range from the time index, in append order for the window, or `undefined`
+ * when the range is wider than the chosen index (or than {@link MAX_TIME_RANGE}), or when the time index does not
+ * cover every stored event (a store appended to before the index existed).
+ */
+async function idsInTimeRange(
+  query: NormalizedEventQuery,
+  { client, keys, guard }: ListContext,
+  cursorSeq: number | undefined,
+  sourceSize: number,
+): Promise<string[] | undefined> {
+  if (query.since === undefined && query.until === undefined) return undefined;
+  const min = query.since === undefined ? "-inf" : String(Date.parse(query.since));
+  const max = query.until === undefined ? "+inf" : `(${Date.parse(query.until)}`;
+  const [count, coverage, oldest] = await guard.run(() =>
+    Promise.all([
+      client.zcount(keys.time, min, max),
+      client.get(keys.timeCoverage),
+      client.zrange(keys.log, 0, 0, "WITHSCORES"),
+    ]),
+  );
+  if (coverage === null || count > MAX_TIME_RANGE || count >= sourceSize) return undefined;
+  if (oldest[1] !== undefined && Number(oldest[1]) < Number(coverage)) return undefined;
+  if (count === 0) return [];
+  const ids = await guard.run(() => client.zrangebyscore(keys.time, min, max));
+  const seqs = await guard.run(() => client.zmscore(keys.log, ...ids));
+  const forward = query.after !== undefined;
+  const positioned = ids
+    .map((id, index) => ({ id, seq: seqs[index] === null ? Number.NaN : Number(seqs[index]) }))
+    .filter(({ seq }) => {
+      if (Number.isNaN(seq)) return false; // pruned meanwhile
+      if (cursorSeq === undefined) return true;
+      return forward ? seq > cursorSeq : seq < cursorSeq;
+    });
+  positioned.sort((left, right) => (forward ? left.seq - right.seq : right.seq - left.seq));
+  return positioned.map(({ id }) => id);
+}
+
+/** Fetches records in the given order, `limit` at a time, until `limit` of them are accepted. */
+async function acceptInOrder<T>(
+  ids: readonly string[],
+  limit: number,
+  { client, keys, guard }: ListContext,
+  accept: (text: string, key: string) => T | undefined,
+  forward: boolean,
+): Promise<T[]> {
+  const found: T[] = [];
+  for (let start = 0; start < ids.length && found.length < limit; start += limit) {
+    const recordKeys = ids.slice(start, start + limit).map((id) => keys.event(id));
+    const texts = await guard.run(() => client.mget(recordKeys));
+    for (const [index, text] of texts.entries()) {
+      if (text === null) continue;
+      const item = accept(text, recordKeys[index] as string);
+      if (item !== undefined) found.push(item);
+      if (found.length === limit) break;
+    }
+  }
+  return forward ? found : found.reverse();
+}
 
 /**
  * Resolves the cursor and picks the index to walk: the smallest of the filters' sorted sets (all type sets of an
@@ -105,7 +169,7 @@ const MAX_CHUNK = 1000;
 async function chooseSource(
   query: NormalizedEventQuery,
   { client, keys, guard }: ListContext,
-): Promise<{ keys: string[]; startBound: string | null }> {
+): Promise<{ keys: string[]; startBound: string | null; cursorSeq: number | undefined; size: number }> {
   const candidates: string[][] = [];
   for (const field of REDIS_INDEXED_FIELDS) {
     if (field === "event_type") continue;
@@ -115,7 +179,9 @@ async function chooseSource(
   if (query.event_types !== undefined) candidates.push(query.event_types.map((type) => keys.index("event_type", type)));
   if (candidates.length === 0) candidates.push([keys.log]);
   const cursor = query.after ?? query.before;
-  const sizeKeys = candidates.length > 1 ? candidates.flat() : [];
+  // Sizes decide between several candidates, and whether a time range is narrower than the one candidate.
+  const timed = query.since !== undefined || query.until !== undefined;
+  const sizeKeys = candidates.length > 1 || timed ? candidates.flat() : [];
   const [cursorSeq, ...sizes] = await guard.run(() =>
     Promise.all([
       cursor === undefined ? null : client.zscore(keys.log, cursor),
@@ -127,7 +193,10 @@ async function chooseSource(
     throw (await gapFor(client, keys, guard, name, cursor)) ?? unknownCursorError(name, cursor);
   }
   const start = cursor === undefined ? "+inf" : `(${cursorSeq}`;
-  if (candidates.length === 1) return { keys: candidates[0] as string[], startBound: start };
+  const seq = cursorSeq === null || cursorSeq === undefined ? undefined : Number(cursorSeq);
+  if (sizeKeys.length === 0) {
+    return { keys: candidates[0] as string[], startBound: start, cursorSeq: seq, size: Number.POSITIVE_INFINITY };
+  }
   let offset = 0;
   let best: { keys: string[]; size: number } | undefined;
   for (const candidate of candidates) {
@@ -136,5 +205,10 @@ async function chooseSource(
     if (best === undefined || size < best.size) best = { keys: candidate, size };
   }
   const narrowest = best as { keys: string[]; size: number };
-  return { keys: narrowest.keys, startBound: narrowest.size === 0 ? null : start };
+  return {
+    keys: narrowest.keys,
+    startBound: narrowest.size === 0 ? null : start,
+    cursorSeq: seq,
+    size: narrowest.size,
+  };
 }

@@ -94,6 +94,7 @@ async function planBatch(
     const indexKeys = REDIS_INDEXED_FIELDS.filter((field) => event[field] !== "").map((field) =>
       keys.index(field, event[field]),
     );
+    indexKeys.push(keys.time);
     scriptKeys.push(keys.event(id), ...indexKeys);
     args.push(id, seq, String(indexKeys.length));
   }

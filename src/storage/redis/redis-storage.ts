@@ -128,7 +128,7 @@ function appendBatch(
   guard: ConnectionGuard,
 ): Promise<readonly AppendOutcome[]> {
   if (events.length === 0) return Promise.resolve([]);
-  const scriptKeys = [keys.sequence, keys.log];
+  const scriptKeys = [keys.sequence, keys.log, keys.time, keys.timeCoverage];
   const args: string[] = [];
   for (const event of events) {
     scriptKeys.push(keys.event(event.event_id));
@@ -139,7 +139,7 @@ function appendBatch(
       scriptKeys.push(keys.index(field, value));
       indexCount++;
     }
-    args.push(event.event_id, serializeEvent(event), String(indexCount));
+    args.push(event.event_id, serializeEvent(event), String(indexCount), String(Date.parse(event.timestamp)));
   }
   return guard
     .run(() => scripts.append(scriptKeys, args))
