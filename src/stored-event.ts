@@ -1,9 +1,7 @@
 import { CORRELATION_FIELDS, type Event, eventSchema, freezeEvent, MAX_ID_LENGTH } from "./event.js";
 import { isEventType } from "./event-type.js";
 import { isPortableString, type JsonObject, MAX_JSON_DEPTH } from "./json.js";
-import { normalizeTimestamp } from "./timestamp.js";
 
-const CANONICAL_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const LOWERCASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /**
@@ -60,8 +58,7 @@ function isCanonicalRecord(record: unknown): record is Event & { payload: JsonOb
     LOWERCASE_UUID.test(event_id) &&
     isEventType(fields.event_type) &&
     typeof timestamp === "string" &&
-    CANONICAL_TIMESTAMP.test(timestamp) &&
-    normalizeTimestamp(timestamp) === timestamp &&
+    isCanonicalTimestamp(timestamp) &&
     CORRELATION_FIELDS.every((field) => isStoredId(fields[field])) &&
     isJsonObject(fields.payload) &&
     isJsonObject(fields.metadata) &&
@@ -118,6 +115,21 @@ export function wireJson(event: Event): string {
 }
 
 const JSON_STRING = String.raw`"(?:[^"\\]|\\.)*"`;
+const VALID_TIMESTAMP = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * True for a timestamp `normalizeTimestamp` would return unchanged (canonical form, a real date), without its `Date`
+ * parse and format, which cost more than the rest of reading a stored event.
+ */
+function isCanonicalTimestamp(timestamp: string): boolean {
+  if (!VALID_TIMESTAMP.test(timestamp)) return false;
+  const year = Number(timestamp.slice(0, 4));
+  const month = Number(timestamp.slice(5, 7));
+  const day = Number(timestamp.slice(8, 10));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number));
+}
 const WIRE_HEADER = new RegExp(
   String.raw`^\{"event_id":"([0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})",` +
     String.raw`"event_type":"([a-z_]+\.[a-z_]+)","timestamp":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)",` +
@@ -147,8 +159,17 @@ export function readWireHeader(text: string): WireHeader | undefined {
   if (match === null || text.charCodeAt(text.length - 1) !== 125 /* } */) return undefined;
   const [, event_id, event_type, timestamp, flow_id, flow_type, proposal_id, deal_id, session_id] =
     match as unknown as [string, string, string, string, string, string, string, string, string];
-  if (!isEventType(event_type) || normalizeTimestamp(timestamp) !== timestamp) return undefined;
+  if (!isEventType(event_type) || !isCanonicalTimestamp(timestamp)) return undefined;
   return { event_id, event_type, timestamp, flow_id, flow_type, proposal_id, deal_id, session_id };
+}
+
+/** `JSON.stringify` of a string, without the call for the usual id that needs no escape. */
+function quoteJson(value: string): string {
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code < 0x20 || code === 34 /* " */ || code === 92 /* \ */) return JSON.stringify(value);
+  }
+  return `"${value}"`;
 }
 
 /**
@@ -159,16 +180,14 @@ export function readWireHeader(text: string): WireHeader | undefined {
 export function wireJsonOfRow(row: Readonly<Record<string, unknown>>): string | undefined {
   const { event_id, event_type, timestamp, payload, metadata } = row;
   if (typeof event_id !== "string" || !LOWERCASE_UUID.test(event_id)) return undefined;
-  if (!isEventType(event_type) || typeof timestamp !== "string" || !CANONICAL_TIMESTAMP.test(timestamp))
-    return undefined;
-  if (normalizeTimestamp(timestamp) !== timestamp) return undefined;
+  if (!isEventType(event_type) || typeof timestamp !== "string" || !isCanonicalTimestamp(timestamp)) return undefined;
   if (typeof payload !== "string" || typeof metadata !== "string") return undefined;
   if (payload.charCodeAt(0) !== 123 || metadata.charCodeAt(0) !== 123) return undefined;
   let text = `{"event_id":"${event_id}","event_type":"${event_type}","timestamp":"${timestamp}"`;
   for (const field of CORRELATION_FIELDS) {
     const value = row[field];
     if (!isStoredId(value)) return undefined;
-    text += `,"${field}":${JSON.stringify(value)}`;
+    text += `,"${field}":${quoteJson(value as string)}`;
   }
   return `${text},"payload":${payload},"metadata":${metadata}}`;
 }
