@@ -162,32 +162,3 @@ export function readWireHeader(text: string): WireHeader | undefined {
   if (!isEventType(event_type) || !isCanonicalTimestamp(timestamp)) return undefined;
   return { event_id, event_type, timestamp, flow_id, flow_type, proposal_id, deal_id, session_id };
 }
-
-/** `JSON.stringify` of a string, without the call for the usual id that needs no escape. */
-function quoteJson(value: string): string {
-  for (let index = 0; index < value.length; index++) {
-    const code = value.charCodeAt(index);
-    if (code < 0x20 || code === 34 /* " */ || code === 92 /* \ */) return JSON.stringify(value);
-  }
-  return `"${value}"`;
-}
-
-/**
- * The wire text of a SQL row whose `payload` and `metadata` columns hold JSON object text exactly as the bus wrote
- * it, built by concatenation (no parse), or `undefined` when a column is not in canonical form (the caller then
- * takes the slow path through {@link parseStoredRow}).
- */
-export function wireJsonOfRow(row: Readonly<Record<string, unknown>>): string | undefined {
-  const { event_id, event_type, timestamp, payload, metadata } = row;
-  if (typeof event_id !== "string" || !LOWERCASE_UUID.test(event_id)) return undefined;
-  if (!isEventType(event_type) || typeof timestamp !== "string" || !isCanonicalTimestamp(timestamp)) return undefined;
-  if (typeof payload !== "string" || typeof metadata !== "string") return undefined;
-  if (payload.charCodeAt(0) !== 123 || metadata.charCodeAt(0) !== 123) return undefined;
-  let text = `{"event_id":"${event_id}","event_type":"${event_type}","timestamp":"${timestamp}"`;
-  for (const field of CORRELATION_FIELDS) {
-    const value = row[field];
-    if (!isStoredId(value)) return undefined;
-    text += `,"${field}":${quoteJson(value as string)}`;
-  }
-  return `${text},"payload":${payload},"metadata":${metadata}}`;
-}

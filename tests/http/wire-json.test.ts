@@ -121,7 +121,18 @@ describe("stored JSON to the wire", () => {
   it("sqlite serves the stored columns byte-identical to the slow path and to memory", async () => {
     const database = new Database(":memory:");
     cleanups.push(async () => void database.close());
-    await checkStore(sqliteStorage({ database }));
+    const storage = sqliteStorage({ database });
+    await checkStore(storage);
+    // A row written by another tool (naive timestamp, spaced JSON) takes the slow path, the same on both.
+    database
+      .prepare(
+        `UPDATE events SET "timestamp" = '2026-11-24T10:15:30.123', payload = '{"b": 1, "a": [1, 2]}' WHERE event_id = ?`,
+      )
+      .run(ids[2]);
+    const bus = new EventBus({ storage });
+    const fast = await bodies(bus);
+    expect(fast).toEqual(await slowBodies(bus));
+    expect(fast.at(QUERIES.length + 2)).toContain('"timestamp":"2026-11-24T10:15:30.123Z"');
   });
 
   it.runIf(redisAvailable)("redis serves its records byte-identical to the slow path and to memory", async () => {

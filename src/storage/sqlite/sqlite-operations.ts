@@ -1,5 +1,6 @@
 import type { Event } from "../../event.js";
 import { unknownCursorError } from "../../query.js";
+import { readWireHeader } from "../../stored-event.js";
 import type { ResolvedPrune } from "../prune-options.js";
 import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
@@ -11,10 +12,15 @@ import {
   insertSql,
   JSON_SELECTED,
   rowToEvent,
-  rowToJson,
   selectByIdSql,
 } from "./sqlite-query.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
+
+/** A row of a JSON read. */
+interface JsonRow {
+  readonly seq: number | bigint;
+  readonly body: string;
+}
 
 /**
  * The reads and writes of one events table over one connection, synchronous like the drivers. Setup, error wrapping
@@ -25,6 +31,7 @@ export class SqliteEventTable {
   private readonly insertSql: string;
   private readonly selectByIdSql: string;
   private readonly selectJsonByIdSql: string;
+  private readonly selectBySeqSql: string;
   private readonly seqByIdSql: string;
   private hasTimeIndex: boolean | undefined;
 
@@ -36,6 +43,7 @@ export class SqliteEventTable {
     this.insertSql = insertSql(table);
     this.selectByIdSql = selectByIdSql(table);
     this.selectJsonByIdSql = selectByIdSql(table, JSON_SELECTED);
+    this.selectBySeqSql = selectByIdSql(table).replace("WHERE event_id = ?", "WHERE seq = ?");
     this.seqByIdSql = `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
   }
 
@@ -63,14 +71,24 @@ export class SqliteEventTable {
     return this.read(query, undefined, (row) => rowToEvent(row, this.table));
   }
 
-  /** `list` as wire JSON texts, concatenated from the stored columns without parsing them. */
+  /** `list` as wire JSON texts, built by SQLite from the stored columns; nothing is parsed in JavaScript. */
   listJson(query: NormalizedEventQuery): string[] {
-    return this.read(query, JSON_SELECTED, (row) => rowToJson(row, this.table));
+    return this.read(query, JSON_SELECTED, (row) => this.rowJson(row as JsonRow));
   }
 
   getJson(eventId: string): string | null {
-    const row = this.statements.get(this.selectJsonByIdSql).get(eventId);
-    return row === undefined ? null : rowToJson(row, this.table);
+    const row = this.statements.get(this.selectJsonByIdSql).get(eventId) as JsonRow | undefined;
+    return row === undefined ? null : this.rowJson(row);
+  }
+
+  /**
+   * The row's JSON when its header is in the bus's own form; otherwise (a naive timestamp or an upper-case id
+   * written by another tool) the row is read as an event, which normalises it, and serialised.
+   */
+  private rowJson(row: JsonRow): string {
+    if (readWireHeader(row.body) !== undefined) return row.body;
+    const full = this.statements.get(this.selectBySeqSql).get(row.seq);
+    return JSON.stringify(rowToEvent(full, this.table));
   }
 
   private read<T>(query: NormalizedEventQuery, selected: string | undefined, convert: (row: unknown) => T): T[] {
