@@ -3,12 +3,13 @@ import { CORRELATION_FIELDS } from "../../event.js";
 import { isUuid, unknownCursorError } from "../../query.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { Queryable } from "./postgres-insert.js";
+import { statementName } from "./postgres-insert.js";
 import { gapFor } from "./postgres-prune.js";
 import { EVENT_ALIASES, EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 
 /** A list read: the statement, and whether rows come oldest first. */
 interface ListRead {
-  readonly statement: { text: string; values: unknown[] };
+  readonly statement: { name?: string; text: string; values: unknown[] };
   readonly forward: boolean;
   readonly cursor: string | undefined;
 }
@@ -35,7 +36,10 @@ async function readRows<T>(
   convert: (row: EventRow) => T,
 ): Promise<T[]> {
   const read = buildListRead(table, query);
-  const result = await db.query<EventRow>(read.statement.text, read.statement.values);
+  const { name, text, values } = read.statement;
+  const result = await (name === undefined
+    ? db.query<EventRow>(text, values)
+    : db.query<EventRow>({ name, text, values }));
   // No row and a cursor: either nothing lies beyond it or it names no event. Only then is the second trip paid.
   if (result.rows.length === 0 && read.cursor !== undefined) await assertCursor(db, table, query);
   const items = result.rows.map(convert);
@@ -78,10 +82,13 @@ export function buildListRead(table: string, query: NormalizedEventQuery): ListR
     );
     text = `SELECT ${EVENT_ALIASES} FROM (${branches.join(" UNION ALL ")}) AS matched ${order}`;
   }
-  // Deliberately not a named statement: after five runs PostgreSQL may switch a prepared statement to a generic plan
-  // built for an average value, which walks a common flow_type's index for a rare event_type. Unnamed statements are
-  // planned with the actual values every time (about 0.1 ms, against a wrong plan's cost that grows with the table).
-  return { statement: { text, values }, forward, cursor };
+  // A filtered read is deliberately not a named statement: after five runs PostgreSQL may switch a prepared statement
+  // to a generic plan built for an average value, which walks a common flow_type's index for a rare event_type.
+  // Unnamed statements are planned with the actual values every time (about 0.1 ms, against a wrong plan's cost).
+  // A read with no filter (the newest page, or paging by cursor alone) has one plan whatever its values: prepare it.
+  const unfiltered = conditions.length === (cursor === undefined ? 0 : 1) && types.length === 0;
+  const statement = unfiltered ? { name: statementName("list", `${table}:${text}`), text, values } : { text, values };
+  return { statement, forward, cursor };
 }
 
 async function assertCursor(db: Queryable, table: string, query: NormalizedEventQuery): Promise<void> {
