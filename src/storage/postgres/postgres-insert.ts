@@ -24,7 +24,9 @@ const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type,
  * limit, and the server keeps numbers exact.
  */
 function insertStatement(table: string, json: readonly string[]): { name: string; text: string; values: unknown[] } {
-  return { name: statementName("insert", table), text: insertSql(table), values: [json] };
+  // JSON.stringify never writes a raw line feed (one inside a string is escaped), so "\n" separates the texts, and
+  // the server splits them with no escaping on either side (a text[] literal would escape every quote).
+  return { name: statementName("insert", table), text: insertSql(table), values: [json.join("\n")] };
 }
 
 /**
@@ -34,7 +36,7 @@ function insertStatement(table: string, json: readonly string[]): { name: string
 export function statementName(role: string, table: string): string {
   let hash = 0x811c9dc5;
   for (let index = 0; index < table.length; index++) hash = Math.imul(hash ^ table.charCodeAt(index), 0x01000193);
-  return `ad_seller_events_${role}_v3_${(hash >>> 0).toString(16).padStart(8, "0")}`;
+  return `ad_seller_events_${role}_v4_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /**
@@ -53,7 +55,7 @@ function insertSql(table: string): string {
     "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
     "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata', body " +
     // One text per event, stored as sent as the row's `body` (served as it is) and parsed once into jsonb columns.
-    "FROM unnest($1::text[]) WITH ORDINALITY AS input(body, position) " +
+    "FROM unnest(string_to_array($1::text, E'\\n')) WITH ORDINALITY AS input(body, position) " +
     "CROSS JOIN LATERAL (SELECT input.body::jsonb AS e) AS parsed " +
     `WHERE (SELECT ${appendLockSql(table)}) IS NOT NULL ORDER BY position ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id"
