@@ -21,6 +21,10 @@ const BENCHMARKS = [
   "live",
   "outbox",
   "consumers",
+  "selectivity",
+  "http-stores",
+  "postgres-read",
+  "prune",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";

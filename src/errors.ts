@@ -209,6 +209,58 @@ export class OutboxLockedError extends EventBusError {
 /**
 
 /**
+ * A cursor (`after` or `before`) named an event that retention (`storage.prune`) has deleted: the events between
+ * it and the oldest one kept are gone, so paging on would silently jump over them. Restart from `oldest` (the
+ * oldest retained position: its `event_id` and `timestamp`, or `null` when nothing is stored), or from the start.
+ * Over HTTP it is a `410 Gone` that carries `oldest`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await bus.listEvents({ after: lastSeenId });
+ * } catch (error) {
+ *   if (error instanceof EventGapError) console.warn(`resume from ${error.oldest?.event_id ?? "the start"}`);
+ * }
+ * ```
+ */
+export class EventGapError extends EventBusError {
+  static override readonly code = "ERR_EVENT_GAP";
+  override name = "EventGapError";
+  declare readonly code: "ERR_EVENT_GAP";
+  /** Which cursor named the pruned event. */
+  readonly cursor: "after" | "before";
+  /** The pruned event the cursor named. */
+  readonly eventId: string;
+  /** The oldest event still stored (in append order), or `null` when the store is empty. */
+  readonly oldest: RetainedPosition | null;
+
+  constructor(cursor: "after" | "before", eventId: string, oldest: RetainedPosition | null) {
+    super(
+      `${cursor} names event ${eventId}, which retention has deleted; ` +
+        (oldest === null
+          ? "no event is stored now, so start again without a cursor"
+          : `the oldest event kept is ${oldest.event_id} (${oldest.timestamp}): resume from there or from the start`),
+    );
+    this.cursor = cursor;
+    this.eventId = eventId;
+    this.oldest = oldest === null ? null : Object.freeze({ event_id: oldest.event_id, timestamp: oldest.timestamp });
+  }
+}
+
+/**
+ * A stored position: the event's id and timestamp (what `EventGapError.oldest` reports).
+ *
+ * @example
+ * ```ts
+ * const oldest: RetainedPosition = { event_id: "0b9c6a53-8a2f-4f5e-9a51-2f4f3f2d1c10", timestamp: "2026-11-24T10:15:30.123Z" };
+ * ```
+ */
+export interface RetainedPosition {
+  readonly event_id: string;
+  readonly timestamp: string;
+}
+
+/**
  * The first `MAX_REPORTED_ISSUES` issues, plus one that counts the others.
  *
  * @example

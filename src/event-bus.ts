@@ -17,6 +17,7 @@ import {
   freezeEvent,
 } from "./event.js";
 import { readEventBusOptions } from "./event-bus-options.js";
+import { type EventJsonPage, type EventPage, trimPage } from "./event-page.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import { EventStamps } from "./event-stamps.js";
 import {
@@ -81,21 +82,6 @@ export interface EventBusOptions<Schemas extends PayloadSchemas = NoPayloadSchem
    * `fileOutbox({ path })` from `ad-seller-events/outbox`. Closed by `bus.close()`. Default: none.
    */
   readonly outbox?: EventOutbox | undefined;
-}
-
-/**
- * One page of `listEventsPage`: the events, oldest to newest, and whether the window holds more.
- *
- * @example
- * ```ts
- * const page: EventPage = await bus.listEventsPage({ session_id, limit: 20 });
- * if (page.has_more) console.log("older events exist");
- * ```
- */
-export interface EventPage<Item = Event> {
-  readonly events: Item[];
-  /** True when more events match beyond this page, in the direction the window reads. */
-  readonly has_more: boolean;
 }
 
 /**
@@ -258,6 +244,42 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    */
   getEvent(eventId: string): Promise<EventOf<Schemas> | null> {
     return this.track(() => this.getOne(eventId)) as Promise<EventOf<Schemas> | null>;
+  }
+
+  /**
+   * {@link listEventsPage} as JSON texts: each event exactly as `JSON.stringify` of the frozen `Event` would write
+   * it. Stores with the `listJson` capability hand over their stored text without parsing it (the HTTP routes use
+   * this); others are listed and serialised.
+   *
+   * @example
+   * ```ts
+   * const page = await bus.listEventsJsonPage({ session_id: "s-1", limit: 20 });
+   * const body = `{"events":[${page.json.join(",")}],"has_more":${page.has_more}}`;
+   * ```
+   */
+  listEventsJsonPage(query: EventQuery = {}, options: { maxLimit?: number } = {}): Promise<EventJsonPage> {
+    return this.track(() => this.jsonPage(query, options.maxLimit ?? MAX_LIMIT));
+  }
+
+  /**
+   * {@link getEvent} as JSON text (`JSON.stringify` of the event, byte for byte), or `null`.
+   *
+   * @example
+   * ```ts
+   * const text = await bus.getEventJson("0b9c6a53-8a2f-4f5e-9a51-2f4f3f2d1c10");
+   * ```
+   */
+  getEventJson(eventId: string): Promise<string | null> {
+    return this.track(async () => {
+      if (!isUuid(eventId)) return null;
+      const id = eventId.toLowerCase();
+      const getJson = this.storage.getJson;
+      if (getJson === undefined) {
+        const event = await this.callStorage("get", () => this.storage.get(id));
+        return event === null ? null : JSON.stringify(event);
+      }
+      return this.callStorage("get", () => getJson.call(this.storage, id));
+    });
   }
 
   /**
@@ -463,10 +485,23 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     const events = await this.callStorage("list", () =>
       this.storage.list({ ...normalized, limit: normalized.limit + 1 }),
     );
-    const has_more = events.length > normalized.limit;
-    if (!has_more) return { events, has_more };
-    // One extra event was read to learn has_more; drop it from the far end of the window.
-    return { events: normalized.after === undefined ? events.slice(1) : events.slice(0, -1), has_more };
+    return trimPage(events, normalized.limit, normalized.after !== undefined, (items, has_more) => ({
+      events: items,
+      has_more,
+    }));
+  }
+
+  private async jsonPage(query: EventQuery, maxLimit: number): Promise<EventJsonPage> {
+    const listJson = this.storage.listJson;
+    if (listJson === undefined) {
+      const page = await this.listPage(query, maxLimit);
+      return { json: page.events.map((event) => JSON.stringify(event)), has_more: page.has_more };
+    }
+    const normalized = normalizeEventQuery(query, { maxLimit });
+    const texts = await this.callStorage("list", () =>
+      listJson.call(this.storage, { ...normalized, limit: normalized.limit + 1 }),
+    );
+    return trimPage(texts, normalized.limit, normalized.after !== undefined, (json, has_more) => ({ json, has_more }));
   }
 
   private async getOne(eventId: string): Promise<Event | null> {

@@ -6,11 +6,12 @@ export type {
   ConsumerHandlerContext,
   ConsumerRetryOptions,
 } from "./consumers/consumer-options.js";
-export type { ValidationIssue } from "./errors.js";
+export type { RetainedPosition, ValidationIssue } from "./errors.js";
 export {
   capIssues,
   EventBusError,
   EventConflictError,
+  EventGapError,
   EventValidationError,
   MAX_REPORTED_ISSUES,
   OutboxLockedError,
@@ -18,8 +19,9 @@ export {
 } from "./errors.js";
 export type { CorrelationField, EmitEventInput, Event } from "./event.js";
 export { CORRELATION_FIELDS, DEFAULT_MAX_PAYLOAD_BYTES, EVENT_FIELDS, eventSchema, MAX_ID_LENGTH } from "./event.js";
-export type { EventBusOptions, EventPage } from "./event-bus.js";
+export type { EventBusOptions } from "./event-bus.js";
 export { EventBus } from "./event-bus.js";
+export type { EventJsonPage, EventPage } from "./event-page.js";
 export type { BoundContext, ScopeContext } from "./event-scope.js";
 export { EventScope } from "./event-scope.js";
 export type { EventTypeFilter, EventTypeGroup, EventTypePattern, TypesMatching } from "./event-type.js";
@@ -62,8 +64,9 @@ export type {
   DeadLetter,
   EventStorage,
   NormalizedEventQuery,
+  PruneOptions,
   StorageWatch,
 } from "./storage/types.js";
-export { parseStoredEvent } from "./stored-event.js";
+export { parseStoredEvent, wireJson } from "./stored-event.js";
 export type { EventListener, SubscribeOptions } from "./subscriptions.js";
 export { normalizeTimestamp } from "./timestamp.js";

@@ -1,8 +1,8 @@
-import { capIssues, EventBusError, EventValidationError, type ValidationIssue } from "../errors.js";
+import { capIssues, EventBusError, EventGapError, EventValidationError, type ValidationIssue } from "../errors.js";
 import type { EventBus } from "../event-bus.js";
 import { MAX_LIMIT, normalizeEventQuery } from "../query.js";
 import { parseListQuery } from "./query-string.js";
-import { type CoreResponse, json, listBody, problem, serialised } from "./responses.js";
+import { type CoreResponse, json, listBody, problem, serialised, serialisedText } from "./responses.js";
 import { openEventStream, readStreamSettings, type StreamResponse } from "./stream.js";
 
 /**
@@ -131,10 +131,16 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
         normalizeEventQuery(query, { maxLimit }); // adds what the bus would say about the readable parameters
         return invalidQuery(issues, "query");
       }
+      // A store that can hand over its stored JSON skips the parse-freeze-stringify round trip.
+      if (bus.storage.listJson !== undefined) {
+        const page = await bus.listEventsJsonPage(query, { maxLimit });
+        return json(listBody(page.json, page.has_more));
+      }
       const page = await bus.listEventsPage(query, { maxLimit });
       return json(listBody(page.events, page.has_more));
     } catch (error) {
       if (error instanceof EventValidationError) return invalidQuery([...issues, ...error.issues], "query");
+      if (error instanceof EventGapError) return gone(error);
       throw error;
     }
   }
@@ -143,6 +149,10 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
     const eventId = decodePathSegment(rawId);
     if (eventId === undefined) {
       return invalidQuery([{ path: ["event_id"], message: "is not valid percent-encoded UTF-8" }], "path");
+    }
+    if (bus.storage.getJson !== undefined) {
+      const text = await bus.getEventJson(eventId);
+      return text === null ? problem(404, "Event not found") : json(serialisedText(text));
     }
     const event = await bus.getEvent(eventId);
     return event === null ? problem(404, "Event not found") : json(serialised(event));
@@ -168,6 +178,11 @@ function failure(error: unknown): CoreResponse {
   return error instanceof EventBusError
     ? problem(503, "The event store is unavailable; try again later")
     : problem(500, "The events API failed unexpectedly");
+}
+
+/** A cursor that named a pruned event: `410 Gone`, with where the retained events start. */
+function gone(error: EventGapError): CoreResponse {
+  return problem(410, error.message.replace(/^\[ad-seller-events\] /, ""), { oldest: error.oldest });
 }
 
 function invalidQuery(issues: readonly ValidationIssue[], where: "query" | "path"): CoreResponse {

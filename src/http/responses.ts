@@ -11,6 +11,7 @@ const TITLES: Readonly<Record<number, string>> = {
   400: "Bad Request",
   401: "Unauthorized",
   404: "Not Found",
+  410: "Gone",
   405: "Method Not Allowed",
   414: "URI Too Long",
   500: "Internal Server Error",
@@ -37,14 +38,23 @@ export function serialised(event: Event): Serialised {
   return cached;
 }
 
-/** `{"events":[...],"has_more":...}` built from the events' cached texts, with no re-serialising. */
-export function listBody(events: readonly Event[], hasMore: boolean): Serialised {
+/** A JSON text a store handed over as it is stored, ready to be spliced into a body. */
+export function serialisedText(text: string): Serialised {
+  return { text, bytes: utf8Length(text) };
+}
+
+/**
+ * `{"events":[...],"has_more":...}` built from the events' texts with no re-serialising: either frozen events (their
+ * cached texts) or the stored JSON texts of a store's `listJson`. The one place list bodies are assembled.
+ */
+export function listBody(events: readonly Event[] | readonly string[], hasMore: boolean): Serialised {
   const head = '{"events":[';
   const tail = hasMore ? '],"has_more":true}' : '],"has_more":false}';
   let text = head;
   let bytes = head.length + tail.length + Math.max(events.length - 1, 0);
   for (let index = 0; index < events.length; index++) {
-    const item = serialised(events[index] as Event);
+    const event = events[index] as Event | string;
+    const item = typeof event === "string" ? serialisedText(event) : serialised(event);
     text += index === 0 ? item.text : `,${item.text}`;
     bytes += item.bytes;
   }
@@ -68,9 +78,15 @@ export function json(body: Serialised): CoreResponse {
 export function problem(
   status: number,
   detail: string,
-  extra: { allow?: string; errors?: { loc: (string | number)[]; msg: string }[] } = {},
+  extra: {
+    allow?: string;
+    errors?: { loc: (string | number)[]; msg: string }[];
+    /** For `410`: where the retained events start (an `EventGapError`'s `oldest`). */
+    oldest?: { readonly event_id: string; readonly timestamp: string } | null;
+  } = {},
 ): CoreResponse {
-  const document = { type: "about:blank", title: TITLES[status] ?? "Error", status, detail, errors: extra.errors };
+  const { errors, oldest } = extra;
+  const document = { type: "about:blank", title: TITLES[status] ?? "Error", status, detail, errors, oldest };
   const text = JSON.stringify(document);
   const headers: Record<string, string> = {
     "content-type": "application/problem+json; charset=utf-8",
@@ -81,8 +97,13 @@ export function problem(
   return { status, headers, body: text };
 }
 
+/** Any character past U+007F (a UTF-8 sequence of two bytes or more). */
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** UTF-8 byte length without `Buffer`, so the core runs on any fetch runtime. */
 function utf8Length(text: string): number {
+  // Most event text is ASCII: one native scan answers it.
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);

@@ -82,6 +82,42 @@ export interface EventStorage {
   watch?(onAppend: () => void): StorageWatch;
   /** Optional durable-consumer capability: checkpoints, leases and dead letters (see {@link CheckpointStore}). */
   readonly checkpoints?: CheckpointStore | undefined;
+  /**
+   * Optional fast path for serving: the JSON text of each event `list` would return, in the same order, exactly
+   * `JSON.stringify` of the frozen `Event` `list` would return (byte for byte). The HTTP routes use it when present,
+   * so that a stored event goes to the wire without being parsed, frozen and serialised again. Code callers still
+   * get frozen `Event`s from `list`.
+   */
+  listJson?(query: NormalizedEventQuery): Promise<string[]>;
+  /** Optional: the JSON text of the event `get` would return (byte for byte `JSON.stringify` of it), or `null`. */
+  getJson?(eventId: string): Promise<string | null>;
+  /**
+   * Optional retention: deletes events stored before `before` (a timestamp, exclusive) whose type is in `types`
+   * (default: every type but `AUDIT_EVENT_TYPES`), in bounded batches so that appends wait at most one batch.
+   * Resolves with how many events were deleted. A cursor that names a deleted event answers `EventGapError` from
+   * then on. See {@link PruneOptions}.
+   */
+  prune?(options: PruneOptions): Promise<number>;
+}
+
+/**
+ * What `EventStorage.prune` deletes: events older than `before` of the given types.
+ *
+ * @example
+ * ```ts
+ * const options: PruneOptions = { before: new Date(Date.now() - 90 * 86_400_000).toISOString() };
+ * const deleted = await storage.prune?.(options);
+ * ```
+ */
+export interface PruneOptions {
+  /** Delete only events whose `timestamp` is before this instant (exclusive); ISO-8601 string or `Date`. */
+  readonly before: string | Date;
+  /** Types to delete. Default: every type not in `AUDIT_EVENT_TYPES`, so the audit trail is kept. */
+  readonly types?: readonly EventType[] | undefined;
+  /** Most events one batch deletes (each batch is its own short transaction). Default `1000`. */
+  readonly batchSize?: number | undefined;
+  /** Called after each batch with how many events were deleted so far (for progress logs). */
+  readonly onBatch?: ((deletedSoFar: number) => void) | undefined;
 }
 
 /**

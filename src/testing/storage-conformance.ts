@@ -14,6 +14,7 @@ import {
   rejectionOf,
   seed,
 } from "./conformance-fixtures.js";
+import { definePruneConformance } from "./conformance-prune.js";
 import { defineQueryConformance } from "./conformance-queries.js";
 import { defineWatchConformance } from "./conformance-watch.js";
 import { createTestClock } from "./test-clock.js";
@@ -54,6 +55,8 @@ export interface StorageConformanceOptions {
    * dead letters), so run its cases. Default: `false`.
    */
   readonly checkpoints?: boolean | undefined;
+  /** The store implements `prune` (retention): run the prune and gap cases. Default: `false`. */
+  readonly prune?: boolean | undefined;
   /** Timeout of each test in milliseconds. Default: 30000. */
   readonly timeoutMs?: number | undefined;
 }
@@ -106,6 +109,7 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
       defineWatchConformance({ it, expect, createStorage, peer, timeout });
     }
     if (options.checkpoints === true) defineCheckpointConformance(it, expect, withStore, timeout);
+    if (options.prune === true) definePruneConformance(it, expect, withStore, timeout);
   });
 }
 

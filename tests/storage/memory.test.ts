@@ -11,6 +11,7 @@ describeStorageConformance({
   it,
   expect,
 });
+describeStorageConformance({ name: "memory", createStorage: () => memoryStorage(), prune: true, describe, it, expect });
 
 function eventAt(index: number, fields: Record<string, string> = {}): Event {
   return Object.freeze({
@@ -79,5 +80,42 @@ describe("memoryStorage", () => {
     const small = await readsFor(1_000);
     const large = await readsFor(100_000);
     expect(large).toBe(small);
+  });
+
+  it("walks the rare side of a combined filter: a common flow_type with a rare or absent type", async () => {
+    const readsFor = async (storedCount: number, type: Event["event_type"]) => {
+      const storage = memoryStorage();
+      const common = Array.from({ length: storedCount }, (_, index) => eventAt(index, { flow_type: "common" }));
+      const rare = Array.from({ length: 3 }, (_, index) =>
+        eventAt(index, { flow_type: "common", event_type: "approval.denied" }),
+      );
+      const { events, reads } = counted([...rare, ...common]);
+      await storage.append(events);
+      const before = reads();
+      const listed = await storage.list({ flow_type: "common", event_types: [type], limit: 5 });
+      expect(listed).toHaveLength(type === "approval.denied" ? 3 : 0);
+      return reads() - before;
+    };
+    expect(await readsFor(20_000, "approval.denied")).toBe(await readsFor(1_000, "approval.denied"));
+    expect(await readsFor(20_000, "approval.timed_out")).toBe(0);
+  });
+
+  it("prunes alongside maxEvents eviction and keeps lists, cursors and gaps right", async () => {
+    const storage = memoryStorage({ maxEvents: 6 });
+    const events = Array.from({ length: 6 }, (_, index) =>
+      eventAt(index, { event_type: index % 2 === 0 ? "session.created" : "deal.created", session_id: "s" }),
+    );
+    await storage.append(events);
+    // Prune the three non-audit events (positions 0, 2, 4), then append past maxEvents: the oldest live goes.
+    expect(await storage.prune?.({ before: "2027-01-01T00:00:00.000Z" })).toBe(3);
+    const later = Array.from({ length: 4 }, (_, index) => eventAt(10 + index, { session_id: "s" }));
+    await storage.append(later);
+    const expected = [events[3], events[5], ...later].map((event) => event?.event_id);
+    expect((await storage.list({ session_id: "s", limit: 50 })).map((event) => event.event_id)).toEqual(expected);
+    expect((await storage.list({ limit: 50 })).map((event) => event.event_id)).toEqual(expected);
+    // Event 1 was evicted (unknown cursor), event 2 was pruned (a gap), event 3 is kept.
+    await expect(storage.list({ after: (events[1] as Event).event_id, limit: 5 })).rejects.toThrow(/no stored event/);
+    await expect(storage.list({ after: (events[2] as Event).event_id, limit: 5 })).rejects.toThrow(/retention/);
+    expect(await storage.list({ before: (events[5] as Event).event_id, limit: 5 })).toEqual([events[3]]);
   });
 });

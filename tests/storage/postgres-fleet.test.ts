@@ -138,19 +138,21 @@ describe.skipIf(!available)("postgresStorage shared by several processes", () =>
     );
 
     const tablesFound = await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = $1", [schema]);
-    expect(tablesFound.rows.map((row) => row.tablename)).toEqual(["seller_events"]);
+    expect(tablesFound.rows.map((row) => row.tablename).sort()).toEqual(["seller_events", "seller_events_pruned"]);
     const indexes = await pool.query("SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
     expect(indexes.rows.map((row) => row.indexname)).toEqual(
       [
-        "seller_events_deal_id_idx",
+        "seller_events_deal_id_seq",
         "seller_events_event_id_key",
-        "seller_events_event_type_idx",
-        "seller_events_flow_id_idx",
-        "seller_events_flow_type_idx",
+        "seller_events_event_type_seq",
+        "seller_events_flow_id_seq",
+        "seller_events_flow_type_seq",
         "seller_events_pkey",
-        "seller_events_proposal_id_idx",
-        "seller_events_session_id_idx",
-        "seller_events_timestamp_idx",
+        "seller_events_proposal_id_seq",
+        "seller_events_pruned_pkey",
+        "seller_events_seq_key",
+        "seller_events_session_id_seq",
+        "seller_events_timestamp_seq",
       ].sort(),
     );
     const stored = await pool.query(`SELECT event_id::text AS id FROM "${schema}"."seller_events"`);

@@ -78,6 +78,7 @@ describe.skipIf(!available)("redisStorage", () => {
     reopen: (closed) => openStore(prefixOf.get(closed)),
     watch: true,
     peer: (storage) => openStore(prefixOf.get(storage)),
+    prune: true,
     describe,
     it,
     expect,
@@ -251,14 +252,53 @@ describe.skipIf(!available)("redisStorage", () => {
       });
       const ours = seen.filter(touches(prefix));
       const writes = ours.filter((command) => ["set", "zadd", "incrby", "incr"].includes(command.name));
-      // Per event: SET record, INCRBY, ZADD log, ZADD for event_type, deal_id and session_id.
-      expect(writes.length).toBe(20 * 6);
+      // Per event: SET record, INCRBY, ZADD log, ZADD time, ZADD for event_type, deal_id and session_id.
+      expect(writes.length).toBe(20 * 7);
       expect(writes.filter((command) => command.source !== "lua")).toEqual([]);
       await storage.close();
     });
   });
 
   describe("reads", () => {
+    it("drives a narrow since/until through the time index, and falls back when it does not cover the store", async () => {
+      const prefix = uniquePrefix("time");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      const events: Event[] = [];
+      for (let index = 0; index < 300; index++) {
+        const timestamp = new Date(Date.UTC(2026, 0, 1) + index * 1000).toISOString();
+        events.push(await bus.emitEvent({ event_type: "negotiation.round", flow_type: "common", timestamp }));
+      }
+      // Appended last but stamped early: a time range must still find it, in append order.
+      const late = await bus.emitEvent({
+        event_type: "deal.created",
+        flow_type: "common",
+        timestamp: "2026-01-01T00:00:05.500Z",
+      });
+      const query = { flow_type: "common", since: "2026-01-01T00:00:04.000Z", until: "2026-01-01T00:00:08.000Z" };
+      const expected = [...events.slice(4, 8), late].map((event) => event.event_id);
+      const seen = await monitorWhile(async () => {
+        expect((await bus.listEvents(query)).map((event) => event.event_id)).toEqual(expected);
+      });
+      const ours = seen.filter(touches(prefix));
+      expect(
+        ours.some((command) => command.name === "zrangebyscore" && command.args[0] === `${prefix}eventlog:time`),
+      ).toBe(true);
+      // Only the records of the range are fetched, not the 300 of the flow type.
+      const fetched = ours.filter((command) => command.name === "mget").flatMap((command) => command.args);
+      expect(fetched.length).toBeLessThan(20);
+      expect((await bus.listEvents({ ...query, after: events[5]?.event_id })).map((event) => event.event_id)).toEqual(
+        expected.slice(2),
+      );
+      // A store from before the time index existed: the index does not cover it, so the read walks as before.
+      const admin = newClient();
+      await admin.del(`${prefix}eventlog:time:from`);
+      await admin.zrem(`${prefix}eventlog:time`, events[6]?.event_id as string);
+      await bus.emitEvent({ event_type: "session.created", timestamp: "2027-01-01T00:00:00.000Z" });
+      expect((await bus.listEvents(query)).map((event) => event.event_id)).toEqual(expected);
+      await storage.close();
+    });
+
     it("never sends KEYS or SCAN, whatever the query", async () => {
       const prefix = uniquePrefix("nokeys");
       const storage = openStore(prefix);

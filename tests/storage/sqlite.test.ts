@@ -79,6 +79,7 @@ for (const flavour of flavours.filter((candidate) => candidate.open !== undefine
       reopen: (closed) => sqliteStorage({ database: open(fileOf.get(closed) as string), closeDatabase: true }),
       watch: true,
       peer: (storage) => sqliteStorage({ database: open(fileOf.get(storage) as string), closeDatabase: true }),
+      prune: true,
       describe,
       it,
       expect,
@@ -180,6 +181,7 @@ function defineSchemaTests({ open, freshFile }: SqliteTestContext): void {
       seller_events_flow_type_seq: ["flow_type", "seq"],
       seller_events_proposal_id_seq: ["proposal_id", "seq"],
       seller_events_session_id_seq: ["session_id", "seq"],
+      seller_events_timestamp_seq: ["timestamp", "seq"],
     });
 
     const storage = sqliteStorage({ database: migrated, table: "seller_events", createSchema: false });

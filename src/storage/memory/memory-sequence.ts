@@ -21,6 +21,11 @@ export class Queue<T> {
     return this.items[this.head + index] as T;
   }
 
+  /** Replaces the item at `index` (counted from the head, like `at`). */
+  set(index: number, item: T): void {
+    this.items[this.head + index] = item;
+  }
+
   push(item: T): void {
     this.items.push(item);
   }

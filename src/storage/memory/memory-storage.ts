@@ -1,8 +1,9 @@
-import { EventValidationError } from "../../errors.js";
+import { EventGapError, EventValidationError, type RetainedPosition } from "../../errors.js";
 import type { Event } from "../../event.js";
 import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import { matchesQuery, unknownCursorError } from "../../query.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { resolvePruneOptions, yieldToAppends } from "../prune-options.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { memoryCheckpoints } from "./memory-checkpoints.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
 import { AppendNotifier } from "./memory-watch.js";
@@ -18,7 +19,7 @@ import { AppendNotifier } from "./memory-watch.js";
 export interface MemoryStorageOptions {
   /**
    * Keep at most this many events; appending past it evicts the oldest (O(1) per event). Unbounded by default.
-   * A cursor naming an evicted event is unknown from then on.
+   * A cursor naming an evicted event is unknown from then on (one naming a pruned event answers `EventGapError`).
    */
   readonly maxEvents?: number | undefined;
 }
@@ -42,16 +43,20 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
   if (maxEvents !== Number.POSITIVE_INFINITY && !(Number.isInteger(maxEvents) && maxEvents >= 1)) {
     throw EventValidationError.forField("maxEvents", `must be a positive integer, got ${String(maxEvents)}`);
   }
-  // The log holds every stored event in append order; the event with sequence number `seq` is at `seq - firstSeq`.
-  const log = new Queue<Event>();
+  // The log holds a slot per appended event in append order (the event, or a marker once pruned); the slot of
+  // sequence number `seq` is at `seq - firstSeq`. Sequence numbers below `firstSeq` were evicted by maxEvents.
+  const log = new Queue<Slot>();
   let firstSeq = 0;
-  const eventAt = (seq: number) => log.at(seq - firstSeq);
+  let liveCount = 0;
+  let oldestLiveHint = 0;
+  const slotAt = (seq: number): Slot => (seq < firstSeq ? EVICTED : log.at(seq - firstSeq));
   const allSeqs: SeqSource = {
     get length() {
       return log.length;
     },
     at: (index) => firstSeq + index,
   };
+  // Pruned ids stay here (pointing at their marker), so that a cursor naming one answers EventGapError.
   const seqById = new Map<string, number>();
   const indexes = new Map<IndexedField, Map<string, Queue<number>>>(INDEXED_FIELDS.map((field) => [field, new Map()]));
   // While timestamps never go backwards in append order, time bounds can be binary-searched instead of scanned.
@@ -62,6 +67,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
   function store(event: Event): void {
     const seq = firstSeq + log.length;
     log.push(event);
+    liveCount++;
     seqById.set(event.event_id, seq);
     for (const field of INDEXED_FIELDS) {
       const value = event[field];
@@ -76,48 +82,55 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
     }
     if (event.timestamp < lastTimestamp) timestampsAscending = false;
     lastTimestamp = event.timestamp;
-    if (log.length > maxEvents) evictOldest();
+    if (liveCount > maxEvents) evictOldest();
   }
 
+  /** Drops head slots up to and including the oldest live event, and every index entry at or before it. */
   function evictOldest(): void {
-    const event = log.shift();
+    let slot = log.shift();
     firstSeq++;
+    while (slot instanceof PrunedSlot) {
+      slot = log.shift();
+      firstSeq++;
+    }
+    const event = slot as Event;
+    liveCount--;
     seqById.delete(event.event_id);
     for (const field of INDEXED_FIELDS) {
       const value = event[field];
-      if (value === "") continue;
-      const index = indexes.get(field) as Map<string, Queue<number>>;
-      const list = index.get(value) as Queue<number>;
-      list.shift(); // the oldest event is at the head of every list it is in
-      if (list.length === 0) index.delete(value);
+      if (value !== "") trimHead(field, value, firstSeq - 1);
     }
   }
 
-  function sourcesFor(query: NormalizedEventQuery): SeqSource[] {
-    let narrowest: SeqSource = allSeqs;
-    for (const field of INDEXED_FIELDS) {
-      if (field === "event_type") continue;
-      const value = query[field];
-      if (value === undefined) continue;
-      const list = indexes.get(field)?.get(value);
-      if (list === undefined) return [];
-      if (narrowest === allSeqs || list.length < narrowest.length) narrowest = list;
-    }
-    if (narrowest !== allSeqs || query.event_types === undefined) return [narrowest];
-    const byType = indexes.get("event_type") as Map<string, Queue<number>>;
-    return query.event_types.flatMap((type) => byType.get(type) ?? []);
+  /** Shifts entries at or below `seq`, and entries of pruned events, off the head of one index list. */
+  function trimHead(field: IndexedField, value: string, seq: number): void {
+    const index = indexes.get(field) as Map<string, Queue<number>>;
+    const list = index.get(value);
+    if (list === undefined) return;
+    while (list.length > 0 && (list.at(0) <= seq || !isLive(slotAt(list.at(0))))) list.shift();
+    if (list.length === 0) index.delete(value);
   }
 
   function cursorSeq(cursor: "after" | "before", eventId: string): number {
     const seq = seqById.get(eventId);
     if (seq === undefined) throw unknownCursorError(cursor, eventId);
+    if (!isLive(slotAt(seq))) throw new EventGapError(cursor, eventId, oldestRetained());
     return seq;
+  }
+
+  function oldestRetained(): RetainedPosition | null {
+    // Slots only ever go from live to pruned, so the oldest live one never moves back: resume the scan there.
+    let seq = Math.max(oldestLiveHint, firstSeq);
+    while (seq < firstSeq + log.length && !isLive(slotAt(seq))) seq++;
+    oldestLiveHint = seq;
+    const slot = seq < firstSeq + log.length ? slotAt(seq) : undefined;
+    return isLive(slot) ? { event_id: slot.event_id, timestamp: slot.timestamp } : null;
   }
 
   function list(query: NormalizedEventQuery): Event[] {
     const afterSeq = query.after === undefined ? undefined : cursorSeq("after", query.after);
     const beforeSeq = query.before === undefined ? undefined : cursorSeq("before", query.before);
-    const timestampAt = (seq: number) => eventAt(seq).timestamp;
+    const timestampAt = (seq: number) => slotAt(seq).timestamp;
     const windows = sourcesFor(query).map((source): SeqWindow => {
       let low = afterSeq === undefined ? 0 : firstIndexWhere(source, (seq) => seq > afterSeq);
       let high = beforeSeq === undefined ? source.length : firstIndexWhere(source, (seq) => seq >= beforeSeq);
@@ -139,12 +152,45 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
     const found: Event[] = [];
     const forward = afterSeq !== undefined;
     for (const seq of mergedSeqs(windows, forward)) {
-      const event = eventAt(seq);
-      if (!matchesQuery(event, query)) continue;
-      found.push(event);
+      const slot = slotAt(seq);
+      if (!isLive(slot) || !matchesQuery(slot, query)) continue;
+      found.push(slot);
       if (found.length === query.limit) break;
     }
     return forward ? found : found.reverse();
+  }
+
+  /**
+   * Marks matching events pruned, a batch at a time with a turn of the event loop between batches. Candidates come
+   * from the type indexes, oldest first; while timestamps ascend in append order the walk stops at `before`.
+   */
+  async function prune(pruneOptions: PruneOptions): Promise<number> {
+    const { before, types, batchSize, onBatch } = resolvePruneOptions(pruneOptions);
+    const byType = indexes.get("event_type") as Map<string, Queue<number>>;
+    const doomed: number[] = [];
+    for (const type of types) {
+      const list = byType.get(type);
+      for (let index = 0; list !== undefined && index < list.length; index++) {
+        const slot = slotAt(list.at(index));
+        if (timestampsAscending && slot.timestamp >= before) break;
+        if (isLive(slot) && slot.timestamp < before) doomed.push(list.at(index));
+      }
+    }
+    doomed.sort((left, right) => left - right);
+    let deleted = 0;
+    for (let start = 0; start < doomed.length; start += batchSize) {
+      for (const seq of doomed.slice(start, start + batchSize)) {
+        const slot = slotAt(seq);
+        if (!isLive(slot)) continue; // evicted or pruned meanwhile
+        log.set(seq - firstSeq, new PrunedSlot(slot.timestamp));
+        liveCount--;
+        deleted++;
+        for (const field of INDEXED_FIELDS) if (slot[field] !== "") trimHead(field, slot[field], firstSeq - 1);
+      }
+      onBatch?.(deleted);
+      await yieldToAppends();
+    }
+    return deleted;
   }
 
   return {
@@ -153,7 +199,9 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
       const outcomes = batch.map((event) => {
         const existing = seqById.get(event.event_id);
-        if (existing !== undefined) return eventAt(existing);
+        const slot = existing === undefined ? undefined : slotAt(existing);
+        // A pruned id is free again: storing it anew is what a store that forgot it would do.
+        if (isLive(slot)) return slot;
         store(event);
         return null;
       });
@@ -163,11 +211,13 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
     watch: (onAppend) => notifier.watch(onAppend),
     async get(eventId: string): Promise<Event | null> {
       const seq = seqById.get(eventId);
-      return seq === undefined ? null : eventAt(seq);
+      const slot = seq === undefined ? undefined : slotAt(seq);
+      return isLive(slot) ? slot : null;
     },
     async list(query: NormalizedEventQuery): Promise<Event[]> {
       return list(query);
     },
+    prune,
     async close(): Promise<void> {
       notifier.clear();
       seqById.clear();
@@ -175,4 +225,45 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
       log.clear();
     },
   };
+
+  /**
+   * The smallest candidate among the equality filters' index lists and the union of the event-type lists (merged by
+   * sequence): a low-cardinality filter combined with a rare type walks the rare type's entries, not the common ones.
+   */
+  function sourcesFor(query: NormalizedEventQuery): SeqSource[] {
+    let narrowest: SeqSource[] = [allSeqs];
+    let narrowestSize = Number.POSITIVE_INFINITY;
+    for (const field of INDEXED_FIELDS) {
+      if (field === "event_type") continue;
+      const value = query[field];
+      if (value === undefined) continue;
+      const list = indexes.get(field)?.get(value);
+      if (list === undefined) return [];
+      if (list.length < narrowestSize) {
+        narrowest = [list];
+        narrowestSize = list.length;
+      }
+    }
+    if (query.event_types !== undefined) {
+      const byType = indexes.get("event_type") as Map<string, Queue<number>>;
+      const lists = query.event_types.flatMap((type) => byType.get(type) ?? []);
+      const size = lists.reduce((sum, list) => sum + list.length, 0);
+      if (size < narrowestSize) narrowest = lists;
+    }
+    return narrowest;
+  }
+}
+
+/** What a log slot holds once its event is pruned: only the timestamp, which binary searches over time need. */
+class PrunedSlot {
+  constructor(readonly timestamp: string) {}
+}
+
+type Slot = Event | PrunedSlot;
+
+/** Stands for any slot below `firstSeq`: evicted events are the oldest, so "" keeps time searches monotonic. */
+const EVICTED = new PrunedSlot("");
+
+function isLive(slot: Slot | undefined): slot is Event {
+  return slot !== undefined && !(slot instanceof PrunedSlot);
 }

@@ -1,7 +1,9 @@
 import type { Pool } from "pg";
 import type { Event } from "../../event.js";
+import { wireJson } from "../../stored-event.js";
 import type { AppendOutcome } from "../types.js";
 import { inTransaction, MAX_STATEMENT_CHARS, storeEvents } from "./postgres-insert.js";
+import type { StatisticsKeeper } from "./postgres-statistics.js";
 
 /** Settings of {@link AppendBatcher}. */
 export interface AppendBatcherSettings {
@@ -11,6 +13,8 @@ export interface AppendBatcherSettings {
   readonly maxBatchRows: number;
   /** Most INSERT statements in flight at once. */
   readonly maxConcurrentStatements: number;
+  /** Told how many rows each group stored, to keep the planner's statistics fresh. */
+  readonly statistics?: StatisticsKeeper | undefined;
 }
 
 interface PendingAppend {
@@ -41,7 +45,7 @@ export class AppendBatcher {
 
   /** Queues one `append` call; resolves with its outcomes once its statement has committed. */
   submit(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
-    const json = events.map((event) => JSON.stringify(event));
+    const json = events.map(wireJson);
     const chars = json.reduce((sum, text) => sum + text.length, 0);
     return new Promise((resolve, reject) => {
       this.queue.push({ events, json, chars, resolve, reject });
@@ -106,6 +110,7 @@ export class AppendBatcher {
       const outcomes = fitsOneStatement
         ? await storeEvents(pool, batch)
         : await inTransaction(pool, (client) => storeEvents(client, batch));
+      this.settings.statistics?.noteAppended(outcomes.filter((outcome) => outcome === null).length);
       let offset = 0;
       for (const call of group) {
         call.resolve(outcomes.slice(offset, offset + call.events.length));

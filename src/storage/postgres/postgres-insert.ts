@@ -16,30 +16,48 @@ export interface Queryable {
 /** Cap on the JSON text of one statement (a group of several calls), far below PostgreSQL's 1 GB limits. */
 export const MAX_STATEMENT_CHARS = 16 * 1024 * 1024;
 
-const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata`;
+const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata, body`;
 
 /**
  * The group-commit INSERT as a named statement: each connection parses and plans it once, which matters because
  * the statement runs once per group. One text parameter holds the JSON array of events: no per-row parameter
- * limit, and jsonb keeps numbers exact.
+ * limit, and the server keeps numbers exact.
  */
-function insertStatement(table: string, json: string): { name: string; text: string; values: unknown[] } {
-  return { name: `ad_seller_events_insert_${hashName(table)}`, text: insertSql(table), values: [json] };
+function insertStatement(table: string, json: readonly string[]): { name: string; text: string; values: unknown[] } {
+  // JSON.stringify never writes a raw line feed (one inside a string is escaped), so "\n" separates the texts, and
+  // the server splits them with no escaping on either side (a text[] literal would escape every quote).
+  return { name: statementName("insert", table), text: insertSql(table), values: [json.join("\n")] };
 }
 
-/** A short, stable digest of a table name (statement names must be unique per text and under 64 bytes). */
-function hashName(text: string): string {
+/**
+ * The name of one of the adapter's prepared statements for a table: a short, stable digest (statement names must
+ * be unique per text and under 64 bytes). The version keeps a process that mixes releases from reusing a name.
+ */
+export function statementName(role: string, table: string): string {
   let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
-  return (hash >>> 0).toString(16).padStart(8, "0");
+  for (let index = 0; index < table.length; index++) hash = Math.imul(hash ^ table.charCodeAt(index), 0x01000193);
+  return `ad_seller_events_${role}_v4_${(hash >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+/**
+ * The transaction-level advisory lock that makes append order commit order for one table. The INSERT takes it in a
+ * one-time filter, evaluated before the first row draws its `seq` from the identity, and holds it to commit: so a
+ * writer that draws a higher `seq` starts only after every lower `seq` has committed (or rolled back), and a reader
+ * ordering by `seq` can never see a row appear behind one it has read. Readers take no lock and wait for nothing.
+ */
+export function appendLockSql(table: string): string {
+  return `pg_advisory_xact_lock(hashtextextended('ad-seller-events:append:${table}', 0))`;
 }
 
 function insertSql(table: string): string {
   return (
     `INSERT INTO ${table} (${INSERTED_COLUMNS}) ` +
     "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
-    "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata' " +
-    "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS input(e, position) ORDER BY position " +
+    "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata', body " +
+    // One text per event, stored as sent as the row's `body` (served as it is) and parsed once into jsonb columns.
+    "FROM unnest(string_to_array($1::text, E'\\n')) WITH ORDINALITY AS input(body, position) " +
+    "CROSS JOIN LATERAL (SELECT input.body::jsonb AS e) AS parsed " +
+    `WHERE (SELECT ${appendLockSql(table)}) IS NOT NULL ORDER BY position ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id"
   );
 }
@@ -90,21 +108,21 @@ export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<Ap
   });
 }
 
-/** Joins serialised events into JSON arrays of at most `maxRows` events and about `MAX_STATEMENT_CHARS` each. */
-function chunkJson(parts: readonly string[], maxRows: number): string[] {
-  const chunks: string[] = [];
+/** Groups serialised events into chunks of at most `maxRows` events and about `MAX_STATEMENT_CHARS` each. */
+function chunkJson(parts: readonly string[], maxRows: number): string[][] {
+  const chunks: string[][] = [];
   let current: string[] = [];
   let chars = 0;
   for (const part of parts) {
     if (current.length > 0 && (current.length >= maxRows || chars + part.length > MAX_STATEMENT_CHARS)) {
-      chunks.push(`[${current.join(",")}]`);
+      chunks.push(current);
       current = [];
       chars = 0;
     }
     current.push(part);
     chars += part.length;
   }
-  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+  if (current.length > 0) chunks.push(current);
   return chunks;
 }
 

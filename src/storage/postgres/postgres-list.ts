@@ -3,101 +3,62 @@ import { CORRELATION_FIELDS } from "../../event.js";
 import { isUuid, unknownCursorError } from "../../query.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { Queryable } from "./postgres-insert.js";
-import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
+import { statementName } from "./postgres-insert.js";
+import { gapFor } from "./postgres-prune.js";
+import { EVENT_ALIASES, EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 
-/** A position in the append order: the writing transaction's id, then the identity sequence. */
-interface Position {
-  readonly xid: string;
-  readonly seq: string;
+/** A list read: the statement, and whether rows come oldest first. */
+interface ListRead {
+  readonly statement: { name?: string; text: string; values: unknown[] };
+  readonly forward: boolean;
+  readonly cursor: string | undefined;
 }
-
-/** Where reading starts: the visibility boundary, the newest committed row, and the cursor's position. */
-interface ReadStart {
-  boundary: bigint;
-  readonly newest: bigint | null;
-  readonly cursor: Position | null;
-}
-
-const BOUNDARY_SQL = "pg_snapshot_xmin(pg_current_snapshot())::text";
-const MAX_POLL_DELAY_MS = 25;
-const OUTER_COLUMNS =
-  'event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata';
 
 /**
- * Lists events of a validated query in (xid, seq) order, reading only rows whose transaction id lies below the
- * snapshot's xmin: every transaction below it has finished, so no row can ever appear behind what a reader has
- * seen. When a row that had committed before the call is not below the boundary yet (an older transaction is still
- * running), waits up to `waitMillis` for the boundary to pass it, so that a list sees every event committed before it
- * started unless an older transaction stays open longer than that.
+ * Lists events of a validated query in `seq` order, in one round trip. Appends assign `seq` under a per-table lock
+ * held until commit (see `postgres-insert.ts`), so `seq` order is commit order: a row is visible only once every row
+ * with a lower `seq` has committed or rolled back, and a reader tailing by `after` can never see a row appear behind
+ * its cursor. No snapshot horizon is needed, so no unrelated transaction can stall or hide a read.
  */
-export async function listEventRows(
+export function listEventRows(db: Queryable, table: string, query: NormalizedEventQuery): Promise<Event[]> {
+  return readRows(db, table, query, rowToEvent);
+}
+
+/** `listEventRows` as wire JSON: each row's stored `body`, passed on without a parse. */
+export function listEventJson(db: Queryable, table: string, query: NormalizedEventQuery): Promise<string[]> {
+  return readRows(db, table, query, rowToJson);
+}
+
+async function readRows<T>(
   db: Queryable,
   table: string,
   query: NormalizedEventQuery,
-  waitMillis: number,
-): Promise<Event[]> {
-  const start = await readStart(db, table, query);
-  await waitForBoundary(db, start, waitMillis);
+  convert: (row: EventRow) => T,
+): Promise<T[]> {
+  const read = buildListRead(table, query);
+  const { name, text, values } = read.statement;
+  const result = await (name === undefined
+    ? db.query<EventRow>(text, values)
+    : db.query<EventRow>({ name, text, values }));
+  // No row and a cursor: either nothing lies beyond it or it names no event. Only then is the second trip paid.
+  if (result.rows.length === 0 && read.cursor !== undefined) await assertCursor(db, table, query);
+  const items = result.rows.map(convert);
+  return read.forward ? items : items.reverse();
+}
+
+/** The SQL, parameters and direction of a list read (exported for the JSON path and for plan tests). */
+export function buildListRead(table: string, query: NormalizedEventQuery): ListRead {
   const forward = query.after !== undefined;
-  const { text, values } = buildListSql(table, query, start, forward);
-  const result = await db.query<EventRow>(text, values);
-  const events = result.rows.map(rowToEvent);
-  return forward ? events : events.reverse();
-}
-
-async function readStart(db: Queryable, table: string, query: NormalizedEventQuery): Promise<ReadStart> {
-  const cursorName = query.after !== undefined ? "after" : query.before !== undefined ? "before" : undefined;
-  const cursorId = query.after ?? query.before ?? null;
-  if (cursorName !== undefined && cursorId !== null && !isUuid(cursorId))
-    throw unknownCursorError(cursorName, cursorId);
-  const result = await db.query<{ boundary: string; newest: string | null; xid: string | null; seq: string | null }>(
-    `SELECT ${BOUNDARY_SQL} AS boundary, ` +
-      `(SELECT newest.xid FROM ${table} AS newest ORDER BY newest.xid DESC, newest.seq DESC LIMIT 1)::text AS newest, ` +
-      `cursor.xid::text AS xid, cursor.seq::text AS seq ` +
-      `FROM (VALUES (1)) AS one LEFT JOIN ${table} AS cursor ON cursor.event_id = $1::uuid`,
-    [cursorId],
-  );
-  const row = result.rows[0];
-  if (row === undefined) throw new Error("the position query returned no row");
-  let cursor: Position | null = null;
-  if (cursorName !== undefined && cursorId !== null) {
-    if (row.xid === null || row.seq === null) throw unknownCursorError(cursorName, cursorId);
-    cursor = { xid: row.xid, seq: row.seq };
-  }
-  return { boundary: BigInt(row.boundary), newest: row.newest === null ? null : BigInt(row.newest), cursor };
-}
-
-async function waitForBoundary(db: Queryable, start: ReadStart, waitMillis: number): Promise<void> {
-  const { newest } = start;
-  if (newest === null || start.boundary > newest || waitMillis <= 0) return;
-  const deadline = Date.now() + waitMillis;
-  let delay = 1;
-  while (start.boundary <= newest) {
-    const remaining = deadline - Date.now();
-    // Past the deadline the boundary stays where it is: the answer is a stable prefix, just not a complete one.
-    if (remaining <= 0) return;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
-    delay = Math.min(delay * 2, MAX_POLL_DELAY_MS);
-    const result = await db.query<{ boundary: string }>(`SELECT ${BOUNDARY_SQL} AS boundary`);
-    start.boundary = BigInt(result.rows[0]?.boundary ?? start.boundary);
-  }
-}
-
-function buildListSql(
-  table: string,
-  query: NormalizedEventQuery,
-  start: ReadStart,
-  forward: boolean,
-): { text: string; values: unknown[] } {
+  const cursor = query.after ?? query.before;
+  if (cursor !== undefined && !isUuid(cursor)) throw unknownCursorError(forward ? "after" : "before", cursor);
   const values: unknown[] = [];
   const param = (value: unknown) => {
     values.push(value);
     return `$${values.length}`;
   };
-  const conditions = [`xid < ${param(start.boundary.toString())}::xid8`];
-  if (start.cursor !== null) {
-    const { xid, seq } = start.cursor;
-    conditions.push(`(xid, seq) ${forward ? ">" : "<"} (${param(xid)}::xid8, ${param(seq)}::bigint)`);
+  const conditions: string[] = [];
+  if (cursor !== undefined) {
+    conditions.push(`seq ${forward ? ">" : "<"} (SELECT seq FROM ${table} WHERE event_id = ${param(cursor)}::uuid)`);
   }
   for (const field of CORRELATION_FIELDS) {
     const value = query[field];
@@ -107,20 +68,37 @@ function buildListSql(
   if (query.since !== undefined) conditions.push(`"timestamp" >= ${param(query.since)}`);
   if (query.until !== undefined) conditions.push(`"timestamp" < ${param(query.until)}`);
   const direction = forward ? "ASC" : "DESC";
-  const order = `ORDER BY xid ${direction}, seq ${direction} LIMIT ${param(query.limit)}`;
+  const order = `ORDER BY seq ${direction} LIMIT ${param(query.limit)}`;
   const types = query.event_types ?? [];
+  let text: string;
   if (types.length <= 1) {
     if (types[0] !== undefined) conditions.push(`event_type = ${param(types[0])}`);
-    return { text: `SELECT ${EVENT_COLUMNS} FROM ${table} WHERE ${conditions.join(" AND ")} ${order}`, values };
+    text = `SELECT ${EVENT_COLUMNS} FROM ${table}${where(conditions)} ${order}`;
+  } else {
+    // One index range per type, merged: O(types x limit) rows read instead of a scan filtering on the type.
+    const branches = types.map(
+      (type) =>
+        `(SELECT seq, ${EVENT_COLUMNS} FROM ${table}${where([...conditions, `event_type = ${param(type)}`])} ${order})`,
+    );
+    text = `SELECT ${EVENT_ALIASES} FROM (${branches.join(" UNION ALL ")}) AS matched ${order}`;
   }
-  // One index range per type, merged: O(types x limit) rows read instead of a scan filtering on the type.
-  const branches = types.map(
-    (type) =>
-      `(SELECT xid, seq, ${EVENT_COLUMNS} FROM ${table} ` +
-      `WHERE ${[...conditions, `event_type = ${param(type)}`].join(" AND ")} ${order})`,
-  );
-  return {
-    text: `SELECT ${OUTER_COLUMNS} FROM (${branches.join(" UNION ALL ")}) AS matched ${order}`,
-    values,
-  };
+  // A filtered read is deliberately not a named statement: after five runs PostgreSQL may switch a prepared statement
+  // to a generic plan built for an average value, which walks a common flow_type's index for a rare event_type.
+  // Unnamed statements are planned with the actual values every time (about 0.1 ms, against a wrong plan's cost).
+  // A read with no filter (the newest page, or paging by cursor alone) has one plan whatever its values: prepare it.
+  const unfiltered = conditions.length === (cursor === undefined ? 0 : 1) && types.length === 0;
+  const statement = unfiltered ? { name: statementName("list", `${table}:${text}`), text, values } : { text, values };
+  return { statement, forward, cursor };
+}
+
+async function assertCursor(db: Queryable, table: string, query: NormalizedEventQuery): Promise<void> {
+  const cursor = (query.after ?? query.before) as string;
+  const found = await db.query(`SELECT 1 FROM ${table} WHERE event_id = $1::uuid`, [cursor]);
+  if (found.rows.length > 0) return;
+  const name = query.after !== undefined ? "after" : "before";
+  throw (await gapFor(db, table, name, cursor)) ?? unknownCursorError(name, cursor);
+}
+
+function where(conditions: readonly string[]): string {
+  return conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`;
 }

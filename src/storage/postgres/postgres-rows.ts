@@ -1,17 +1,36 @@
 import type { Event } from "../../event.js";
-import { parseStoredRow } from "../../stored-event.js";
+import { parseStoredEvent, parseStoredRow, readWireHeader } from "../../stored-event.js";
+
+const LEGACY_COLUMNS = [
+  ["event_type", "event_type"],
+  ['"timestamp"', '"timestamp"'],
+  ["flow_id", "flow_id"],
+  ["flow_type", "flow_type"],
+  ["proposal_id", "proposal_id"],
+  ["deal_id", "deal_id"],
+  ["session_id", "session_id"],
+  ["payload::text", "payload"],
+  ["metadata::text", "metadata"],
+] as const;
 
 /**
- * The select list that reads an event back. JSON columns are read as text and parsed here, so that type parsers a
- * caller registered on its pool cannot change what we return.
+ * The select list that reads an event back: `body`, the event's wire JSON as the bus wrote it, and only for rows
+ * without one (written before `body` existed, or by another tool) the columns it is rebuilt from. JSON columns are
+ * read as text and parsed here, so that type parsers a caller registered on its pool cannot change what we return.
  */
-export const EVENT_COLUMNS =
-  'event_id::text AS event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, ' +
-  "payload::text AS payload, metadata::text AS metadata";
+export const EVENT_COLUMNS = [
+  "event_id::text AS event_id",
+  "body",
+  ...LEGACY_COLUMNS.map(([expression, alias]) => `CASE WHEN body IS NULL THEN ${expression} END AS ${alias}`),
+].join(", ");
+
+/** The aliases of {@link EVENT_COLUMNS}, for an outer query over a union of selects. */
+export const EVENT_ALIASES = ["event_id", "body", ...LEGACY_COLUMNS.map(([, alias]) => alias)].join(", ");
 
 /** A row selected with {@link EVENT_COLUMNS}. */
 export interface EventRow {
   readonly event_id: unknown;
+  readonly body: unknown;
   readonly event_type: unknown;
   readonly timestamp: unknown;
   readonly flow_id: unknown;
@@ -28,8 +47,20 @@ export interface EventRow {
  * other tools), without the payload size cap, which is the writer's setting, not the reader's.
  */
 export function rowToEvent(row: EventRow): Event {
-  return parseStoredRow(
-    row as unknown as Readonly<Record<string, unknown>>,
-    `the row of event ${String(row.event_id)}`,
-  );
+  const where = `the row of event ${String(row.event_id)}`;
+  if (typeof row.body !== "string") return parseStoredRow(row as unknown as Readonly<Record<string, unknown>>, where);
+  let record: unknown;
+  try {
+    record = JSON.parse(row.body);
+  } catch (error) {
+    throw new Error(`${where} holds a body that does not parse: ${(error as Error).message}`);
+  }
+  return parseStoredEvent(record, where);
+}
+
+/** The row's wire JSON: its `body` as stored when the bus wrote it, or the serialised event otherwise. */
+export function rowToJson(row: EventRow): string {
+  const { body } = row;
+  if (typeof body === "string" && readWireHeader(body) !== undefined) return body;
+  return JSON.stringify(rowToEvent(row));
 }

@@ -41,7 +41,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 // PostgreSQL silently truncates names past 63 bytes; index names append at most 16 characters to the table name,
 // and a truncated name could collide with another index and make "IF NOT EXISTS" skip it.
 const MAX_SCHEMA_LENGTH = 63;
-const MAX_TABLE_LENGTH = 63 - "_proposal_id_idx".length;
+const MAX_TABLE_LENGTH = 63 - "_proposal_id_idx".length; // as long as the newer "_proposal_id_seq"
 
 /** Resolved, validated and quoted names of everything the adapter creates. */
 export interface PostgresObjectNames {
@@ -49,6 +49,8 @@ export interface PostgresObjectNames {
   readonly table: string;
   /** `"schema"."table"`, ready to splice into SQL. */
   readonly qualifiedTable: string;
+  /** `"schema"."table_pruned"`: the ids retention deleted, so that a cursor naming one answers a gap. */
+  readonly prunedTable: string;
   /** Every relation the schema SQL creates (table and indexes), schema-qualified and quoted. */
   readonly relations: readonly string[];
 }
@@ -81,20 +83,28 @@ export function postgresSchemaSql(name: PostgresTableName = {}): string {
       ...CORRELATION_COLUMNS.map((column) => `  ${column} text NOT NULL DEFAULT '',`),
       "  payload jsonb NOT NULL DEFAULT '{}',",
       "  metadata jsonb NOT NULL DEFAULT '{}',",
+      "  body text,",
       `  CONSTRAINT ${quote(`${names.table}_pkey`)} PRIMARY KEY (xid, seq),`,
       `  CONSTRAINT ${quote(`${names.table}_event_id_key`)} UNIQUE (event_id)`,
       ");",
     ].join("\n"),
   );
+  // The event's wire JSON exactly as the bus wrote it (the jsonb columns reorder keys): served without a parse.
+  // Tables from before 0.2 gain it here; their older rows keep NULL and are rebuilt from the columns.
+  statements.push(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS body text;`);
+  // `seq` is the append order (assigned under the append lock, so it is commit order); every read walks one of these.
+  statements.push(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${names.table}_seq_key`)} ON ${table} (seq);`);
   for (const column of CORRELATION_COLUMNS) {
     // Partial: most events leave some correlation fields empty, and "" is never a filter value.
     statements.push(
-      `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_${column}_idx`)} ON ${table} (${column}, xid, seq) WHERE ${column} <> '';`,
+      `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_${column}_seq`)} ON ${table} (${column}, seq) WHERE ${column} <> '';`,
     );
   }
   statements.push(
-    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_event_type_idx`)} ON ${table} (event_type, xid, seq);`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_timestamp_idx`)} ON ${table} ("timestamp", xid, seq);`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_event_type_seq`)} ON ${table} (event_type, seq);`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_timestamp_seq`)} ON ${table} ("timestamp", seq);`,
+    // Ids deleted by prune(), so that a cursor naming one answers EventGapError instead of "unknown cursor".
+    `CREATE TABLE IF NOT EXISTS ${names.prunedTable} (event_id uuid PRIMARY KEY, seq bigint NOT NULL);`,
   );
   return `${statements.join("\n\n")}\n`;
 }
@@ -104,15 +114,40 @@ export function resolvePostgresNames(name: PostgresTableName): PostgresObjectNam
   const schema = checkIdentifier("schema", name.schema ?? DEFAULT_POSTGRES_SCHEMA, MAX_SCHEMA_LENGTH);
   const table = checkIdentifier("table", name.table ?? DEFAULT_POSTGRES_TABLE, MAX_TABLE_LENGTH);
   const qualify = (relation: string) => `${quote(schema)}.${quote(relation)}`;
-  const indexSuffixes = ["pkey", "event_id_key", ...CORRELATION_COLUMNS.map((c) => `${c}_idx`), "event_type_idx"];
+  const indexSuffixes = [
+    "pkey",
+    "event_id_key",
+    "seq_key",
+    ...CORRELATION_COLUMNS.map((c) => `${c}_seq`),
+    "event_type_seq",
+    "timestamp_seq",
+  ];
   return {
     schema,
     table,
     qualifiedTable: qualify(table),
-    relations: [table, ...indexSuffixes, "timestamp_idx"].map((relation, index) =>
-      qualify(index === 0 ? relation : `${table}_${relation}`),
-    ),
+    prunedTable: qualify(`${table}_pruned`),
+    relations: [table, ...[...indexSuffixes, "pruned"].map((suffix) => `${table}_${suffix}`)].map(qualify),
   };
+}
+
+/**
+ * Indexes that tables created before 0.2 carry and nothing reads any more (reads follow `seq`, not `(xid, seq)`).
+ * Dropping them once every process runs 0.2 saves their cost on every append.
+ *
+ * @example
+ * ```ts
+ * import { legacyPostgresIndexes } from "ad-seller-events/postgres";
+ *
+ * for (const index of legacyPostgresIndexes({ table: "seller_events" })) console.log(`DROP INDEX CONCURRENTLY IF EXISTS ${index};`);
+ * ```
+ */
+export function legacyPostgresIndexes(name: PostgresTableName = {}): string[] {
+  const schema = checkIdentifier("schema", name.schema ?? DEFAULT_POSTGRES_SCHEMA, MAX_SCHEMA_LENGTH);
+  const table = checkIdentifier("table", name.table ?? DEFAULT_POSTGRES_TABLE, MAX_TABLE_LENGTH);
+  return [...CORRELATION_COLUMNS, "event_type", "timestamp"].map(
+    (column) => `${quote(schema)}.${quote(`${table}_${column}_idx`)}`,
+  );
 }
 
 function checkIdentifier(field: "schema" | "table", value: unknown, maxLength: number): string {

@@ -3,13 +3,17 @@ import { EventBusError, EventValidationError, StorageError } from "../../errors.
 import type { Event } from "../../event.js";
 import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import { isUuid } from "../../query.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { resolvePruneOptions } from "../prune-options.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
 import { postgresCheckpoints } from "./postgres-checkpoints.js";
 import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, withDeadline } from "./postgres-deadline.js";
-import { listEventRows } from "./postgres-list.js";
-import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
+import { statementName } from "./postgres-insert.js";
+import { listEventJson, listEventRows } from "./postgres-list.js";
+import { pruneEvents } from "./postgres-prune.js";
+import { EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
+import { StatisticsKeeper } from "./postgres-statistics.js";
 import { PostgresWatch, postgresChannel } from "./postgres-watch.js";
 
 /**
@@ -45,9 +49,16 @@ export interface PostgresStorageOptions {
   /** Most group-commit INSERT statements in flight at once (each holds a pool connection). Default: `2`. */
   readonly maxConcurrentInserts?: number | undefined;
   /**
-   * How long `list` may wait, in milliseconds, for transactions older than the newest stored event to finish, so
-   * that it returns every event committed before it was called. After that it returns the stable prefix that is
-   * visible. `0` never waits. Default: `2000`.
+   * Run `ANALYZE` on the table in the background as it grows (when the rows this process appended pass 1k, 4k,
+   * 16k, ..., and at start when the table changed by more than its size since its last ANALYZE), so that combined
+   * filters keep the right plan on a freshly grown table. Needs the table's owner (or MAINTAIN); without it the
+   * refresh is skipped. Default: `true`.
+   */
+  readonly analyzeOnGrowth?: boolean | undefined;
+  /**
+   * @deprecated Ignored since reads stopped waiting on a snapshot horizon: appends are ordered by commit under a
+   * per-table lock, so `list` never waits for, or hides behind, another transaction. Accepted so that existing
+   * configurations keep working.
    */
   readonly visibilityWaitMillis?: number | undefined;
   /**
@@ -86,6 +97,8 @@ export interface PostgresEventStorage extends EventStorage {
    * at boot. Rejects with `StorageError`; calling it again retries. Does nothing when `createSchema` is `false`.
    */
   ensureSchema(): Promise<void>;
+  /** Retention, always present on this adapter: see `EventStorage.prune` and docs/retention.md. */
+  prune(options: PruneOptions): Promise<number>;
 }
 
 const NAME = "postgres";
@@ -93,8 +106,9 @@ const SETUP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('ad-seller
 
 /**
  * Event storage in PostgreSQL, shared by any number of seller processes. Concurrent appends in one process share
- * multi-row INSERT statements (group commit); `list` follows one total order, (writing transaction id, sequence),
- * that a reader tailing with `after` can follow without ever skipping an event that commits late.
+ * multi-row INSERT statements (group commit); each statement takes the append sequence under a short per-table lock
+ * held to its commit, so the sequence is commit order and a reader tailing with `after` never skips an event that
+ * commits late, while no unrelated transaction can stall or hide a read.
  *
  * @example
  * ```ts
@@ -114,18 +128,20 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
   // `watch` (held open for as long as a tail is, so no query deadline applies) come from the caller's pool directly.
   const pool = boundedPool(settings.pool, settings.timeoutMs);
   const table = names.qualifiedTable;
+  const statistics = new StatisticsKeeper(pool, table, settings.analyzeOnGrowth);
   const batcher = new AppendBatcher({
     pool,
     qualifiedTable: table,
     maxBatchRows: settings.maxBatchRows,
     maxConcurrentStatements: settings.maxConcurrentInserts,
+    statistics,
   });
   const watcher = new PostgresWatch(settings.pool, postgresChannel(names), settings.notify, pool);
-  const gate = new OperationGate(
-    table,
-    settings.timeoutMs,
-    settings.createSchema ? () => createSchemaObjects(pool, names) : undefined,
-  );
+  const setup = async () => {
+    if (settings.createSchema) await createSchemaObjects(pool, names);
+    statistics.checkAtStart();
+  };
+  const gate = new OperationGate(table, settings.timeoutMs, setup);
 
   return {
     name: NAME,
@@ -141,10 +157,26 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
         });
     },
     get(eventId: string): Promise<Event | null> {
-      return gate.run("get", () => getEventRow(pool, table, eventId));
+      return gate.run("get", async () => {
+        const row = await getEventRow(pool, table, eventId);
+        return row === null ? null : rowToEvent(row);
+      });
     },
     list(query: NormalizedEventQuery): Promise<Event[]> {
-      return gate.run("list", () => listEventRows(pool, table, query, settings.visibilityWaitMillis));
+      return gate.run("list", () => listEventRows(pool, table, query));
+    },
+    listJson(query: NormalizedEventQuery): Promise<string[]> {
+      return gate.run("list", () => listEventJson(pool, table, query));
+    },
+    getJson(eventId: string): Promise<string | null> {
+      return gate.run("get", async () => {
+        const row = await getEventRow(pool, table, eventId);
+        return row === null ? null : rowToJson(row);
+      });
+    },
+    async prune(options: PruneOptions): Promise<number> {
+      const settings = resolvePruneOptions(options);
+      return gate.run("prune", () => pruneEvents(pool, table, settings));
     },
     watch: (onAppend) => watcher.watch(onAppend),
     checkpoints: postgresCheckpoints(pool, names, settings.createSchema, (operation, work) =>
@@ -238,14 +270,16 @@ class OperationGate {
   }
 }
 
-async function getEventRow(pool: Pool, table: string, eventId: string): Promise<Event | null> {
+async function getEventRow(pool: Pool, table: string, eventId: string): Promise<EventRow | null> {
   // Not a UUID: no event can have it, and PostgreSQL would refuse the cast.
   if (!isUuid(eventId)) return null;
-  const result = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM ${table} WHERE event_id = $1::uuid`, [
-    eventId,
-  ]);
-  const row = result.rows[0];
-  return row === undefined ? null : rowToEvent(row);
+  // Named: one shape, planned once per connection, and its plan does not depend on the value.
+  const result = await pool.query<EventRow>({
+    name: statementName("get", table),
+    text: `SELECT ${EVENT_COLUMNS} FROM ${table} WHERE event_id = $1::uuid`,
+    values: [eventId],
+  });
+  return result.rows[0] ?? null;
 }
 
 interface ResolvedOptions {
@@ -255,9 +289,9 @@ interface ResolvedOptions {
   readonly createSchema: boolean;
   readonly maxBatchRows: number;
   readonly maxConcurrentInserts: number;
-  readonly visibilityWaitMillis: number;
   readonly timeoutMs: number;
   readonly notify: boolean;
+  readonly analyzeOnGrowth: boolean;
 }
 
 const POSTGRES_OPTION_KEYS: OptionKeys<PostgresStorageOptions> = {
@@ -271,6 +305,7 @@ const POSTGRES_OPTION_KEYS: OptionKeys<PostgresStorageOptions> = {
   visibilityWaitMillis: true,
   timeoutMs: true,
   notify: true,
+  analyzeOnGrowth: true,
 };
 
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
@@ -279,6 +314,8 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
   if (typeof pool?.query !== "function" || typeof pool.connect !== "function") {
     throw EventValidationError.forField("pool", "must be a pg Pool, e.g. new pg.Pool({ connectionString })");
   }
+  // Ignored, but still validated: a bad value fails as it did before the option stopped mattering.
+  readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 0, 0);
   return {
     pool,
     names: resolvePostgresNames(options),
@@ -286,9 +323,9 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
     createSchema: options.createSchema !== false,
     maxBatchRows: readInteger(options.maxBatchRows, "maxBatchRows", 500, 1),
     maxConcurrentInserts: readInteger(options.maxConcurrentInserts, "maxConcurrentInserts", 2, 1),
-    visibilityWaitMillis: readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 2000, 0),
     timeoutMs: readInteger(options.timeoutMs, "timeoutMs", DEFAULT_POSTGRES_TIMEOUT_MS, 1),
     notify: options.notify !== false,
+    analyzeOnGrowth: options.analyzeOnGrowth !== false,
   };
 }
 
@@ -308,8 +345,10 @@ function readInteger(value: number | undefined, field: string, fallback: number,
  */
 async function createSchemaObjects(pool: Pool, names: PostgresObjectNames): Promise<void> {
   const present = await pool.query<{ complete: boolean }>(
-    "SELECT bool_and(to_regclass(name) IS NOT NULL) AS complete FROM unnest($1::text[]) AS name",
-    [names.relations],
+    "SELECT bool_and(to_regclass(name) IS NOT NULL) AND EXISTS (SELECT 1 FROM pg_attribute " +
+      "WHERE attrelid = to_regclass($2) AND attname = 'body' AND NOT attisdropped) AS complete " +
+      "FROM unnest($1::text[]) AS name",
+    [names.relations, names.qualifiedTable],
   );
   if (present.rows[0]?.complete === true) return;
   const script = `${SETUP_LOCK_SQL}\n${postgresSchemaSql({ schema: names.schema, table: names.table })}`;

@@ -50,6 +50,10 @@ export interface RedisKeyLayout {
   readonly sequence: string;
   /** Sorted set of every appended event: member `event_id`, score its append sequence number. */
   readonly log: string;
+  /** Sorted set of appended events by time: member `event_id`, score its timestamp in epoch milliseconds. */
+  readonly time: string;
+  /** String: the first sequence number the time index covers (events appended before it existed are not in it). */
+  readonly timeCoverage: string;
   /** String: the event's JSON, exactly its wire format (what the Python service reads). */
   event(eventId: string): string;
   /** Sorted set of the events whose `field` equals `value`: member `event_id`, score its sequence number. */
@@ -71,6 +75,8 @@ export function redisKeyLayout(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeyL
     prefix,
     sequence: `${prefix}eventlog:seq`,
     log: `${prefix}eventlog:all`,
+    time: `${prefix}eventlog:time`,
+    timeCoverage: `${prefix}eventlog:time:from`,
     event: (eventId: string) => `${prefix}event:${eventId}`,
     // The field name never contains ":", so "{field}:{value}" cannot collide whatever the value holds.
     index: (field: RedisIndexedField, value: string) => `${prefix}eventlog:${field}:${value}`,

@@ -1,9 +1,12 @@
 import type { Cluster, Redis } from "ioredis";
-import type { Event } from "../../event.js";
+import { CORRELATION_FIELDS, type Event } from "../../event.js";
+import type { EventType } from "../../event-type.js";
 import { matchesQuery, unknownCursorError } from "../../query.js";
+import { readWireHeader, type WireHeader } from "../../stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
+import { gapFor } from "./redis-prune.js";
 import { parseEventRecord } from "./redis-record.js";
 import type { RedisScripts } from "./redis-scripts.js";
 
@@ -20,14 +23,58 @@ export interface ListContext {
  * chunk with one MGET and keeping those that match every filter, until `limit` are found or the index ends. For
  * a single filter the first chunk of `limit` entries is the answer.
  */
-export async function listEvents(query: NormalizedEventQuery, context: ListContext): Promise<Event[]> {
+export function listEvents(query: NormalizedEventQuery, context: ListContext): Promise<Event[]> {
+  return listRecords(query, context, (text, key) => {
+    const event = parseEventRecord(text, key);
+    return matchesQuery(event, query) ? event : undefined;
+  });
+}
+
+/**
+ * `listEvents` as wire JSON: a record the bus wrote is matched on its header and passed on as stored, without a
+ * parse; any other record (written by the Python service, say) is parsed, matched and serialised.
+ */
+export function listEventJson(query: NormalizedEventQuery, context: ListContext): Promise<string[]> {
+  const literals = CORRELATION_FIELDS.map((field) => {
+    const value = query[field];
+    return value === undefined ? undefined : JSON.stringify(value);
+  });
+  return listRecords(query, context, (text, key) => {
+    const header = readWireHeader(text);
+    if (header === undefined) {
+      const event = parseEventRecord(text, key);
+      return matchesQuery(event, query) ? JSON.stringify(event) : undefined;
+    }
+    return matchesHeader(header, query, literals) ? text : undefined;
+  });
+}
+
+function matchesHeader(header: WireHeader, query: NormalizedEventQuery, literals: readonly (string | undefined)[]) {
+  for (const [index, field] of CORRELATION_FIELDS.entries()) {
+    const literal = literals[index];
+    if (literal !== undefined && header[field] !== literal) return false;
+  }
+  return (
+    (query.event_types === undefined || query.event_types.includes(header.event_type as EventType)) &&
+    (query.since === undefined || header.timestamp >= query.since) &&
+    (query.until === undefined || header.timestamp < query.until)
+  );
+}
+
+async function listRecords<T>(
+  query: NormalizedEventQuery,
+  context: ListContext,
+  accept: (text: string, key: string) => T | undefined,
+): Promise<T[]> {
   const { client, keys, scripts, guard } = context;
   const forward = query.after !== undefined;
   const source = await chooseSource(query, context);
   if (source.startBound === null) return [];
+  const byTime = await idsInTimeRange(query, context, source.cursorSeq, source.size);
+  if (byTime !== undefined) return acceptInOrder(byTime, query.limit, context, accept, forward);
   let bound = source.startBound;
   let chunk = query.limit;
-  const found: Event[] = [];
+  const found: T[] = [];
   for (;;) {
     const range = [forward ? "asc" : "desc", bound, forward ? "+inf" : "-inf", String(chunk)];
     const rows = await guard.run(() => scripts.range(source.keys, range));
@@ -37,9 +84,9 @@ export async function listEvents(query: NormalizedEventQuery, context: ListConte
     for (const [index, text] of texts.entries()) {
       // A record deleted by hand (retention) leaves index entries behind; they are skipped.
       if (text === null) continue;
-      const event = parseEventRecord(text, recordKeys[index] as string);
-      if (!matchesQuery(event, query)) continue;
-      found.push(event);
+      const item = accept(text, recordKeys[index] as string);
+      if (item === undefined) continue;
+      found.push(item);
       if (found.length === query.limit) return forward ? found : found.reverse();
     }
     if (rows.length < chunk * 2) break;
@@ -51,6 +98,68 @@ export async function listEvents(query: NormalizedEventQuery, context: ListConte
 }
 
 const MAX_CHUNK = 1000;
+/** Most entries of the time index a read walks; a wider time range is filtered on the way instead. */
+const MAX_TIME_RANGE = 2000;
+
+/**
+ * The ids of a narrow `since`/`until` range from the time index, in append order for the window, or `undefined`
+ * when the range is wider than the chosen index (or than {@link MAX_TIME_RANGE}), or when the time index does not
+ * cover every stored event (a store appended to before the index existed).
+ */
+async function idsInTimeRange(
+  query: NormalizedEventQuery,
+  { client, keys, guard }: ListContext,
+  cursorSeq: number | undefined,
+  sourceSize: number,
+): Promise<string[] | undefined> {
+  if (query.since === undefined && query.until === undefined) return undefined;
+  const min = query.since === undefined ? "-inf" : String(Date.parse(query.since));
+  const max = query.until === undefined ? "+inf" : `(${Date.parse(query.until)}`;
+  const [count, coverage, oldest] = await guard.run(() =>
+    Promise.all([
+      client.zcount(keys.time, min, max),
+      client.get(keys.timeCoverage),
+      client.zrange(keys.log, 0, 0, "WITHSCORES"),
+    ]),
+  );
+  if (coverage === null || count > MAX_TIME_RANGE || count >= sourceSize) return undefined;
+  if (oldest[1] !== undefined && Number(oldest[1]) < Number(coverage)) return undefined;
+  if (count === 0) return [];
+  const ids = await guard.run(() => client.zrangebyscore(keys.time, min, max));
+  const seqs = await guard.run(() => client.zmscore(keys.log, ...ids));
+  const forward = query.after !== undefined;
+  const positioned = ids
+    .map((id, index) => ({ id, seq: seqs[index] === null ? Number.NaN : Number(seqs[index]) }))
+    .filter(({ seq }) => {
+      if (Number.isNaN(seq)) return false; // pruned meanwhile
+      if (cursorSeq === undefined) return true;
+      return forward ? seq > cursorSeq : seq < cursorSeq;
+    });
+  positioned.sort((left, right) => (forward ? left.seq - right.seq : right.seq - left.seq));
+  return positioned.map(({ id }) => id);
+}
+
+/** Fetches records in the given order, `limit` at a time, until `limit` of them are accepted. */
+async function acceptInOrder<T>(
+  ids: readonly string[],
+  limit: number,
+  { client, keys, guard }: ListContext,
+  accept: (text: string, key: string) => T | undefined,
+  forward: boolean,
+): Promise<T[]> {
+  const found: T[] = [];
+  for (let start = 0; start < ids.length && found.length < limit; start += limit) {
+    const recordKeys = ids.slice(start, start + limit).map((id) => keys.event(id));
+    const texts = await guard.run(() => client.mget(recordKeys));
+    for (const [index, text] of texts.entries()) {
+      if (text === null) continue;
+      const item = accept(text, recordKeys[index] as string);
+      if (item !== undefined) found.push(item);
+      if (found.length === limit) break;
+    }
+  }
+  return forward ? found : found.reverse();
+}
 
 /**
  * Resolves the cursor and picks the index to walk: the smallest of the filters' sorted sets (all type sets of an
@@ -60,7 +169,7 @@ const MAX_CHUNK = 1000;
 async function chooseSource(
   query: NormalizedEventQuery,
   { client, keys, guard }: ListContext,
-): Promise<{ keys: string[]; startBound: string | null }> {
+): Promise<{ keys: string[]; startBound: string | null; cursorSeq: number | undefined; size: number }> {
   const candidates: string[][] = [];
   for (const field of REDIS_INDEXED_FIELDS) {
     if (field === "event_type") continue;
@@ -70,7 +179,9 @@ async function chooseSource(
   if (query.event_types !== undefined) candidates.push(query.event_types.map((type) => keys.index("event_type", type)));
   if (candidates.length === 0) candidates.push([keys.log]);
   const cursor = query.after ?? query.before;
-  const sizeKeys = candidates.length > 1 ? candidates.flat() : [];
+  // Sizes decide between several candidates, and whether a time range is narrower than the one candidate.
+  const timed = query.since !== undefined || query.until !== undefined;
+  const sizeKeys = candidates.length > 1 || timed ? candidates.flat() : [];
   const [cursorSeq, ...sizes] = await guard.run(() =>
     Promise.all([
       cursor === undefined ? null : client.zscore(keys.log, cursor),
@@ -78,10 +189,14 @@ async function chooseSource(
     ]),
   );
   if (cursor !== undefined && (cursorSeq === null || cursorSeq === undefined)) {
-    throw unknownCursorError(query.after !== undefined ? "after" : "before", cursor);
+    const name = query.after !== undefined ? "after" : "before";
+    throw (await gapFor(client, keys, guard, name, cursor)) ?? unknownCursorError(name, cursor);
   }
   const start = cursor === undefined ? "+inf" : `(${cursorSeq}`;
-  if (candidates.length === 1) return { keys: candidates[0] as string[], startBound: start };
+  const seq = cursorSeq === null || cursorSeq === undefined ? undefined : Number(cursorSeq);
+  if (sizeKeys.length === 0) {
+    return { keys: candidates[0] as string[], startBound: start, cursorSeq: seq, size: Number.POSITIVE_INFINITY };
+  }
   let offset = 0;
   let best: { keys: string[]; size: number } | undefined;
   for (const candidate of candidates) {
@@ -90,5 +205,10 @@ async function chooseSource(
     if (best === undefined || size < best.size) best = { keys: candidate, size };
   }
   const narrowest = best as { keys: string[]; size: number };
-  return { keys: narrowest.keys, startBound: narrowest.size === 0 ? null : start };
+  return {
+    keys: narrowest.keys,
+    startBound: narrowest.size === 0 ? null : start,
+    cursorSeq: seq,
+    size: narrowest.size,
+  };
 }

@@ -1,24 +1,13 @@
 import type { Event } from "../../event.js";
-import { parseStoredEvent } from "../../stored-event.js";
+import { parseStoredEvent, wireJson } from "../../stored-event.js";
 
 /**
  * The record stored under `{prefix}event:{event_id}`: the event's JSON in wire order, exactly what
  * `JSON.stringify(event)` gives for an event the bus built, and what the Python service reads with `json.loads`.
  */
 export function serializeEvent(event: Event): string {
-  // A literal in wire order, so that an event built elsewhere with its keys in another order is stored the same way.
-  return JSON.stringify({
-    event_id: event.event_id,
-    event_type: event.event_type,
-    timestamp: event.timestamp,
-    flow_id: event.flow_id,
-    flow_type: event.flow_type,
-    proposal_id: event.proposal_id,
-    deal_id: event.deal_id,
-    session_id: event.session_id,
-    payload: event.payload,
-    metadata: event.metadata,
-  });
+  // In wire order, so that an event built elsewhere with its keys in another order is stored the same way.
+  return wireJson(event);
 }
 
 /**

@@ -4,13 +4,16 @@ import type { Cluster, Redis } from "ioredis";
 /**
  * Appends a batch atomically. Every key is passed in KEYS (Redis Cluster routes and checks scripts by their keys).
  *
- * KEYS: the sequence counter, the log, then per event its record key followed by its index keys.
- * ARGV: per event three values: event_id, record JSON, number of index keys.
+ * KEYS: the sequence counter, the log, the time index, the time index's coverage mark, then per event its record
+ * key followed by its index keys.
+ * ARGV: per event four values: event_id, record JSON, number of index keys, timestamp in epoch milliseconds.
  * Returns, per event, `false` (nil) when stored now or the JSON already stored under that id.
  *
  * All reads and type checks run before the first write: a script that fails half-way is not rolled back, so any
  * error must come before anything is written. Redis checks memory (OOM) at a script's first write and lets the
- * rest through, so an OOM refusal also leaves nothing behind.
+ * rest through, so an OOM refusal also leaves nothing behind. The time index (member event_id, score the
+ * timestamp) lets a narrow `since`/`until` drive a read; the coverage mark holds the first sequence number it
+ * covers, set by the first append that writes it (a store from before it existed starts there).
  */
 export const APPEND_SCRIPT = `
 local function assertSortedSet(key)
@@ -20,17 +23,17 @@ local function assertSortedSet(key)
   end
 end
 
-local count = #ARGV / 3
+local count = #ARGV / 4
 local outcome, fresh, inBatch = {}, {}, {}
-local cursor = 3
+local cursor = 5
 for i = 1, count do
-  local id, indexCount = ARGV[3 * i - 2], tonumber(ARGV[3 * i])
+  local id, indexCount = ARGV[4 * i - 3], tonumber(ARGV[4 * i - 1])
   local stored = inBatch[id] or redis.call('GET', KEYS[cursor])
   if stored then
     outcome[i] = stored
   else
     outcome[i] = false
-    inBatch[id] = ARGV[3 * i - 1]
+    inBatch[id] = ARGV[4 * i - 2]
     for k = cursor + 1, cursor + indexCount do
       local failure = assertSortedSet(KEYS[k])
       if failure then return failure end
@@ -40,16 +43,18 @@ for i = 1, count do
   cursor = cursor + 1 + indexCount
 end
 if #fresh == 0 then return outcome end
-local failure = assertSortedSet(KEYS[2])
+local failure = assertSortedSet(KEYS[2]) or assertSortedSet(KEYS[3])
 if failure then return failure end
 
 local seq = redis.call('INCRBY', KEYS[1], #fresh) - #fresh
+if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], seq + 1) end
 for _, entry in ipairs(fresh) do
   local i, recordAt, indexCount = entry[1], entry[2], entry[3]
-  local id = ARGV[3 * i - 2]
+  local id = ARGV[4 * i - 3]
   seq = seq + 1
-  redis.call('SET', KEYS[recordAt], ARGV[3 * i - 1])
+  redis.call('SET', KEYS[recordAt], ARGV[4 * i - 2])
   redis.call('ZADD', KEYS[2], seq, id)
+  redis.call('ZADD', KEYS[3], ARGV[4 * i], id)
   for k = recordAt + 1, recordAt + indexCount do
     redis.call('ZADD', KEYS[k], seq, id)
   end
@@ -103,7 +108,7 @@ export const READ_ONLY_RANGE_SCRIPT = `#!lua flags=no-writes\n${RANGE_SCRIPT.tri
 const READ_ONLY_RANGE_SHA = createHash("sha1").update(READ_ONLY_RANGE_SCRIPT).digest("hex");
 
 // Namespaced so that they cannot clash with commands the caller defines on the same client.
-const APPEND_COMMAND = "adSellerEventsAppendV1";
+const APPEND_COMMAND = "adSellerEventsAppendV2";
 const RANGE_COMMAND = "adSellerEventsRangeV1";
 
 /**

@@ -2,11 +2,14 @@ import type { Cluster, Redis } from "ioredis";
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
 import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
+import { readWireHeader } from "../../stored-event.js";
+import { resolvePruneOptions } from "../prune-options.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { redisCheckpoints } from "./redis-checkpoints.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
 import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
-import { listEvents } from "./redis-list.js";
+import { listEventJson, listEvents } from "./redis-list.js";
+import { pruneEvents } from "./redis-prune.js";
 import { parseEventRecord, serializeEvent } from "./redis-record.js";
 import { defineScripts, type RedisScripts } from "./redis-scripts.js";
 import { RedisWatch } from "./redis-watch.js";
@@ -111,6 +114,19 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
       }),
     list: (query) => call("list", () => listEvents(query, { client, keys, scripts, guard })),
     checkpoints: redisCheckpoints(client, keys.prefix, (operation, work) => call(operation, () => guard.run(work))),
+    listJson: (query) => call("list", () => listEventJson(query, { client, keys, scripts, guard })),
+    getJson: (eventId) =>
+      call("get", async () => {
+        const key = keys.event(eventId);
+        const text = await guard.run(() => client.get(key));
+        if (text === null) return null;
+        // The bus's own records go out as stored; any other record is read and serialised as `get` returns it.
+        return readWireHeader(text) === undefined ? JSON.stringify(parseEventRecord(text, key)) : text;
+      }),
+    prune: async (options) => {
+      const settings = resolvePruneOptions(options);
+      return call("prune", () => pruneEvents(client, keys, guard, settings));
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -128,7 +144,7 @@ function appendBatch(
   guard: ConnectionGuard,
 ): Promise<readonly AppendOutcome[]> {
   if (events.length === 0) return Promise.resolve([]);
-  const scriptKeys = [keys.sequence, keys.log];
+  const scriptKeys = [keys.sequence, keys.log, keys.time, keys.timeCoverage];
   const args: string[] = [];
   for (const event of events) {
     scriptKeys.push(keys.event(event.event_id));
@@ -139,7 +155,7 @@ function appendBatch(
       scriptKeys.push(keys.index(field, value));
       indexCount++;
     }
-    args.push(event.event_id, serializeEvent(event), String(indexCount));
+    args.push(event.event_id, serializeEvent(event), String(indexCount), String(Date.parse(event.timestamp)));
   }
   return guard
     .run(() => scripts.append(scriptKeys, args))

@@ -1,9 +1,26 @@
 import type { Event } from "../../event.js";
 import { unknownCursorError } from "../../query.js";
+import { readWireHeader } from "../../stored-event.js";
+import type { ResolvedPrune } from "../prune-options.js";
 import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
-import { buildListStatement, insertParams, insertSql, rowToEvent, selectByIdSql } from "./sqlite-query.js";
+import { chooseDriver } from "./sqlite-plan.js";
+import { gapFor, pruneEvents } from "./sqlite-prune.js";
+import {
+  buildListStatement,
+  insertParams,
+  insertSql,
+  JSON_SELECTED,
+  rowToEvent,
+  selectByIdSql,
+} from "./sqlite-query.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
+
+/** A row of a JSON read. */
+interface JsonRow {
+  readonly seq: number | bigint;
+  readonly body: string;
+}
 
 /**
  * The reads and writes of one events table over one connection, synchronous like the drivers. Setup, error wrapping
@@ -13,7 +30,10 @@ export class SqliteEventTable {
   private readonly statements: StatementCache;
   private readonly insertSql: string;
   private readonly selectByIdSql: string;
+  private readonly selectJsonByIdSql: string;
+  private readonly selectBySeqSql: string;
   private readonly seqByIdSql: string;
+  private hasTimeIndex: boolean | undefined;
 
   constructor(
     private readonly database: SqliteDatabase,
@@ -22,6 +42,8 @@ export class SqliteEventTable {
     this.statements = new StatementCache(database);
     this.insertSql = insertSql(table);
     this.selectByIdSql = selectByIdSql(table);
+    this.selectJsonByIdSql = selectByIdSql(table, JSON_SELECTED);
+    this.selectBySeqSql = selectByIdSql(table).replace("WHERE event_id = ?", "WHERE seq = ?");
     this.seqByIdSql = `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
   }
 
@@ -46,14 +68,49 @@ export class SqliteEventTable {
   }
 
   list(query: NormalizedEventQuery): Event[] {
+    return this.read(query, undefined, (row) => rowToEvent(row, this.table));
+  }
+
+  /** `list` as wire JSON texts, built by SQLite from the stored columns; nothing is parsed in JavaScript. */
+  listJson(query: NormalizedEventQuery): string[] {
+    return this.read(query, JSON_SELECTED, (row) => this.rowJson(row as JsonRow));
+  }
+
+  getJson(eventId: string): string | null {
+    const row = this.statements.get(this.selectJsonByIdSql).get(eventId) as JsonRow | undefined;
+    return row === undefined ? null : this.rowJson(row);
+  }
+
+  /**
+   * The row's JSON when its header is in the bus's own form; otherwise (a naive timestamp or an upper-case id
+   * written by another tool) the row is read as an event, which normalises it, and serialised.
+   */
+  private rowJson(row: JsonRow): string {
+    if (readWireHeader(row.body) !== undefined) return row.body;
+    const full = this.statements.get(this.selectBySeqSql).get(row.seq);
+    return JSON.stringify(rowToEvent(full, this.table));
+  }
+
+  private read<T>(query: NormalizedEventQuery, selected: string | undefined, convert: (row: unknown) => T): T[] {
     const afterSeq = this.cursorSeq("after", query.after);
     const beforeSeq = this.cursorSeq("before", query.before);
-    const read = buildListStatement(this.table, query, { afterSeq, beforeSeq });
-    const events = this.statements
+    const window = { afterSeq, beforeSeq };
+    this.hasTimeIndex ??=
+      this.database
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?")
+        .get(`${this.table}_timestamp_seq`) !== undefined;
+    const driver = chooseDriver(this.statements, this.table, query, window, this.hasTimeIndex);
+    const read = buildListStatement(this.table, query, window, driver, selected);
+    const items = this.statements
       .get(read.sql)
       .all(...read.params)
-      .map((row) => rowToEvent(row, this.table));
-    return read.oldestFirst ? events : events.reverse();
+      .map(convert);
+    return read.oldestFirst ? items : items.reverse();
+  }
+
+  /** Retention: see `pruneEvents`. */
+  prune(settings: ResolvedPrune): Promise<number> {
+    return pruneEvents(this.database, this.statements, this.table, settings);
   }
 
   /** Drops the prepared statements; the connection itself is the caller's business. */
@@ -64,7 +121,8 @@ export class SqliteEventTable {
   private cursorSeq(cursor: "after" | "before", eventId: string | undefined): number | undefined {
     if (eventId === undefined) return undefined;
     const row = this.statements.get(this.seqByIdSql).get(eventId) as { seq: number | bigint } | undefined;
-    if (row === undefined) throw unknownCursorError(cursor, eventId);
+    if (row === undefined)
+      throw gapFor(this.statements, this.table, cursor, eventId) ?? unknownCursorError(cursor, eventId);
     return Number(row.seq);
   }
 }

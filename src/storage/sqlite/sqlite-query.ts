@@ -6,13 +6,44 @@ import { quoteIdentifier } from "./sqlite-schema.js";
 
 /** The columns every read selects; `seq` orders merged reads and is dropped when the row is parsed. */
 const SELECTED = `seq, ${EVENT_FIELDS.map(quoteIdentifier).join(", ")}`;
+/**
+ * The columns of a JSON read: `seq` and the event's wire JSON built by SQLite itself (`json_object`, which escapes
+ * strings exactly as `JSON.stringify` does, with the JSON columns embedded through `json()`, which checks them and
+ * returns what the bus wrote unchanged). One text column per row is also far cheaper for the driver to hand over than
+ * eleven.
+ */
+export const JSON_SELECTED = `seq, json_object(${EVENT_FIELDS.map((field) =>
+  field === "payload" || field === "metadata" ? `'${field}', json(${field})` : `'${field}', ${quoteIdentifier(field)}`,
+).join(", ")}) AS body`;
 
 /**
- * When several equality filters are given, the first of these present drives the read through its `(column, seq)`
- * index and the others are checked per row. Without statistics SQLite cannot know which index is narrowest, so the
- * order encodes ours: a deal or proposal has few events, a flow type very many.
+ * When several filters are given and the counts cannot tell them apart (every probe reached its cap), the first of
+ * these present drives the read: a deal or proposal has few events, a flow type very many. `event_type` stands for the
+ * union of the query's types and `timestamp` for its time range.
  */
-const DRIVING_COLUMNS = ["deal_id", "proposal_id", "flow_id", "session_id", "flow_type"] as const;
+export const DRIVING_ORDER = [
+  "deal_id",
+  "proposal_id",
+  "flow_id",
+  "session_id",
+  "event_type",
+  "flow_type",
+  "timestamp",
+] as const;
+
+/** What drives a read: one equality column's `(column, seq)` index, the type indexes, or the time index. */
+export type ListDriver = (typeof DRIVING_ORDER)[number];
+
+const EQUALITY_COLUMNS = ["deal_id", "proposal_id", "flow_id", "session_id", "flow_type"] as const;
+
+/** The drivers a query could use, in {@link DRIVING_ORDER}. */
+export function driverCandidates(query: NormalizedEventQuery): ListDriver[] {
+  return DRIVING_ORDER.filter((driver) => {
+    if (driver === "event_type") return query.event_types !== undefined;
+    if (driver === "timestamp") return query.since !== undefined || query.until !== undefined;
+    return query[driver] !== undefined;
+  });
+}
 
 /** The append-sequence bounds of a window, from the cursors' stored `seq`. */
 export interface SeqWindow {
@@ -31,45 +62,58 @@ export interface ListStatement {
  * Builds the read for a validated query. Rows come newest first for the newest and `before` windows (the caller
  * reverses them) and oldest first for `after`, so `LIMIT` always cuts at the far end of the window.
  */
-export function buildListStatement(table: string, query: NormalizedEventQuery, window: SeqWindow): ListStatement {
+export function buildListStatement(
+  table: string,
+  query: NormalizedEventQuery,
+  window: SeqWindow,
+  driver: ListDriver | undefined = driverCandidates(query)[0],
+  selected: string = SELECTED,
+): ListStatement {
   const oldestFirst = window.afterSeq !== undefined;
   const order = oldestFirst ? "ASC" : "DESC";
-  const driving = DRIVING_COLUMNS.find((column) => query[column] !== undefined);
+  // Unary + hides a column from the planner, so only the driving index is used.
+  const hide = (column: ListDriver) => (column === driver ? "" : "+");
   const conditions: string[] = [];
   const params: SqliteValue[] = [];
-  for (const column of DRIVING_COLUMNS) {
+  for (const column of EQUALITY_COLUMNS) {
     const value = query[column];
     if (value === undefined) continue;
-    // Unary + hides a column from the planner, so only the driving column's index is used.
-    conditions.push(`${column === driving ? "" : "+"}${quoteIdentifier(column)} = ?`);
+    conditions.push(`${hide(column)}${quoteIdentifier(column)} = ?`);
     params.push(value);
   }
-  addBound(conditions, params, '"timestamp" >= ?', query.since);
-  addBound(conditions, params, '"timestamp" < ?', query.until);
+  addBound(conditions, params, `${hide("timestamp")}"timestamp" >= ?`, query.since);
+  addBound(conditions, params, `${hide("timestamp")}"timestamp" < ?`, query.until);
   addBound(conditions, params, "seq > ?", window.afterSeq);
   addBound(conditions, params, "seq < ?", window.beforeSeq);
-  const from = `FROM ${quoteIdentifier(table)}`;
+  // Without per-value statistics SQLite prefers a walk in seq order to a range it must sort: insist on the time index.
+  const from = `FROM ${quoteIdentifier(table)}${driver === "timestamp" ? ` INDEXED BY ${timeIndexName(table)}` : ""}`;
   const types = query.event_types;
-  if (types !== undefined && (driving !== undefined || types.length === 1)) {
-    const column = driving === undefined ? "event_type" : "+event_type";
+  const mergeTypes = types !== undefined && types.length > 1 && driver === "event_type";
+  if (types !== undefined && !mergeTypes) {
+    const column = `${hide("event_type")}event_type`;
     conditions.push(types.length === 1 ? `${column} = ?` : `${column} IN (${types.map(() => "?").join(", ")})`);
     params.push(...types);
   }
-  if (types === undefined || driving !== undefined || types.length === 1) {
-    const sql = `SELECT ${SELECTED} ${from}${where(conditions)} ORDER BY seq ${order} LIMIT ?`;
+  if (types === undefined || !mergeTypes) {
+    const sql = `SELECT ${selected} ${from}${where(conditions)} ORDER BY seq ${order} LIMIT ?`;
     return { sql, params: [...params, query.limit], oldestFirst };
   }
-  // Several types and no narrower filter: `IN` over the (event_type, seq) index would sort every match. Instead
-  // read each type's own ordered range, at most `limit` rows each, and merge them.
-  const branch = `SELECT * FROM (SELECT ${SELECTED} ${from}${where(["event_type = ?", ...conditions])} ORDER BY seq ${order} LIMIT ?)`;
+  // Several types drive: `IN` over the (event_type, seq) index would sort every match. Instead read each type's own
+  // ordered range, at most `limit` rows each, and merge them.
+  const branch = `SELECT * FROM (SELECT ${selected} ${from}${where(["event_type = ?", ...conditions])} ORDER BY seq ${order} LIMIT ?)`;
   const sql = `${types.map(() => branch).join(" UNION ALL ")} ORDER BY seq ${order} LIMIT ?`;
   const branchParams = types.flatMap((type) => [type, ...params, query.limit]);
   return { sql, params: [...branchParams, query.limit], oldestFirst };
 }
 
+/** The quoted name of the `("timestamp", seq)` index of a table. */
+export function timeIndexName(table: string): string {
+  return quoteIdentifier(`${table}_timestamp_seq`);
+}
+
 /** The SQL that reads one event by id. */
-export function selectByIdSql(table: string): string {
-  return `SELECT ${SELECTED} FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
+export function selectByIdSql(table: string, selected: string = SELECTED): string {
+  return `SELECT ${selected} FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
 }
 
 /** The SQL that stores one event, leaving an already stored id untouched. */

@@ -58,6 +58,10 @@ export function sqliteSchemaSql(options: SqliteSchemaOptions = {}): string {
     (column) =>
       `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${table}_${column}_seq`)} ON ${name} (${quoteIdentifier(column)}, seq);`,
   );
+  // The time index lets a narrow `since`/`until` range drive a read (and be counted) instead of a walk of a large index.
+  indexes.push(
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${table}_timestamp_seq`)} ON ${name} ("timestamp", seq);`, // see timeIndexName
+  );
   return [
     `CREATE TABLE IF NOT EXISTS ${name} (`,
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,",
@@ -73,6 +77,8 @@ export function sqliteSchemaSql(options: SqliteSchemaOptions = {}): string {
     "  metadata TEXT NOT NULL DEFAULT '{}' -- JSON object",
     ");",
     ...indexes,
+    "-- Ids deleted by prune(), so that a cursor naming one answers EventGapError instead of 'unknown cursor'.",
+    `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(`${table}_pruned`)} (event_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`,
     "",
   ].join("\n");
 }

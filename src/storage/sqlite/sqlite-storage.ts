@@ -1,7 +1,8 @@
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
 import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
+import { resolvePruneOptions } from "../prune-options.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import {
   detectSqliteDriver,
@@ -92,6 +93,8 @@ export interface SqliteEventStorage extends EventStorage {
   readonly driver: SqliteDriverName;
   /** The events table. */
   readonly table: string;
+  /** Retention, always present on this adapter: see `EventStorage.prune` and docs/retention.md. */
+  prune(options: PruneOptions): Promise<number>;
 }
 
 /**
@@ -143,6 +146,20 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     },
     watch: (onAppend) => watcher.watch(onAppend),
     checkpoints: sqliteCheckpoints(database, table, use, settings.createSchema),
+    async listJson(query: NormalizedEventQuery): Promise<string[]> {
+      return use("list", () => events.listJson(query));
+    },
+    async getJson(eventId: string): Promise<string | null> {
+      return use("get", () => events.getJson(eventId));
+    },
+    async prune(options: PruneOptions): Promise<number> {
+      const settings = resolvePruneOptions(options);
+      // Each batch goes through `use`, so a closed store or a driver error surfaces as it does for any operation.
+      return use("prune", () => events.prune(settings)).catch((error: unknown) => {
+        if (error instanceof EventBusError) throw error;
+        throw new StorageError("sqlite", "prune", error);
+      });
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
