@@ -3,6 +3,7 @@ import type { EventBus } from "../event-bus.js";
 import { MAX_LIMIT, normalizeEventQuery } from "../query.js";
 import { parseListQuery } from "./query-string.js";
 import { type CoreResponse, json, listBody, problem, serialised } from "./responses.js";
+import { createViewerRoutes } from "./viewer/viewer-routes.js";
 
 /**
  * Request headers as `authorize` sees them: the `get` of the Web `Headers` API (names are case-insensitive).
@@ -62,6 +63,11 @@ export interface EventsHttpOptions<Native = unknown> {
   readonly maxLimit?: number | undefined;
   /** Receives storage failures (answered `503`) and unexpected errors (answered `500`). Default: `console.error`. */
   readonly onError?: ((error: unknown, request: EventsHttpRequest<Native>) => void) | undefined;
+  /**
+   * Also serve the events page for people at `GET {basePath}/ui` (and its assets under `{basePath}/ui/`), under the
+   * same `authorize`. Default `false`: the routes do not exist.
+   */
+  readonly viewer?: boolean | undefined;
 }
 
 /** What a wrapper hands the core: the request split into parts, nothing framework-specific. */
@@ -95,11 +101,14 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
   const { authorize } = options;
   const onError = options.onError ?? reportError;
   const notFound = problem(404, `Nothing is served here; the events API is at ${basePath || "/"}`);
+  const viewer = options.viewer === true ? createViewerRoutes(basePath) : undefined;
+
+  async function allowed(request: CoreRequest<Native>): Promise<boolean> {
+    return authorize === undefined || (await authorize(viewOf(request))) === true;
+  }
 
   async function answer(request: CoreRequest<Native>, route: Route): Promise<CoreResponse> {
-    if (authorize !== undefined && (await authorize(viewOf(request))) !== true) {
-      return problem(401, "Missing or invalid credentials for the events API");
-    }
+    if (!(await allowed(request))) return problem(401, "Missing or invalid credentials for the events API");
     if (request.method !== "GET" && request.method !== "HEAD") {
       return problem(405, `${basePath || "/"} answers GET and HEAD only`, { allow: ALLOW });
     }
@@ -141,6 +150,8 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
       const route = matchRoute(request.path, basePath);
       if (route === undefined) return undefined;
       try {
+        const page = viewer?.match(request.path);
+        if (page !== undefined) return await page(request.method, () => allowed(request));
         return await answer(request, route);
       } catch (error) {
         safely(() => onError(error, viewOf(request)));
