@@ -152,6 +152,10 @@ describe.skipIf(!available)("the events page in chromium", () => {
     await page.keyboard.press("Escape");
     await expect.poll(() => dialog.evaluate((node) => (node as HTMLDialogElement).open)).toBe(false);
     expect(new URL(page.url()).searchParams.get("event")).toBeNull();
+    // Focus goes back to the row, so the keyboard user continues where they were.
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.eventId)).toBe(
+      target.event_id,
+    );
     // The detail's link filters by the deal.
     await page.goto(`${server.url}/events/ui?event=${target.event_id}`);
     await dialog.locator("a[data-filter='deal_id']").click();
