@@ -50,6 +50,12 @@ describe.skipIf(!available)("the events page in chromium", () => {
     browser.context.on("console", (message) => {
       if (message.type() === "error") problems.push(message.text());
     });
+    // Outside the page's CSP (injected by the browser tool): records every violation the page would report.
+    await browser.context.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (violation) => {
+        console.error(`CSP violation: ${violation.violatedDirective} ${violation.blockedURI}`);
+      });
+    });
     await authorizeBrowser();
   });
 
@@ -119,6 +125,25 @@ describe.skipIf(!available)("the events page in chromium", () => {
     expect(await rowIds(shared)).toEqual(await rowIds(page));
     await expect(shared.locator("select[name='group']").inputValue()).resolves.toBe("negotiation");
     await shared.close();
+    await page.close();
+  });
+
+  it("narrows by time, says so when nothing matches, and shows the API's words for a bad time", async () => {
+    const all = await bus.listEvents({ limit: 1000 });
+    const since = (all.at(-3) as Event).timestamp;
+    const page = await openPage(`?since=${encodeURIComponent(since)}`);
+    const expected = (await bus.listEvents({ since })).map((event) => event.event_id).reverse();
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+    expect(await rowIds(page)).toEqual(expected);
+    await page.locator("input[name='session_id']").fill("no-such-session");
+    await page.locator("input[name='session_id']").press("Enter");
+    await page.locator("#state[data-state='empty']").waitFor();
+    expect(await page.locator("#events li").count()).toBe(0);
+    await page.goto(`${server.url}/events/ui?since=yesterday`);
+    const error = page.locator("#state[data-state='error']");
+    await error.waitFor();
+    await expect(error.textContent()).resolves.toContain("since");
+    await expect(error.locator("button.retry").isVisible()).resolves.toBe(true);
     await page.close();
   });
 
@@ -209,6 +234,14 @@ describe.skipIf(!available)("the events page in chromium", () => {
     await page.locator("#pause").click();
     expect((await rowIds(page)).slice(0, 3)).toEqual([third.event_id, second.event_id, first.event_id]);
     await expect(page.locator("#held").isHidden()).resolves.toBe(true);
+
+    // A dropped connection loses nothing: the browser resumes the stream with Last-Event-ID.
+    server.server.closeAllConnections();
+    const fourth = await bus.emitEvent({ event_type: "deal.synced", deal_id: "deal-3001" });
+    await page.locator(`#events li[data-event-id='${fourth.event_id}']`).waitFor({ timeout: 15_000 });
+    const ids = await rowIds(page);
+    expect(ids.slice(0, 4)).toEqual([fourth.event_id, third.event_id, second.event_id, first.event_id]);
+    expect(new Set(ids).size).toBe(ids.length);
     await page.close();
   });
 
@@ -265,7 +298,9 @@ describe.skipIf(!available)("the events page in chromium", () => {
     const origin = new URL(server.url).origin;
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith("data:"))).toEqual([]);
-    const violations = problems.filter((text) => /Content Security Policy|Trusted Type|Refused to/i.test(text));
+    const violations = problems.filter((text) =>
+      /CSP violation|Content Security Policy|Trusted Type|Refused to/i.test(text),
+    );
     expect(violations).toEqual([]);
     expect(problems.filter((text) => text.startsWith("pageerror"))).toEqual([]);
   });

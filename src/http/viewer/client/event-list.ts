@@ -18,8 +18,15 @@ export interface EventList {
 }
 
 const PREVIEW_CHARS = 140;
+/** Rows kept while following a busy stream; older ones leave the bottom and come back through Older events. */
+export const MAX_ROWS = 1000;
 
-export function createEventList(container: HTMLOListElement, open: (eventId: string) => void): EventList {
+/** `trimmed` runs when live events pushed rows out at the bottom (so there are older events to page to). */
+export function createEventList(
+  container: HTMLOListElement,
+  open: (eventId: string) => void,
+  trimmed: () => void,
+): EventList {
   const shown = new Set<string>();
   const rowOf = (target: EventTarget | null) =>
     target instanceof Element ? target.closest<HTMLElement>("li[data-event-id]") : null;
@@ -45,9 +52,19 @@ export function createEventList(container: HTMLOListElement, open: (eventId: str
     if (shown.has(event.event_id)) return false;
     shown.add(event.event_id);
     const row = eventRow(event);
-    if (where === "top") container.prepend(row);
-    else container.append(row);
+    if (where === "bottom") container.append(row);
+    else {
+      container.prepend(row);
+      if (shown.size > MAX_ROWS) trim();
+    }
     return true;
+  };
+  const trim = () => {
+    while (shown.size > MAX_ROWS && container.lastElementChild instanceof HTMLElement) {
+      shown.delete(container.lastElementChild.dataset.eventId ?? "");
+      container.lastElementChild.remove();
+    }
+    trimmed();
   };
   const idAt = (row: Element | null) => (row instanceof HTMLElement ? (row.dataset.eventId ?? "") : "");
 

@@ -23,9 +23,16 @@ const dialog = byId("detail", HTMLDialogElement);
 const detailTitle = byId("detail-title", HTMLElement);
 const detailBody = byId("detail-body", HTMLElement);
 
-/** Every event the page has seen, so a detail opens without a request. */
+/** The events the page has seen most recently, so a detail opens without a request. */
 const known = new Map<string, WireEvent>();
-const list = createEventList(byId("events", HTMLOListElement), (eventId) => navigate({ ...view, event: eventId }));
+const KNOWN_MAX = 5000;
+const list = createEventList(
+  byId("events", HTMLOListElement),
+  (eventId) => navigate({ ...view, event: eventId }),
+  () => {
+    olderButton.hidden = false;
+  },
+);
 const form = bindFilterForm(byId("filters", HTMLFormElement), (filters) => navigate({ filters, event: "" }));
 
 let view: ViewState = readState(location.search);
@@ -193,6 +200,10 @@ function updatePause(): void {
 
 function remember(events: readonly WireEvent[]): void {
   for (const event of events) known.set(event.event_id, event);
+  for (const oldest of known.keys()) {
+    if (known.size <= KNOWN_MAX) break;
+    known.delete(oldest);
+  }
 }
 
 function withParams(query: URLSearchParams, extra: Record<string, string>): URLSearchParams {
