@@ -209,6 +209,14 @@ describe.skipIf(!available)("the events page in chromium", () => {
     expect([...buyer].sort((a, b) => b - a)).toEqual(buyer);
     await expect(page.locator(".legend li").allTextContents()).resolves.toEqual(["buyer_cpm", "seller_cpm"]);
     await page.screenshot({ path: join(shots, "viewer-timeline.png") });
+    // Above the chart, the session's events oldest first; each opens its detail.
+    const steps = await page.locator("#steps li a").allTextContents();
+    const session = await bus.listEvents({ session_id: NEGOTIATION_SESSION, limit: 200 });
+    expect(steps).toEqual(session.map((event) => event.event_type));
+    await page.locator("#steps li a").nth(3).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get("event")).toBe(session[3]?.event_id);
+    await expect(page.locator("#detail-title").textContent()).resolves.toBe("negotiation.round");
+    await page.keyboard.press("Escape");
     await page.close();
   });
 

@@ -1,24 +1,20 @@
 import { fetchEvent, fetchEvents, type WireEvent } from "./api.js";
-import { byId, replaceChildren } from "./dom.js";
+import { byId } from "./dom.js";
 import { renderDetail, renderDetailMessage } from "./event-detail.js";
 import { createEventList } from "./event-list.js";
 import { bindFilterForm } from "./filter-form.js";
 import { followEvents, type LiveStream } from "./live-stream.js";
 import { showFailure, showListState, showLiveStatus } from "./page-status.js";
-import { timelineChart } from "./timeline-chart.js";
+import { createTimelinePanel } from "./timeline-panel.js";
 import { apiQuery, type Filters, readState, sameFilters, searchOf, type ViewState } from "./url-state.js";
 
 const PAGE_SIZE = "50";
-const ROUNDS_LIMIT = "1000";
 
 const stateNode = byId("state", HTMLElement);
 const liveNode = byId("live", HTMLElement);
 const pauseButton = byId("pause", HTMLButtonElement);
 const heldNode = byId("held", HTMLElement);
 const olderButton = byId("older", HTMLButtonElement);
-const timeline = byId("timeline", HTMLElement);
-const timelineTitle = byId("timeline-title", HTMLElement);
-const chartNode = byId("chart", HTMLElement);
 const dialog = byId("detail", HTMLDialogElement);
 const detailTitle = byId("detail-title", HTMLElement);
 const detailBody = byId("detail-body", HTMLElement);
@@ -33,6 +29,16 @@ const list = createEventList(
     olderButton.hidden = false;
   },
 );
+const timeline = createTimelinePanel(
+  {
+    section: byId("timeline", HTMLElement),
+    title: byId("timeline-title", HTMLElement),
+    chart: byId("chart", HTMLElement),
+    steps: byId("steps", HTMLOListElement),
+  },
+  remember,
+  (eventId) => searchOf({ filters: view.filters, event: eventId }),
+);
 const form = bindFilterForm(byId("filters", HTMLFormElement), (filters) => navigate({ filters, event: "" }));
 
 let view: ViewState = readState(location.search);
@@ -40,7 +46,6 @@ let loading: AbortController | undefined;
 let live: LiveStream | undefined;
 let paused = false;
 const held: WireEvent[] = [];
-let rounds: WireEvent[] | undefined;
 
 function navigate(next: ViewState, how: "push" | "replace" = "push"): void {
   const url = `${location.pathname}${searchOf(next)}`;
@@ -65,7 +70,6 @@ async function load(filters: Filters): Promise<void> {
   loading = new AbortController();
   const { signal } = loading;
   held.length = 0;
-  rounds = undefined;
   updatePause();
   list.reset([]);
   olderButton.hidden = true;
@@ -77,7 +81,7 @@ async function load(filters: Filters): Promise<void> {
     list.reset(page.events);
     olderButton.hidden = !page.has_more;
     showListState(stateNode, list.size === 0 ? "empty" : "ready");
-    void loadTimeline(filters, signal);
+    void timeline.load(filters, signal);
     follow(filters, query);
   } catch (error) {
     if (!signal.aborted) showFailure(stateNode, error, () => void load(filters));
@@ -104,10 +108,7 @@ function follow(filters: Filters, query: URLSearchParams): void {
 function showNew(event: WireEvent): void {
   if (!list.prepend(event)) return;
   showListState(stateNode, "ready");
-  if (rounds !== undefined && event.event_type === "negotiation.round" && inTimeline(event)) {
-    rounds.push(event);
-    replaceChildren(chartNode, timelineChart(rounds));
-  }
+  timeline.add(event);
 }
 
 async function loadOlder(): Promise<void> {
@@ -124,42 +125,6 @@ async function loadOlder(): Promise<void> {
   } finally {
     olderButton.disabled = false;
   }
-}
-
-/**
- * With a session or deal filter, the chart of that negotiation's rounds (all of them, oldest first). Rounds
- * usually precede the deal, so a deal without rounds of its own borrows those of the proposal it came from.
- */
-async function loadTimeline(filters: Filters, signal: AbortSignal): Promise<void> {
-  const key = filters.session_id !== "" ? "session_id" : filters.deal_id !== "" ? "deal_id" : undefined;
-  timeline.hidden = key === undefined;
-  if (key === undefined) return;
-  timelineTitle.textContent = `Negotiation of ${key === "session_id" ? "session" : "deal"} ${filters[key]}`;
-  replaceChildren(chartNode, "Loading rounds…");
-  try {
-    let found = await fetchRounds(key, filters[key], signal);
-    if (found.length === 0 && key === "deal_id") {
-      const deal = await fetchEvents(new URLSearchParams({ deal_id: filters.deal_id, limit: ROUNDS_LIMIT }), signal);
-      const proposal = deal.events.find((event) => event.proposal_id !== "")?.proposal_id;
-      if (proposal !== undefined) found = await fetchRounds("proposal_id", proposal, signal);
-    }
-    rounds = found;
-    replaceChildren(chartNode, timelineChart(rounds));
-  } catch (error) {
-    if (!signal.aborted) replaceChildren(chartNode, error instanceof Error ? error.message : String(error));
-  }
-}
-
-async function fetchRounds(key: string, value: string, signal: AbortSignal): Promise<WireEvent[]> {
-  const query = new URLSearchParams({ [key]: value, event_type: "negotiation.round", limit: ROUNDS_LIMIT });
-  const page = await fetchEvents(query, signal);
-  remember(page.events);
-  return [...page.events];
-}
-
-function inTimeline(event: WireEvent): boolean {
-  const { session_id, deal_id } = view.filters;
-  return session_id !== "" ? event.session_id === session_id : event.deal_id === deal_id;
 }
 
 async function showDetail(eventId: string): Promise<void> {
