@@ -101,14 +101,11 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
   const { authorize } = options;
   const onError = options.onError ?? reportError;
   const notFound = problem(404, `Nothing is served here; the events API is at ${basePath || "/"}`);
-  const viewer = options.viewer === true ? createViewerRoutes(basePath) : undefined;
-
-  async function allowed(request: CoreRequest<Native>): Promise<boolean> {
-    return authorize === undefined || (await authorize(viewOf(request))) === true;
-  }
 
   async function answer(request: CoreRequest<Native>, route: Route): Promise<CoreResponse> {
-    if (!(await allowed(request))) return problem(401, "Missing or invalid credentials for the events API");
+    if (authorize !== undefined && (await authorize(viewOf(request))) !== true) {
+      return problem(401, "Missing or invalid credentials for the events API");
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return problem(405, `${basePath || "/"} answers GET and HEAD only`, { allow: ALLOW });
     }
@@ -143,6 +140,11 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
     const event = await bus.getEvent(eventId);
     return event === null ? problem(404, "Event not found") : json(serialised(event));
   }
+
+  // The events page (`viewer: true`): its own routes under `{basePath}/ui`, the same `authorize`.
+  const viewer = options.viewer === true ? createViewerRoutes(basePath) : undefined;
+  const allowed = async (request: CoreRequest<Native>) =>
+    authorize === undefined || (await authorize(viewOf(request))) === true;
 
   return {
     notFound,
