@@ -87,7 +87,6 @@ describe.skipIf(!available)("the events page in chromium", () => {
     const page = await openPage();
     const newest = (await bus.listEvents({ limit: 50 })).map((event) => event.event_id).reverse();
     expect(await rowIds(page)).toEqual(newest);
-    await expect.poll(() => page.locator("#live").textContent()).toBeTruthy();
     await page.screenshot({ path: join(shots, "viewer-list.png") });
     const all = (await bus.listEvents({ limit: 1000 })).map((event) => event.event_id).reverse();
     expect(all.length).toBeGreaterThan(50);

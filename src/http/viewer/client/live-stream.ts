@@ -32,7 +32,8 @@ export function followEvents(query: URLSearchParams, after: string, handlers: Li
   const open = () => {
     const params = new URLSearchParams(query);
     if (lastSeen !== "") params.set("after", lastSeen);
-    const current = new EventSource(streamUrl(params), { withCredentials: false });
+    // Same origin: the browser sends the page's cookies (or HTTP auth) with the stream, as with every API call.
+    const current = new EventSource(streamUrl(params));
     source = current;
     current.onopen = () => {
       delay = FIRST_RETRY_MS;
