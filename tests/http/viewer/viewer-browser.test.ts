@@ -294,6 +294,30 @@ describe.skipIf(!available)("the events page in chromium", () => {
     await page.close();
   });
 
+  it("keeps at most 1000 rows while following a busy stream; Older brings back the ones pushed out", async () => {
+    const packageTypes: Event["event_type"][] = ["package.created", "package.updated", "package.synced"];
+    const seeded = (await bus.listEvents({ event_type: packageTypes, limit: 1000 })).length;
+    const page = await openPage("?group=package");
+    await expect.poll(() => page.locator("#live").getAttribute("data-live"), { timeout: 10_000 }).toBe("live");
+    let last: Event | undefined;
+    for (let index = 0; index < 1000; index++) {
+      last = await bus.emitEvent({ event_type: "package.synced", flow_id: "flow-burst", payload: { index } });
+    }
+    await page.locator(`#events li[data-event-id='${last?.event_id}']`).waitFor({ timeout: 20_000 });
+    const ids = await rowIds(page);
+    expect(ids.length).toBe(1000);
+    expect(ids[0]).toBe(last?.event_id);
+    await page.locator("#older").click();
+    await expect.poll(async () => (await rowIds(page)).length).toBe(1000 + Math.min(50, seeded));
+    const expected = (await bus.listEvents({ event_type: packageTypes, limit: 1000 }))
+      .map((event) => event.event_id)
+      .reverse();
+    const after = await rowIds(page);
+    expect(after.slice(0, 1000)).toEqual(expected);
+    expect(new Set(after).size).toBe(after.length);
+    await page.close();
+  }, 60_000);
+
   it("sent every request to its own host, under a CSP that the page never violated", async () => {
     const page = await openPage();
     const response = await page.reload();
