@@ -48,8 +48,10 @@ let paused = false;
 const held: WireEvent[] = [];
 
 function navigate(next: ViewState, how: "push" | "replace" = "push"): void {
-  const url = `${location.pathname}${searchOf(next)}`;
-  if (how === "push") history.pushState(null, "", url);
+  const search = searchOf(next);
+  const url = `${location.pathname}${search}`;
+  // Applying the same filters again adds no history entry.
+  if (how === "push" && search !== location.search) history.pushState(null, "", url);
   else history.replaceState(null, "", url);
   show(next);
 }
