@@ -1,4 +1,10 @@
-import { type ParsedEmitInput, parseEmitInputFast } from "./emit-input.js";
+import {
+  type OwnEmitFields,
+  type ParsedEmitInput,
+  parseEmitInputFast,
+  readEmitInput,
+  schemaInputOf,
+} from "./emit-input.js";
 import { EventBusError, EventConflictError, EventValidationError, StorageError } from "./errors.js";
 import {
   buildEmitInputSchema,
@@ -9,7 +15,7 @@ import {
 } from "./event.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import type { EventTypePattern } from "./event-type.js";
-import { jsonEqual } from "./json.js";
+import { describeThrown, jsonEqual } from "./json.js";
 import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "./query.js";
 import { memoryStorage } from "./storage/memory/memory-storage.js";
 import type { EventStorage } from "./storage/types.js";
@@ -81,7 +87,8 @@ export class EventBus {
   private lastStampMillis = Number.NaN;
   private lastStamp = "";
 
-  constructor(options: EventBusOptions = {}) {
+  constructor(given: EventBusOptions = {}) {
+    const options = readOptions(given);
     checkOptions(options);
     this.storage = options.storage ?? memoryStorage();
     this.ownsStorage = options.storage === undefined || options.closeStorage === true;
@@ -119,9 +126,11 @@ export class EventBus {
     if (this.closed) throw new EventBusError("the event bus is closed");
     this.inFlight++;
     try {
-      const event = this.buildEvent(input);
+      const own = readEmitInput(input);
+      const event = this.buildEvent(own);
       const [existing] = await this.callStorage("append", () => this.storage.append([event]));
-      if (existing) return settleDuplicate(existing, event, input.timestamp !== undefined);
+      // `own`, not `input`: the caller's object is read once (a getter could answer differently the second time).
+      if (existing) return settleDuplicate(existing, event, own.timestamp !== undefined);
       this.subscriptions.deliver(event);
       return event;
     } finally {
@@ -211,19 +220,15 @@ export class EventBus {
     if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
   }
 
-  /** Validates, stamps and freezes one event. */
-  private buildEvent(input: EmitEventInput): Event {
-    if (typeof input !== "object" || input === null || Array.isArray(input)) {
-      const got = input === null ? "null" : Array.isArray(input) ? "an array" : typeof input;
-      throw EventValidationError.forField([], `emitEvent takes an object with at least event_type, got ${got}`);
-    }
-    const fields = parseEmitInputFast(input, this.maxPayloadBytes) ?? this.parseWithSchema(input);
+  /** Validates, stamps and freezes one event from the input's own fields. */
+  private buildEvent(own: OwnEmitFields): Event {
+    const fields = parseEmitInputFast(own, this.maxPayloadBytes) ?? this.parseWithSchema(own);
     const eventId = fields.event_id === undefined ? this.nextId() : fields.event_id.toLowerCase();
     return freezeEvent(fields, eventId, fields.timestamp ?? this.currentTime());
   }
 
-  private parseWithSchema(input: EmitEventInput): ParsedEmitInput {
-    const parsed = this.inputSchema.safeParse(input);
+  private parseWithSchema(own: OwnEmitFields): ParsedEmitInput {
+    const parsed = this.inputSchema.safeParse(schemaInputOf(own));
     if (!parsed.success) throw EventValidationError.fromZod(parsed.error);
     return parsed.data;
   }
@@ -304,6 +309,32 @@ function differingFields(stored: Event, incoming: Event, compareTimestamp: boole
   if (!jsonEqual(stored.metadata, incoming.metadata)) differing.push("metadata");
   if (compareTimestamp && stored.timestamp !== incoming.timestamp) differing.push("timestamp");
   return differing;
+}
+
+const OPTION_NAMES = ["storage", "closeStorage", "now", "generateId", "onListenerError", "maxPayloadBytes"] as const;
+
+/** Reads each option once into a plain object, so that a getter or Proxy that throws names the option. */
+function readOptions(options: EventBusOptions): EventBusOptions {
+  if (typeof options !== "object" || options === null) {
+    throw EventValidationError.forField(
+      [],
+      `EventBus options must be an object, got ${options === null ? "null" : typeof options}`,
+    );
+  }
+  const read: Record<string, unknown> = {};
+  let name: (typeof OPTION_NAMES)[number] = OPTION_NAMES[0];
+  try {
+    for (name of OPTION_NAMES) read[name] = options[name];
+    const { storage } = options;
+    if (typeof storage === "object" && storage !== null) {
+      // The methods are checked below; reading them here turns a throwing getter into a named error.
+      name = "storage";
+      for (const method of ["append", "get", "list", "close"] as const) void storage[method];
+    }
+  } catch (error) {
+    throw EventValidationError.forField(name, `could not be read: ${describeThrown(error)}`);
+  }
+  return read as EventBusOptions;
 }
 
 function checkOptions(options: EventBusOptions): void {

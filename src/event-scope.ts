@@ -1,6 +1,15 @@
 import { nanoid } from "nanoid";
+import { type OwnEmitFields, readEmitInput } from "./emit-input.js";
 import { EventValidationError, type ValidationIssue } from "./errors.js";
-import { CORRELATION_FIELDS, type CorrelationField, type EmitEventInput, type Event, MAX_ID_LENGTH } from "./event.js";
+import {
+  CORRELATION_FIELDS,
+  type CorrelationField,
+  type EmitEventInput,
+  EVENT_FIELDS,
+  type Event,
+  MAX_ID_LENGTH,
+} from "./event.js";
+import { describeThrown } from "./json.js";
 
 /**
  * Correlation fields a scope binds; `flow_id` defaults to a fresh nanoid.
@@ -54,9 +63,15 @@ export class EventScope {
    * ```
    */
   emitEvent(input: EmitEventInput): Promise<Event> {
-    if (typeof input !== "object" || input === null) return this.emit(input);
-    const merged: Record<string, unknown> = { ...this.context };
-    for (const [key, value] of Object.entries(input)) if (value !== undefined) merged[key] = value;
+    let own: OwnEmitFields;
+    try {
+      own = readEmitInput(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Every field the caller set overrides the bound one; unknown keys are passed on for the bus to name.
+    const merged: Record<string, unknown> = { ...this.context, ...own.unknown };
+    for (const field of EVENT_FIELDS) if (own[field] !== undefined) merged[field] = own[field];
     return this.emit(merged as unknown as EmitEventInput);
   }
 
@@ -75,13 +90,16 @@ export class EventScope {
 
 /** Validates a scope context and merges it over `parent`. */
 export function bindContext(context: unknown, parent?: BoundContext): BoundContext {
-  if (typeof context !== "object" || context === null || Array.isArray(context)) {
-    throw EventValidationError.forField(
-      [],
-      `scope context must be an object, got ${context === null ? "null" : typeof context}`,
-    );
+  if (typeof context !== "object" || context === null || isArraySafe(context)) {
+    const got = context === null ? "null" : typeof context === "object" ? "an array" : typeof context;
+    throw EventValidationError.forField([], `scope context must be an object, got ${got}`);
   }
-  const input = context as Record<string, unknown>;
+  let input: Record<string, unknown>;
+  try {
+    input = readOwnContext(context);
+  } catch (error) {
+    throw EventValidationError.forField([], `scope context could not be read: ${describeThrown(error)}`);
+  }
   const issues: ValidationIssue[] = [];
   for (const key of Object.keys(input)) {
     if (!(CORRELATION_FIELDS as readonly string[]).includes(key)) {
@@ -101,4 +119,22 @@ export function bindContext(context: unknown, parent?: BoundContext): BoundConte
   }
   if (issues.length > 0) throw new EventValidationError(issues);
   return Object.freeze(bound) as BoundContext;
+}
+
+/** The context's own enumerable properties, each read once, into a plain object (getters and Proxies stay behind). */
+function readOwnContext(context: object): Record<string, unknown> {
+  const own: Record<string, unknown> = Object.create(null);
+  const keys = Object.keys(context);
+  if (keys.length > 64) throw new RangeError(`it has ${keys.length} keys`);
+  for (const key of keys) own[key] = (context as Record<string, unknown>)[key];
+  return own;
+}
+
+/** Array.isArray, false for a revoked Proxy (which the read that follows reports). */
+function isArraySafe(value: object): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return false;
+  }
 }

@@ -15,8 +15,9 @@ const ISO_TIMESTAMP =
  * ```
  */
 export function normalizeTimestamp(input: unknown): string | null {
-  if (input instanceof Date) return formatMillis(input.getTime());
-  if (typeof input !== "string") return null;
+  if (typeof input === "object" && input !== null) return dateMillis(input);
+  // No ISO-8601 timestamp is longer; never run the pattern over a huge string.
+  if (typeof input !== "string" || input.length > MAX_TIMESTAMP_LENGTH) return null;
   const match = ISO_TIMESTAMP.exec(input);
   if (match === null) return null;
   const [, year, month, day, hour = "0", minute = "0", second = "0", fraction = "", zone] = match;
@@ -32,6 +33,20 @@ export function normalizeTimestamp(input: unknown): string | null {
   date.setUTCFullYear(fields.year, fields.month - 1, fields.day);
   date.setUTCHours(time.hour, time.minute, time.second, Number(fraction.slice(0, 3).padEnd(3, "0")));
   return formatMillis(date.getTime() - offsetMinutes * 60_000);
+}
+
+const MAX_TIMESTAMP_LENGTH = 64;
+
+/**
+ * The time of a `Date` (also one from another realm), or `null` for anything else. `Date.prototype.getTime` reads
+ * the internal time slot and throws for every other object, a Proxy included, without running any of its traps.
+ */
+function dateMillis(value: object): string | null {
+  try {
+    return formatMillis(Date.prototype.getTime.call(value));
+  } catch {
+    return null;
+  }
 }
 
 /** Formats epoch milliseconds as the canonical timestamp, or `null` outside years 0000-9999. */

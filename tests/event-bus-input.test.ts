@@ -117,7 +117,11 @@ describe("emitEvent with bad input", () => {
       payload: fits,
     });
     const error = await rejection(bus.emitEvent({ event_type: "deal.created", payload: { s: `${fits.s}x` } }));
-    expect(messageOf(error)).toContain("101 bytes as JSON, over the limit of 100 bytes");
+    expect(messageOf(error)).toContain("payload is more than 100 bytes as JSON, over the limit of 100 bytes");
+    // Past the cheap bound the size is measured exactly: a string of escapes can be over although short.
+    const escapes = { s: "\u0001".repeat(20) };
+    const escaped = await rejection(bus.emitEvent({ event_type: "deal.created", payload: escapes }));
+    expect(messageOf(escaped)).toContain("payload is 128 bytes as JSON, over the limit of 100 bytes");
   });
 });
 

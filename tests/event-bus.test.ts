@@ -3,6 +3,7 @@ import {
   type Event,
   EventBus,
   EventBusError,
+  EventConflictError,
   type EventStorage,
   EventType,
   EventValidationError,
@@ -224,6 +225,70 @@ describe("subscribe", () => {
     await bus.emitEvent({ event_id, event_type: "deal.created" });
     await bus.emitEvent({ event_id, event_type: "deal.created" });
     expect(listener).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("emitEvent retries of a caller's event_id", () => {
+  const original = {
+    event_type: "deal.synced",
+    timestamp: "2026-11-24T10:15:30.123Z",
+    flow_id: "f-1",
+    flow_type: "deal_sync",
+    proposal_id: "p-1",
+    deal_id: "d-1",
+    session_id: "s-1",
+    payload: { ad_server: "gam", lines: [{ id: 1, cpm: 12.5 }] },
+    metadata: { agent: "seller-7", tags: ["x"] },
+  } as const;
+
+  /** A store that already holds `stored` under every id: what an adapter reports for a taken id. */
+  function storeHolding(stored: Event): EventStorage {
+    return {
+      name: "holding",
+      append: (events) => Promise.resolve(events.map(() => stored)),
+      get: () => Promise.resolve(stored),
+      list: () => Promise.resolve([stored]),
+      close: () => Promise.resolve(),
+    };
+  }
+
+  const cases: [string, Record<string, unknown>][] = [
+    ["event_type", { event_type: "deal.created" }],
+    ["timestamp", { timestamp: "2026-11-24T10:15:30.124Z" }],
+    ["flow_id", { flow_id: "f-2" }],
+    ["flow_type", { flow_type: "other" }],
+    ["proposal_id", { proposal_id: "p-2" }],
+    ["deal_id", { deal_id: "d-2" }],
+    ["session_id", { session_id: "" }],
+    ["payload", { payload: { ad_server: "gam", lines: [{ id: 1, cpm: 12.6 }] } }],
+    ["payload", { payload: {} }],
+    ["metadata", { metadata: { agent: "seller-7", tags: ["x", "y"] } }],
+    ["metadata", { metadata: {} }],
+  ];
+
+  it.each(cases)(
+    "rejects a retry differing only in %s, naming that field, and notifies nobody",
+    async (field, change) => {
+      const event_id = crypto.randomUUID();
+      const stored = await new EventBus().emitEvent({ ...original, event_id });
+      const bus = new EventBus({ storage: storeHolding(stored) });
+      const listener = vi.fn();
+      bus.subscribe("*", listener);
+      const retry = bus.emitEvent({ ...original, event_id, ...change } as never);
+      await expect(retry).rejects.toBeInstanceOf(EventConflictError);
+      await expect(retry).rejects.toMatchObject({ eventId: event_id, differingFields: [field] });
+      expect(listener).not.toHaveBeenCalled();
+    },
+  );
+
+  it("returns the stored event for the same content with keys in another order, or without a timestamp", async () => {
+    const event_id = crypto.randomUUID();
+    const stored = await new EventBus().emitEvent({ ...original, event_id });
+    const bus = new EventBus({ storage: storeHolding(stored), now: () => new Date("2030-01-01T00:00:00Z") });
+    const payload = { lines: [{ cpm: 12.5, id: 1 }], ad_server: "gam" };
+    expect(await bus.emitEvent({ ...original, event_id, payload })).toBe(stored);
+    const { timestamp: _given, ...untimed } = original;
+    expect(await bus.emitEvent({ ...untimed, event_id })).toBe(stored);
   });
 });
 

@@ -8,6 +8,7 @@ import { pathToFileURL } from "node:url";
 import { EventBus, EventType } from "ad-seller-events";
 import { createEventsHandler } from "ad-seller-events/http";
 import express, { type Express } from "express";
+import { apiKeyAuthorizer } from "../api-key.js";
 
 /**
  * The app: its own routes plus the events routes mounted under `/api`. Express strips the mount prefix from
@@ -27,7 +28,9 @@ export function createExpressApp(bus: EventBus, options: { apiKey?: string | und
   app.use(
     "/api",
     createEventsHandler(bus, {
-      authorize: apiKey === undefined ? undefined : (request) => request.headers.get("x-api-key") === apiKey,
+      // No key configured means no check at all in this demo; a configured key is compared in constant time, and an
+      // empty one refuses everything (see examples/api-key.ts).
+      authorize: apiKey === undefined ? undefined : apiKeyAuthorizer(apiKey),
       onError: (error) => console.error("events endpoint failed", error),
     }),
   );

@@ -2,6 +2,7 @@ import { EventConflictError } from "../errors.js";
 import type { Event } from "../event.js";
 import { EventBus } from "../event-bus.js";
 import type { EventStorage } from "../storage/types.js";
+import { defineConflictConformance } from "./conformance-conflicts.js";
 import {
   buildEvent,
   type ConformanceDescribe,
@@ -83,6 +84,7 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
   describe(`EventStorage conformance: ${options.name}`, () => {
     defineRoundTripConformance(it, expect, withStore, timeout);
     defineWriteConformance(it, expect, withStore, timeout);
+    defineConflictConformance(it, expect, withStore, timeout);
     defineQueryConformance(it, expect, withStore, timeout);
     if (options.reopen) defineReopenConformance(options, timeout);
   });

@@ -10,6 +10,14 @@ export interface TcpProxy {
   restore(): void;
   /** Drops every open connection but keeps accepting new ones. */
   dropConnections(): void;
+  /**
+   * Black hole: keeps every connection open (and accepts new ones) but forwards nothing either way, like a frozen
+   * server or a network path that silently drops packets. What arrives meanwhile is buffered, and delivered on
+   * `forward()`.
+   */
+  hold(): void;
+  /** Ends a `hold()`: delivers what was held and forwards again. */
+  forward(): void;
   /** Stops listening and drops everything. */
   close(): Promise<void>;
 }
@@ -20,7 +28,10 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let outage = false;
+  let holding = false;
   const open = new Set<net.Socket>();
+  /** Each connection's two directions, so that hold() can stop them and forward() restart them. */
+  const links = new Set<{ pause(): void; resume(): void }>();
   const server = net.createServer((client) => {
     if (outage) {
       client.destroy();
@@ -29,16 +40,30 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const upstream = net.connect(target);
     open.add(client);
     open.add(upstream);
+    const link = {
+      pause() {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      },
+      resume() {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      },
+    };
+    links.add(link);
     const teardown = () => {
       client.destroy();
       upstream.destroy();
       open.delete(client);
       open.delete(upstream);
+      links.delete(link);
     };
     client.on("error", teardown).on("close", teardown);
     upstream.on("error", teardown).on("close", teardown);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (holding) link.pause();
+    else link.resume();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -56,6 +81,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       outage = false;
     },
     dropConnections,
+    hold() {
+      holding = true;
+      for (const link of links) link.pause();
+    },
+    forward() {
+      holding = false;
+      for (const link of links) link.resume();
+    },
     close() {
       dropConnections();
       return new Promise((resolve) => server.close(() => resolve()));

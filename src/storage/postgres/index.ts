@@ -1,3 +1,4 @@
+export { DEFAULT_POSTGRES_TIMEOUT_MS, PostgresTimeoutError } from "./postgres-deadline.js";
 export type { PostgresTableName } from "./postgres-schema.js";
 export { DEFAULT_POSTGRES_SCHEMA, DEFAULT_POSTGRES_TABLE, postgresSchemaSql } from "./postgres-schema.js";
 export type { PostgresEventStorage, PostgresStorageOptions } from "./postgres-storage.js";

@@ -4,6 +4,7 @@ import type { Event } from "../../event.js";
 import { isUuid } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
+import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, withDeadline } from "./postgres-deadline.js";
 import { listEventRows } from "./postgres-list.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
@@ -46,6 +47,17 @@ export interface PostgresStorageOptions {
    * visible. `0` never waits. Default: `2000`.
    */
   readonly visibilityWaitMillis?: number | undefined;
+  /**
+   * Deadline of every store call (append, get, list, schema setup, close), in milliseconds, and of each query and
+   * connection checkout inside it. Past it the call rejects with a `StorageError` whose cause is a
+   * `PostgresTimeoutError`, and a connection whose query did not answer is closed, never reused. An append that timed
+   * out may still have been stored: retry it with the same `event_id` (retries of identical content are safe).
+   * pg's own timeouts are complementary: `statement_timeout` (server side) cancels slow statements but cannot help
+   * when the server or the network stops answering; `query_timeout` (pg client) bounds one query but not a checkout
+   * or a transaction; set the pool's `connectionTimeoutMillis` at or below this value so that a connection attempt
+   * into a black hole also frees its pool slot. See docs/hardening.md. Default: 5000.
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 /**
@@ -88,7 +100,9 @@ const SETUP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('ad-seller
  */
 export function postgresStorage(options: PostgresStorageOptions): PostgresEventStorage {
   const settings = readOptions(options);
-  const { pool, names } = settings;
+  const { names } = settings;
+  // Every statement of the adapter goes through the bounded pool; only `end()` (in close) uses the caller's pool.
+  const pool = boundedPool(settings.pool, settings.timeoutMs);
   const table = names.qualifiedTable;
   const batcher = new AppendBatcher({
     pool,
@@ -96,7 +110,11 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     maxBatchRows: settings.maxBatchRows,
     maxConcurrentStatements: settings.maxConcurrentInserts,
   });
-  const gate = new OperationGate(table, settings.createSchema ? () => createSchemaObjects(pool, names) : undefined);
+  const gate = new OperationGate(
+    table,
+    settings.timeoutMs,
+    settings.createSchema ? () => createSchemaObjects(pool, names) : undefined,
+  );
 
   return {
     name: NAME,
@@ -113,11 +131,13 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       return gate.run("list", () => listEventRows(pool, table, query, settings.visibilityWaitMillis));
     },
     async close(): Promise<void> {
-      if (!(await gate.shut())) return;
-      await batcher.whenIdle();
-      if (!settings.closePool) return;
+      const closing = (async () => {
+        if (!(await gate.shut())) return;
+        await batcher.whenIdle();
+        if (settings.closePool) await settings.pool.end();
+      })();
       try {
-        await pool.end();
+        await withDeadline(closing, settings.timeoutMs, `to close ${table}`);
       } catch (error) {
         throw new StorageError(NAME, "close", error);
       }
@@ -136,6 +156,7 @@ class OperationGate {
 
   constructor(
     private readonly table: string,
+    private readonly timeoutMs: number,
     private readonly setup: (() => Promise<void>) | undefined,
   ) {}
 
@@ -143,7 +164,18 @@ class OperationGate {
     if (this.closed) {
       return Promise.reject(new StorageError(NAME, operation, new Error(`the storage of ${this.table} is closed`)));
     }
-    const call = this.guard(operation, work);
+    // The whole call, queueing for a group commit and schema setup included, answers within the deadline. A call
+    // that timed out while the schema was being set up takes that attempt with it, so the next call starts afresh.
+    const waiting: { setup: Promise<void> | undefined } = { setup: undefined };
+    const forgetSetup = () => {
+      if (waiting.setup !== undefined && this.schemaReady === waiting.setup) this.schemaReady = undefined;
+    };
+    const deadline = `to ${operation} on ${this.table}`;
+    const call = withDeadline(this.guard(operation, work, waiting), this.timeoutMs, deadline, forgetSetup).catch(
+      (error: unknown) => {
+        throw error instanceof EventBusError ? error : new StorageError(NAME, operation, error);
+      },
+    );
     this.active.add(call);
     const forget = () => this.active.delete(call);
     call.then(forget, forget);
@@ -158,9 +190,15 @@ class OperationGate {
     return true;
   }
 
-  private async guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  private async guard<T>(
+    operation: string,
+    work: () => Promise<T>,
+    waiting: { setup: Promise<void> | undefined },
+  ): Promise<T> {
     try {
-      await this.ensureSchema();
+      waiting.setup = this.ensureSchema();
+      await waiting.setup;
+      waiting.setup = undefined;
       return await work();
     } catch (error) {
       if (error instanceof EventBusError) throw error;
@@ -197,6 +235,7 @@ interface ResolvedOptions {
   readonly maxBatchRows: number;
   readonly maxConcurrentInserts: number;
   readonly visibilityWaitMillis: number;
+  readonly timeoutMs: number;
 }
 
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
@@ -212,6 +251,7 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
     maxBatchRows: readInteger(options.maxBatchRows, "maxBatchRows", 500, 1),
     maxConcurrentInserts: readInteger(options.maxConcurrentInserts, "maxConcurrentInserts", 2, 1),
     visibilityWaitMillis: readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 2000, 0),
+    timeoutMs: readInteger(options.timeoutMs, "timeoutMs", DEFAULT_POSTGRES_TIMEOUT_MS, 1),
   };
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 
 /**
@@ -93,15 +94,26 @@ end
 return out
 `;
 
+/**
+ * {@link RANGE_SCRIPT} declared read-only (Redis 7 script flags), so that Redis runs it during `CLIENT PAUSE WRITE`
+ * (what a failover does) and on a read-only replica. Called with `EVALSHA_RO`, then `EVAL_RO` when Redis lacks it:
+ * plain `EVALSHA` of a script Redis does not know yet is held back for the whole pause, `EVALSHA_RO` is not.
+ */
+export const READ_ONLY_RANGE_SCRIPT = `#!lua flags=no-writes\n${RANGE_SCRIPT.trimStart()}`;
+const READ_ONLY_RANGE_SHA = createHash("sha1").update(READ_ONLY_RANGE_SCRIPT).digest("hex");
+
 // Namespaced so that they cannot clash with commands the caller defines on the same client.
 const APPEND_COMMAND = "adSellerEventsAppendV1";
 const RANGE_COMMAND = "adSellerEventsRangeV1";
 
-/** The two scripts, callable on the caller's client (EVALSHA, falling back to EVAL when Redis lacks the script). */
+/**
+ * The two scripts, callable on the caller's client: the append by EVALSHA (falling back to EVAL when Redis lacks the
+ * script), the range read-only by EVALSHA_RO / EVAL_RO (plain EVALSHA / EVAL before Redis 7).
+ */
 export interface RedisScripts {
   /** Runs {@link APPEND_SCRIPT}; resolves per event with `null` (stored) or the JSON already stored. */
   append(keys: readonly string[], args: readonly string[]): Promise<(string | null)[]>;
-  /** Runs {@link RANGE_SCRIPT}; resolves with member, score, member, score... */
+  /** Runs {@link READ_ONLY_RANGE_SCRIPT}; resolves with member, score, member, score... */
   range(keys: readonly string[], args: readonly string[]): Promise<string[]>;
 }
 
@@ -116,9 +128,31 @@ export function defineScripts(client: Redis | Cluster): RedisScripts {
   }
   const call = (name: string, keys: readonly string[], args: readonly string[]) =>
     (commands[name] as ScriptCommand).call(client, keys.length, ...keys, ...args);
+  // Servers before Redis 7 know neither EVALSHA_RO nor script flags: they get the plain script, once told apart.
+  let readOnlyCommands = true;
+  const range = async (keys: readonly string[], args: readonly string[]): Promise<string[]> => {
+    if (!readOnlyCommands) return (await call(RANGE_COMMAND, keys, args)) as string[];
+    const keysAndArgs = [String(keys.length), ...keys, ...args];
+    try {
+      try {
+        return (await client.call("EVALSHA_RO", READ_ONLY_RANGE_SHA, ...keysAndArgs)) as string[];
+      } catch (error) {
+        if (!errorStarts(error, "NOSCRIPT")) throw error;
+        return (await client.call("EVAL_RO", READ_ONLY_RANGE_SCRIPT, ...keysAndArgs)) as string[];
+      }
+    } catch (error) {
+      if (!errorStarts(error, "ERR unknown command")) throw error;
+      readOnlyCommands = false;
+      return (await call(RANGE_COMMAND, keys, args)) as string[];
+    }
+  };
   return {
     // The command's own promise, not an async wrapper: every extra frame costs a microtask on the append hot path.
     append: (keys, args) => call(APPEND_COMMAND, keys, args) as Promise<(string | null)[]>,
-    range: (keys, args) => call(RANGE_COMMAND, keys, args) as Promise<string[]>,
+    range,
   };
+}
+
+function errorStarts(error: unknown, prefix: string): boolean {
+  return error instanceof Error && error.message.startsWith(prefix);
 }
