@@ -18,6 +18,7 @@ const BENCHMARKS = [
   "heap",
   "http",
   "list",
+  "live",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";

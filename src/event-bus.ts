@@ -16,6 +16,8 @@ import {
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import type { EventTypePattern } from "./event-type.js";
 import { describeThrown, jsonEqual } from "./json.js";
+import { LiveDelivery } from "./live/live-delivery.js";
+import type { TailOptions, TailQuery } from "./live/tail-query.js";
 import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "./query.js";
 import { memoryStorage } from "./storage/memory/memory-storage.js";
 import type { EventStorage } from "./storage/types.js";
@@ -86,6 +88,7 @@ export class EventBus {
   private closed = false;
   private lastStampMillis = Number.NaN;
   private lastStamp = "";
+  private live: LiveDelivery | undefined;
 
   constructor(given: EventBusOptions = {}) {
     const options = readOptions(given);
@@ -192,6 +195,26 @@ export class EventBus {
   }
 
   /**
+   * Every matching event appended by any process sharing the store, live: catches up from `after` (or `since`, or
+   * the current end), then waits for new events. Each event comes once, in the store's append order. Ends when
+   * `signal` aborts, the loop breaks, or the bus closes; store outages are retried and reported to `onError`.
+   * Throws `EventValidationError` at once for a bad query or option; an unknown `after` rejects the first step.
+   *
+   * @example
+   * ```ts
+   * const controller = new AbortController();
+   * for await (const event of bus.tail({ event_type: "deal.created" }, { signal: controller.signal })) {
+   *   console.log(event.deal_id);
+   * }
+   * ```
+   */
+  tail(query: TailQuery = {}, options: TailOptions = {}): AsyncIterableIterator<Event> {
+    if (this.closed) throw new EventBusError("the event bus is closed");
+    this.live ??= new LiveDelivery(this.storage);
+    return this.live.tail(query, options);
+  }
+
+  /**
    * A child emitter with correlation fields bound; `flow_id` defaults to a fresh nanoid.
    *
    * @example
@@ -217,6 +240,7 @@ export class EventBus {
     this.closed = true;
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.subscriptions.clear();
+    await this.live?.close();
     if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
   }
 

@@ -9,6 +9,7 @@ export { EventScope } from "./event-scope.js";
 export type { EventTypeGroup, EventTypePattern } from "./event-type.js";
 export { AUDIT_EVENT_TYPES, EVENT_TYPES, EventType, isEventType } from "./event-type.js";
 export type { JsonObject, JsonValue } from "./json.js";
+export type { TailOptions, TailQuery } from "./live/tail-query.js";
 export type { EventQuery } from "./query.js";
 export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./query.js";
 export type { MemoryStorageOptions } from "./storage/memory/memory-storage.js";

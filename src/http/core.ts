@@ -3,6 +3,7 @@ import type { EventBus } from "../event-bus.js";
 import { MAX_LIMIT, normalizeEventQuery } from "../query.js";
 import { parseListQuery } from "./query-string.js";
 import { type CoreResponse, json, listBody, problem, serialised } from "./responses.js";
+import { openEventStream, readStreamSettings, type StreamResponse } from "./stream.js";
 import { createViewerRoutes } from "./viewer/viewer-routes.js";
 
 /**
@@ -61,6 +62,12 @@ export interface EventsHttpOptions<Native = unknown> {
   readonly authorize?: ((request: EventsHttpRequest<Native>) => boolean | Promise<boolean>) | undefined;
   /** Largest `limit` a client may ask for, from 1 to 1000. Default 1000. */
   readonly maxLimit?: number | undefined;
+  /** `GET {basePath}/stream`: milliseconds between `: keep-alive` comments. Default 15000. */
+  readonly heartbeatMs?: number | undefined;
+  /** `GET {basePath}/stream`: most streams open at once through this handler; past it `503`. Default 1000. */
+  readonly maxStreams?: number | undefined;
+  /** `GET {basePath}/stream`: the `retry:` value sent first (an `EventSource`'s reconnect delay, ms). Default 3000. */
+  readonly retryMs?: number | undefined;
   /** Receives storage failures (answered `503`) and unexpected errors (answered `500`). Default: `console.error`. */
   readonly onError?: ((error: unknown, request: EventsHttpRequest<Native>) => void) | undefined;
   /**
@@ -82,7 +89,7 @@ export interface CoreRequest<Native> {
 
 /** The core of every wrapper: `handle` answers `undefined` for paths outside `basePath`. */
 export interface EventsCore<Native> {
-  handle(request: CoreRequest<Native>): Promise<CoreResponse | undefined>;
+  handle(request: CoreRequest<Native>): Promise<CoreResponse | StreamResponse | undefined>;
   /** The `404` for a path outside `basePath`, for transports with nothing to fall through to. */
   readonly notFound: CoreResponse;
 }
@@ -92,7 +99,7 @@ export const MAX_URL_LENGTH = 8192;
 const ALLOW = "GET, HEAD";
 const BASE_PATH = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*\/?$/;
 
-type Route = { kind: "list" } | { kind: "item"; rawId: string } | { kind: "nested" };
+type Route = { kind: "list" } | { kind: "stream" } | { kind: "item"; rawId: string } | { kind: "nested" };
 
 /** Builds the transport-neutral handler; each wrapper only translates its framework's request and response. */
 export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptions<Native> = {}): EventsCore<Native> {
@@ -101,8 +108,10 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
   const { authorize } = options;
   const onError = options.onError ?? reportError;
   const notFound = problem(404, `Nothing is served here; the events API is at ${basePath || "/"}`);
+  const streamSettings = readStreamSettings(options);
+  const streamSlots = { open: 0 };
 
-  async function answer(request: CoreRequest<Native>, route: Route): Promise<CoreResponse> {
+  async function answer(request: CoreRequest<Native>, route: Route): Promise<CoreResponse | StreamResponse> {
     if (authorize !== undefined && (await authorize(viewOf(request))) !== true) {
       return problem(401, "Missing or invalid credentials for the events API");
     }
@@ -113,6 +122,10 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
       return problem(414, `The request URL is longer than ${MAX_URL_LENGTH} characters`);
     }
     if (route.kind === "list") return listEvents(request.query);
+    if (route.kind === "stream") {
+      const report = (error: unknown) => safely(() => onError(error, viewOf(request)));
+      return openEventStream(bus, request, { maxLimit, settings: streamSettings, onError: report }, streamSlots);
+    }
     if (route.kind === "nested") return problem(404, "Event not found");
     return getEvent(route.rawId);
   }
@@ -184,6 +197,7 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   // One trailing slash is ignored, as in Express's default (non-strict) routing.
   if (rest.endsWith("/")) rest = rest.slice(0, -1);
   if (rest === "") return { kind: "list" };
+  if (rest === "/stream") return { kind: "stream" };
   const rawId = rest.slice(1);
   // Deeper paths (`/events//x`, `/events/../admin`) are never normalised: they are under basePath and name no event.
   return rawId.includes("/") ? { kind: "nested" } : { kind: "item", rawId };

@@ -1,5 +1,7 @@
 import type { EventBus } from "../event-bus.js";
 import { createEventsCore, type EventsHttpOptions } from "./core.js";
+import { isStreamResponse } from "./stream.js";
+import { streamToReadable } from "./stream-transports.js";
 
 /**
  * A Web handler: `Request` in, `Response` out.
@@ -38,6 +40,15 @@ export function createEventsFetchHandler(bus: EventBus, options: EventsHttpOptio
         headers: request.headers,
         native: request,
       })) ?? core.notFound;
+    if (isStreamResponse(answer)) {
+      // Runtimes that abort the request when the client goes, rather than cancelling the body, end it this way.
+      const stop = () => answer.stream.stop();
+      request.signal?.addEventListener("abort", stop, { once: true });
+      answer.stream.signal.addEventListener("abort", () => request.signal?.removeEventListener("abort", stop), {
+        once: true,
+      });
+      return new Response(streamToReadable(answer), { status: answer.status, headers: answer.headers });
+    }
     return new Response(request.method === "HEAD" ? null : answer.body, {
       status: answer.status,
       headers: answer.headers,

@@ -1,7 +1,9 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { EventBus } from "../event-bus.js";
 import { createEventsCore, type EventsHttpOptions } from "./core.js";
 import { nodeHeaders } from "./node.js";
+import { isStreamResponse } from "./stream.js";
+import { runStreamOnNode } from "./stream-transports.js";
 
 /**
  * The parts of a Koa context the middleware uses, declared structurally so that neither this package nor its
@@ -22,6 +24,10 @@ export interface KoaContextLike {
   status: number;
   body: unknown;
   set(fields: { [name: string]: string }): void;
+  /** Node's response, written directly by `GET {basePath}/stream` (with `respond` set to `false`). */
+  readonly res?: ServerResponse | undefined;
+  /** Koa's switch for writing the response itself; the stream route turns it off. */
+  respond?: boolean | undefined;
 }
 
 /**
@@ -63,6 +69,16 @@ export function createEventsKoaMiddleware(
     });
     if (response === undefined) {
       await next();
+      return;
+    }
+    if (isStreamResponse(response)) {
+      if (ctx.res === undefined) {
+        response.stream.stop();
+        throw new Error("GET /stream needs a Koa context with ctx.res");
+      }
+      // Koa must not write this response: the stream does, for as long as the client stays.
+      ctx.respond = false;
+      void runStreamOnNode(response, ctx.res);
       return;
     }
     // Status first: Koa turns an implicit status into 200 when the body is set.

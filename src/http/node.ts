@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { EventBus } from "../event-bus.js";
 import { createEventsCore, type EventsHttpOptions, type EventsRequestHeaders } from "./core.js";
+import { isStreamResponse } from "./stream.js";
+import { runStreamOnNode } from "./stream-transports.js";
 
 /**
  * A `(req, res, next?)` handler for `node:http`, Express, Connect and Fastify's raw request/response. Its promise
@@ -19,7 +21,8 @@ export type EventsNodeHandler = (
 ) => Promise<void>;
 
 /**
- * Serves `GET {basePath}` and `GET {basePath}/{event_id}` (default `/events`) from `req.url`, which Express and
+ * Serves `GET {basePath}`, `GET {basePath}/stream` (server-sent events) and `GET {basePath}/{event_id}` (default
+ * `/events`) from `req.url`, which Express and
  * Connect make relative to the mount path: `app.use("/api", handler)` serves `/api/events`. Other paths go to
  * `next()`, or get a `404` when there is no `next`.
  *
@@ -50,6 +53,8 @@ export function createEventsHandler(
       native: req,
     });
     if (response === undefined && next !== undefined) return next();
+    // An event stream runs on until the client or the bus goes; the handler's promise does not wait for it.
+    if (response !== undefined && isStreamResponse(response)) return void runStreamOnNode(response, res);
     // The client may have gone while storage answered: there is nobody left to write to.
     if (res.headersSent || res.destroyed) return;
     const { status, headers, body } = response ?? core.notFound;

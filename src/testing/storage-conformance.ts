@@ -14,6 +14,7 @@ import {
   seed,
 } from "./conformance-fixtures.js";
 import { defineQueryConformance } from "./conformance-queries.js";
+import { defineWatchConformance } from "./conformance-watch.js";
 import { createTestClock } from "./test-clock.js";
 
 /**
@@ -40,6 +41,13 @@ export interface StorageConformanceOptions {
   readonly it: ConformanceIt;
   /** vitest's (or jest's) `expect`. */
   readonly expect: ConformanceExpect;
+  /** The store implements the optional `watch` capability: run its cases. Default: `false`. */
+  readonly watch?: boolean | undefined;
+  /**
+   * With `watch`: given a store the suite made, a second store over the same data through its own client or
+   * connection (as another process would open it), to check that its appends wake the first store's watchers.
+   */
+  readonly peer?: ((storage: EventStorage) => EventStorage | Promise<EventStorage>) | undefined;
   /** Timeout of each test in milliseconds. Default: 30000. */
   readonly timeoutMs?: number | undefined;
 }
@@ -87,6 +95,10 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
     defineConflictConformance(it, expect, withStore, timeout);
     defineQueryConformance(it, expect, withStore, timeout);
     if (options.reopen) defineReopenConformance(options, timeout);
+    if (options.watch === true) {
+      const { createStorage, peer } = options;
+      defineWatchConformance({ it, expect, createStorage, peer, timeout });
+    }
   });
 }
 

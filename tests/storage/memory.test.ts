@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { type Event, EventBus, memoryStorage } from "../../src/index.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 
-describeStorageConformance({ name: "memory", createStorage: () => memoryStorage(), describe, it, expect });
+describeStorageConformance({
+  name: "memory",
+  createStorage: () => memoryStorage(),
+  watch: true,
+  describe,
+  it,
+  expect,
+});
 
 function eventAt(index: number, fields: Record<string, string> = {}): Event {
   return Object.freeze({

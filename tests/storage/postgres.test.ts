@@ -48,6 +48,8 @@ describe.skipIf(!available)("postgresStorage", () => {
     name: "postgres",
     createStorage: () => freshStorage(),
     reopen: (closed) => postgresStorage({ pool: newPool(), table: tableOf.get(closed) as string }),
+    watch: true,
+    peer: (storage) => postgresStorage({ pool: newPool(), table: tableOf.get(storage) as string }),
     describe,
     it,
     expect,

@@ -75,6 +75,8 @@ describe.skipIf(!available)("redisStorage", () => {
     name: "redis",
     createStorage: () => openStore(),
     reopen: (closed) => openStore(prefixOf.get(closed)),
+    watch: true,
+    peer: (storage) => openStore(prefixOf.get(storage)),
     describe,
     it,
     expect,

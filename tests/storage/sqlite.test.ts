@@ -76,6 +76,8 @@ for (const flavour of flavours.filter((candidate) => candidate.open !== undefine
         return storage;
       },
       reopen: (closed) => sqliteStorage({ database: open(fileOf.get(closed) as string), closeDatabase: true }),
+      watch: true,
+      peer: (storage) => sqliteStorage({ database: open(fileOf.get(storage) as string), closeDatabase: true }),
       describe,
       it,
       expect,

@@ -3,6 +3,7 @@ import type { Event } from "../../event.js";
 import { matchesQuery, unknownCursorError } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
+import { AppendNotifier } from "./memory-watch.js";
 
 /**
  * Options of {@link memoryStorage}.
@@ -52,6 +53,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
   // While timestamps never go backwards in append order, time bounds can be binary-searched instead of scanned.
   let timestampsAscending = true;
   let lastTimestamp = "";
+  const notifier = new AppendNotifier();
 
   function store(event: Event): void {
     const seq = firstSeq + log.length;
@@ -144,13 +146,16 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
   return {
     name: "memory",
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
-      return batch.map((event) => {
+      const outcomes = batch.map((event) => {
         const existing = seqById.get(event.event_id);
         if (existing !== undefined) return eventAt(existing);
         store(event);
         return null;
       });
+      if (outcomes.includes(null)) notifier.notify();
+      return outcomes;
     },
+    watch: (onAppend) => notifier.watch(onAppend),
     async get(eventId: string): Promise<Event | null> {
       const seq = seqById.get(eventId);
       return seq === undefined ? null : eventAt(seq);
@@ -159,6 +164,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
       return list(query);
     },
     async close(): Promise<void> {
+      notifier.clear();
       seqById.clear();
       for (const index of indexes.values()) index.clear();
       log.clear();

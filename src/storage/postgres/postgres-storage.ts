@@ -8,6 +8,7 @@ import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, withDeadline } from "./postgr
 import { listEventRows } from "./postgres-list.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
+import { PostgresWatch, postgresChannel } from "./postgres-watch.js";
 
 /**
  * Options of {@link postgresStorage}. Only `pool` is required.
@@ -58,6 +59,12 @@ export interface PostgresStorageOptions {
    * into a black hole also frees its pool slot. See docs/hardening.md. Default: 5000.
    */
   readonly timeoutMs?: number | undefined;
+  /**
+   * Send a `pg_notify` after each committed append (coalesced, not awaited by the append), so that tails in other
+   * processes wake at once. Without it they still see every event, on their safety poll (about a second later).
+   * Default: `true`.
+   */
+  readonly notify?: boolean | undefined;
 }
 
 /**
@@ -101,7 +108,8 @@ const SETUP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('ad-seller
 export function postgresStorage(options: PostgresStorageOptions): PostgresEventStorage {
   const settings = readOptions(options);
   const { names } = settings;
-  // Every statement of the adapter goes through the bounded pool; only `end()` (in close) uses the caller's pool.
+  // Every statement of the adapter goes through the bounded pool; only `end()` (in close) and the LISTEN client of
+  // `watch` (held open for as long as a tail is) use the caller's pool.
   const pool = boundedPool(settings.pool, settings.timeoutMs);
   const table = names.qualifiedTable;
   const batcher = new AppendBatcher({
@@ -110,6 +118,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     maxBatchRows: settings.maxBatchRows,
     maxConcurrentStatements: settings.maxConcurrentInserts,
   });
+  const watcher = new PostgresWatch(settings.pool, postgresChannel(names), settings.notify);
   const gate = new OperationGate(
     table,
     settings.timeoutMs,
@@ -122,7 +131,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     ensureSchema: () => gate.run("setup", async () => {}),
     append(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
       if (events.length === 0) return Promise.resolve([]);
-      return gate.run("append", () => batcher.submit(events));
+      return gate
+        .run("append", () => batcher.submit(events))
+        .then((outcomes) => {
+          if (outcomes.includes(null)) watcher.appended();
+          return outcomes;
+        });
     },
     get(eventId: string): Promise<Event | null> {
       return gate.run("get", () => getEventRow(pool, table, eventId));
@@ -130,10 +144,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     list(query: NormalizedEventQuery): Promise<Event[]> {
       return gate.run("list", () => listEventRows(pool, table, query, settings.visibilityWaitMillis));
     },
+    watch: (onAppend) => watcher.watch(onAppend),
     async close(): Promise<void> {
       const closing = (async () => {
         if (!(await gate.shut())) return;
         await batcher.whenIdle();
+        await watcher.close();
         if (settings.closePool) await settings.pool.end();
       })();
       try {
@@ -236,6 +252,7 @@ interface ResolvedOptions {
   readonly maxConcurrentInserts: number;
   readonly visibilityWaitMillis: number;
   readonly timeoutMs: number;
+  readonly notify: boolean;
 }
 
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
@@ -252,6 +269,7 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
     maxConcurrentInserts: readInteger(options.maxConcurrentInserts, "maxConcurrentInserts", 2, 1),
     visibilityWaitMillis: readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 2000, 0),
     timeoutMs: readInteger(options.timeoutMs, "timeoutMs", DEFAULT_POSTGRES_TIMEOUT_MS, 1),
+    notify: options.notify !== false,
   };
 }
 

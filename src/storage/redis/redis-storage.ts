@@ -7,6 +7,7 @@ import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisK
 import { listEvents } from "./redis-list.js";
 import { parseEventRecord, serializeEvent } from "./redis-record.js";
 import { defineScripts, type RedisScripts } from "./redis-scripts.js";
+import { RedisWatch } from "./redis-watch.js";
 
 /**
  * Default bound on each round trip to Redis, in milliseconds.
@@ -47,6 +48,11 @@ export interface RedisStorageOptions {
    * Default 5000.
    */
   readonly timeoutMs?: number | undefined;
+  /**
+   * `PUBLISH` to `{prefix}appended` after each append (coalesced, not awaited by the append), so that tails in
+   * other processes wake at once. Without it they still see every event, on their safety poll. Default: `true`.
+   */
+  readonly notify?: boolean | undefined;
 }
 
 /**
@@ -72,6 +78,7 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
   const where = describeServer(client);
   const scripts = defineScripts(client);
   const guard = guardConnection(client, timeoutMs);
+  const watcher = new RedisWatch(client, `${keys.prefix}appended`, options.notify !== false);
   let closed = false;
 
   async function call<T>(operation: string, body: () => Promise<T>): Promise<T> {
@@ -88,7 +95,12 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
 
   return {
     name: "redis",
-    append: (events) => call("append", () => appendBatch(events, keys, scripts, guard)),
+    append: (events) =>
+      call("append", () => appendBatch(events, keys, scripts, guard)).then((outcomes) => {
+        if (outcomes.includes(null)) watcher.appended();
+        return outcomes;
+      }),
+    watch: (onAppend) => watcher.watch(onAppend),
     get: (eventId) =>
       call("get", async () => {
         const key = keys.event(eventId);
@@ -99,6 +111,7 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
     async close() {
       if (closed) return;
       closed = true;
+      await watcher.close();
       guard.detach();
       if (closeClient && client.status !== "end") await quitClient(client);
     },

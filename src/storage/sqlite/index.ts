@@ -3,3 +3,4 @@ export type { SqliteSchemaOptions } from "./sqlite-schema.js";
 export { DEFAULT_SQLITE_TABLE, sqliteSchemaSql } from "./sqlite-schema.js";
 export type { SqliteEventStorage, SqliteStorageOptions } from "./sqlite-storage.js";
 export { DEFAULT_SQLITE_BUSY_TIMEOUT_MS, sqliteStorage } from "./sqlite-storage.js";
+export { DEFAULT_SQLITE_WATCH_INTERVAL_MS } from "./sqlite-watch.js";

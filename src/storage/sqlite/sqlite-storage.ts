@@ -10,6 +10,7 @@ import {
 } from "./sqlite-driver.js";
 import { SqliteEventTable } from "./sqlite-operations.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
+import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
 
 /**
  * How long a connection waits for another connection's write lock before failing with SQLITE_BUSY, when neither
@@ -68,6 +69,11 @@ export interface SqliteStorageOptions {
    * The drivers are synchronous: the wait blocks this thread.
    */
   readonly busyTimeoutMs?: number | undefined;
+  /**
+   * While a tail watches this store, how often to check for commits by other connections (`PRAGMA data_version`),
+   * in milliseconds. Default {@link DEFAULT_SQLITE_WATCH_INTERVAL_MS} (20).
+   */
+  readonly watchIntervalMs?: number | undefined;
 }
 
 /**
@@ -107,6 +113,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
   const events = new SqliteEventTable(database, table);
   let ready = false;
   let closed = false;
+  const watcher = new SqliteWatch(database, settings.watchIntervalMs, () => !closed);
 
   function use<T>(operation: string, work: () => T): T {
     if (closed) throw new EventBusError(`the sqlite storage of table "${table}" is closed`);
@@ -122,7 +129,9 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     driver: settings.driver,
     table,
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
-      return use("append", () => events.append(batch));
+      const outcomes = use("append", () => events.append(batch));
+      if (outcomes.includes(null)) watcher.appended();
+      return outcomes;
     },
     async get(eventId: string): Promise<Event | null> {
       return use("get", () => events.get(eventId));
@@ -130,9 +139,11 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     async list(query: NormalizedEventQuery): Promise<Event[]> {
       return use("list", () => events.list(query));
     },
+    watch: (onAppend) => watcher.watch(onAppend),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      watcher.stop();
       events.release();
       if (settings.closeDatabase) wrapFailure("close", () => database.close());
     },
@@ -148,13 +159,20 @@ interface SqliteSettings {
   readonly wal: boolean;
   readonly synchronous: "full" | "normal";
   readonly busyTimeoutMs: number | undefined;
+  readonly watchIntervalMs: number;
 }
 
 function readOptions(options: SqliteStorageOptions): SqliteSettings {
   if (typeof options !== "object" || options === null) {
     throw EventValidationError.forField([], "sqliteStorage takes an options object such as { database }");
   }
-  const { synchronous = "full", busyTimeoutMs } = options;
+  const { synchronous = "full", busyTimeoutMs, watchIntervalMs = DEFAULT_SQLITE_WATCH_INTERVAL_MS } = options;
+  if (!(Number.isInteger(watchIntervalMs) && watchIntervalMs >= 1)) {
+    throw EventValidationError.forField(
+      "watchIntervalMs",
+      `must be a positive integer, got ${String(watchIntervalMs)}`,
+    );
+  }
   if (synchronous !== "full" && synchronous !== "normal") {
     throw EventValidationError.forField("synchronous", `must be "full" or "normal", got ${String(synchronous)}`);
   }
@@ -173,6 +191,7 @@ function readOptions(options: SqliteStorageOptions): SqliteSettings {
     wal: options.wal !== false,
     synchronous,
     busyTimeoutMs,
+    watchIntervalMs,
   };
 }
 

@@ -1,0 +1,271 @@
+import { EventBusError, EventValidationError, StorageError } from "../errors.js";
+import type { Event } from "../event.js";
+import { matchesQuery } from "../query.js";
+import type { EventStorage, NormalizedEventQuery } from "../storage/types.js";
+import { backoffDelay, pause } from "./backoff.js";
+import type { ReaderMember, SharedReader } from "./shared-reader.js";
+import { filtersOf, type TailRequest } from "./tail-query.js";
+
+/** What a tail needs from the bus's live delivery: the shared reader, and a way to leave it. */
+export interface TailHost {
+  readonly storage: EventStorage;
+  /** Registers a member with the bus's shared reader (starting one if needed); `undefined` once closed. */
+  enter(member: ReaderMember): SharedReader | undefined;
+  leave(member: ReaderMember): void;
+}
+
+/**
+ * One `bus.tail()`: catches up by its own cursor (`list({ after })` with its filters), then attaches to the bus's
+ * shared reader and scans its window. It can fall back to its own cursor at any time (too far behind) and attach
+ * again later; both paths deliver each matching event once, in the store's append order.
+ *
+ * Attaching is where exactly-once is decided. The tail's frontier `cursor` is an event such that every match up to
+ * it has been queued and none after it. After a short page (no match between `cursor` and the store's end at read
+ * time), the tail attaches right after `cursor` when the window holds it, or right after the reader's head when the
+ * head is known to be at or past `cursor` and no match lies between them.
+ */
+export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
+  position: number | undefined;
+  private readonly queue: Event[] = [];
+  private readonly filters: NormalizedEventQuery;
+  private readonly ender = new AbortController();
+  private reader: SharedReader | undefined;
+  private cursor: string | undefined;
+  private started = false;
+  private ended = false;
+  private failures = 0;
+  /** A cursor known to be at or behind the reader's head though outside its window (older than the window). */
+  private knownBehindHead: string | undefined;
+  /** The frontier is the reader's start position, known once it is ready. */
+  private cursorIsStart = false;
+  private pending: Promise<IteratorResult<Event>> = Promise.resolve({ done: true, value: undefined });
+  private readonly onAbort = () => this.finish();
+
+  constructor(
+    private readonly host: TailHost,
+    private readonly request: TailRequest,
+  ) {
+    this.filters = filtersOf(request.query);
+    this.cursor = request.query.after;
+    const { signal } = request;
+    if (signal?.aborted) this.ended = true;
+    else signal?.addEventListener("abort", this.onAbort, { once: true });
+    if (!this.ended && this.cursor === undefined && request.query.since === undefined) this.markCurrentEnd();
+  }
+
+  /**
+   * No `after` and no `since`: the start is the shared reader's position now, so nothing appended after `tail()`
+   * returned is missed (a few events appended just before it may be included when the reader had not read them).
+   */
+  private markCurrentEnd(): void {
+    const reader = this.host.enter(this);
+    if (reader === undefined) {
+      this.finish();
+      return;
+    }
+    this.reader = reader;
+    this.position = reader.headSeq + 1;
+    this.cursor = reader.headId;
+    this.cursorIsStart = !reader.started;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Event> {
+    return this;
+  }
+
+  /** Calls are served one after another, even when a caller does not wait for the previous one. */
+  next(): Promise<IteratorResult<Event>> {
+    this.pending = this.pending.then(
+      () => this.step(),
+      () => this.step(),
+    );
+    return this.pending;
+  }
+
+  async return(): Promise<IteratorResult<Event>> {
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  /** The reader lets go of a tail too far behind: it reads by its own cursor from where it stopped. */
+  detach(): void {
+    this.position = undefined;
+  }
+
+  reportFailure(error: StorageError): boolean {
+    if (this.request.onError === undefined) return false;
+    report(this.request.onError, error);
+    return true;
+  }
+
+  private finish(): void {
+    if (this.ended && this.ender.signal.aborted) return;
+    this.ended = true;
+    this.ender.abort();
+    this.request.signal?.removeEventListener("abort", this.onAbort);
+    this.queue.length = 0;
+    this.host.leave(this);
+  }
+
+  private async step(): Promise<IteratorResult<Event>> {
+    try {
+      for (;;) {
+        if (this.ended) return this.done();
+        const event = this.queue.shift();
+        if (event !== undefined) return { done: false, value: event };
+        if (!this.started) await this.begin();
+        else if (this.position === undefined) await this.readOwnPage();
+        else await this.scanWindow();
+      }
+    } catch (error) {
+      this.finish();
+      throw error;
+    }
+  }
+
+  private done(): IteratorResult<Event> {
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  private async begin(): Promise<void> {
+    const reader = this.reader ?? this.host.enter(this);
+    if (reader === undefined) return this.finish();
+    this.reader = reader;
+    await this.waitFor(reader.ready);
+    if (this.ended || reader.closed) return this.finish();
+    this.started = true;
+    // Marked before the reader knew where the store ended: the frontier is that first position.
+    if (this.cursorIsStart) this.cursor = reader.startId;
+  }
+
+  private attachAt(position: number): void {
+    const reader = this.reader as SharedReader;
+    if (position < reader.firstSeq) return; // the window moved on meanwhile: read on by cursor
+    this.position = position;
+  }
+
+  /** Attached: the matches in the window from `position` on, at most a batch at a time. */
+  private async scanWindow(): Promise<void> {
+    const reader = this.reader as SharedReader;
+    if (reader.closed) return this.finish();
+    let position = this.position as number;
+    if (position < reader.firstSeq) return this.detach();
+    const limit = this.request.query.limit;
+    while (position <= reader.headSeq && this.queue.length < limit) {
+      const event = reader.at(position++);
+      this.cursor = event.event_id;
+      if (matchesQuery(event, this.filters)) this.queue.push(event);
+    }
+    this.position = position;
+    if (this.queue.length === 0) await this.waitFor(reader.changed());
+  }
+
+  /** Detached: one page by the tail's own cursor, then an attempt to attach when the page was short. */
+  private async readOwnPage(): Promise<void> {
+    const reader = this.reader as SharedReader;
+    const sample = { seq: reader.headSeq, id: reader.headId };
+    const page = await this.retrying(() => this.readPage());
+    if (page === undefined || this.ended) return;
+    this.queue.push(...page);
+    if (page.length > 0) this.cursor = (page[page.length - 1] as Event).event_id;
+    if (page.length >= this.request.query.limit || this.cursor === undefined) {
+      if (this.cursor === undefined) this.attachAt(sample.seq + 1); // nothing matches anywhere yet
+      return;
+    }
+    await this.attachAfterShortPage(sample, page.length === 0);
+  }
+
+  private async attachAfterShortPage(sample: { seq: number; id: string | undefined }, empty: boolean): Promise<void> {
+    const reader = this.reader as SharedReader;
+    const cursor = this.cursor as string;
+    const seq = reader.seqOf(cursor);
+    if (seq !== undefined) return this.attachAt(Math.max(seq, sample.seq) + 1);
+    // Not in the window: either older than it, or newer than the reader's head. An empty page from a cursor known to
+    // be behind the head means no match lies between them.
+    if (empty && this.knownBehindHead === cursor) return this.attachAt(sample.seq + 1);
+    await this.waitFor(reader.catchUp());
+    if (this.ended) return;
+    const after = reader.seqOf(cursor);
+    if (after !== undefined) return this.attachAt(after + 1);
+    this.knownBehindHead = cursor; // older than the window: the next empty page attaches
+  }
+
+  private async readPage(): Promise<Event[]> {
+    const { query } = this.request;
+    if (this.cursor !== undefined)
+      return this.host.storage.list({ ...this.filters, after: this.cursor, limit: query.limit });
+    return this.readFromOrigin();
+  }
+
+  /** No cursor (a `since` start): the oldest match, found by paging back from the newest ones. */
+  private async readFromOrigin(): Promise<Event[]> {
+    const limit = this.request.query.limit;
+    const newest = await this.host.storage.list({ ...this.filters, limit });
+    if (newest.length < limit) return newest;
+    let oldest = newest[0] as Event;
+    for (;;) {
+      const older = await this.host.storage.list({ ...this.filters, before: oldest.event_id, limit });
+      if (older.length > 0) oldest = older[0] as Event;
+      if (older.length < limit) return [oldest];
+    }
+  }
+
+  /** Runs a store read until it succeeds, backing off and reporting each failure; `undefined` once ended. */
+  private async retrying(read: () => Promise<Event[]>): Promise<Event[] | undefined> {
+    for (;;) {
+      try {
+        const page = await this.raced(read());
+        this.failures = 0;
+        return page;
+      } catch (error) {
+        if (this.ended) return undefined;
+        // A bad cursor is the caller's mistake, not an outage: retrying cannot fix it.
+        if (error instanceof EventValidationError) throw error;
+        const failure = error instanceof StorageError ? error : new StorageError(this.host.storage.name, "list", error);
+        report(this.request.onError ?? reportTailError, failure);
+        await pause(backoffDelay(this.failures++), this.ender.signal);
+      }
+    }
+  }
+
+  /** The read, or `undefined` as soon as the tail ends (the read's late answer is dropped). */
+  private raced<T>(read: Promise<T>): Promise<T | undefined> {
+    return this.waitFor(read) as Promise<T | undefined>;
+  }
+
+  private waitFor<T>(promise: Promise<T>): Promise<T | undefined> {
+    const signal = this.ender.signal;
+    if (signal.aborted) {
+      promise.catch(() => {});
+      return Promise.resolve(undefined);
+    }
+    return new Promise<T | undefined>((resolve, reject) => {
+      const onEnd = () => resolve(undefined);
+      signal.addEventListener("abort", onEnd, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener("abort", onEnd);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", onEnd);
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+function report(onError: (error: unknown) => void, error: unknown): void {
+  try {
+    onError(error);
+  } catch (secondary) {
+    reportTailError(secondary);
+  }
+}
+
+function reportTailError(error: unknown): void {
+  if (error instanceof EventBusError) console.error(`${error.message}; the tail retries`);
+  else console.error("[ad-seller-events] a tail's onError failed:", error);
+}
