@@ -8,6 +8,7 @@ export default defineConfig({
     postgres: "src/storage/postgres/index.ts",
     redis: "src/storage/redis/index.ts",
     testing: "src/testing/index.ts",
+    outbox: "src/outbox/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -18,6 +18,7 @@ export default defineConfig({
       { find: /^ad-seller-events\/postgres$/, replacement: source("storage/postgres/index.ts") },
       { find: /^ad-seller-events\/redis$/, replacement: source("storage/redis/index.ts") },
       { find: /^ad-seller-events\/testing$/, replacement: source("testing/index.ts") },
+      { find: /^ad-seller-events\/outbox$/, replacement: source("outbox/index.ts") },
     ],
   },
   test: {

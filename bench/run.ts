@@ -19,6 +19,7 @@ const BENCHMARKS = [
   "http",
   "list",
   "live",
+  "outbox",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";

@@ -17,24 +17,64 @@ export interface ValidationIssue {
   readonly message: string;
 }
 
+/** Where an error's codes live on the instance: `Symbol.for` is shared by the ESM and CJS copies of the package. */
+const CODES = Symbol.for("ad-seller-events.error-codes");
+
 /**
- * Base class of every error the library throws on purpose, so callers can catch them all with one `instanceof`.
+ * Most issues one error lists; the rest are counted in one closing issue, so an error (and the HTTP `400` built from
+ * it) stays a few KB however many values were bad.
+ *
+ * @example
+ * ```ts
+ * error.issues.length <= MAX_REPORTED_ISSUES + 1; // true
+ * ```
+ */
+export const MAX_REPORTED_ISSUES = 20;
+
+/**
+ * Base class of every error the library throws on purpose, so callers can catch them all with one `instanceof`,
+ * or with `EventBusError.is(error)` across the ESM and CJS copies of the package. Every class has a stable `code`.
  *
  * @example
  * ```ts
  * try {
  *   await bus.emitEvent(input);
  * } catch (error) {
- *   if (error instanceof EventBusError) log.warn(error.message);
+ *   if (EventBusError.is(error)) log.warn({ code: error.code }, error.message);
  *   else throw error;
  * }
  * ```
  */
 export class EventBusError extends Error {
+  /** The code every instance of this class carries. */
+  static readonly code: string = "ERR_EVENT_BUS";
   override name = "EventBusError";
+  /** Stable across versions and identical in the ESM and CJS builds, e.g. `"ERR_EVENT_VALIDATION"`. */
+  readonly code: string;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message.startsWith(PREFIX) ? message : `${PREFIX} ${message}`, options);
+    this.code = new.target.code;
+    Object.defineProperty(this, CODES, { value: codesOf(new.target) });
+  }
+
+  /**
+   * True when `value` is an error of this class (or a subclass) from any copy of the package: it compares codes,
+   * not prototypes, so an error thrown by the CJS build is recognised by the ESM build and back.
+   *
+   * @example
+   * ```ts
+   * if (EventValidationError.is(error)) console.log(error.issues);
+   * ```
+   */
+  static is<Class extends abstract new (...args: never[]) => EventBusError>(
+    this: Class & { readonly code: string },
+    value: unknown,
+  ): value is InstanceType<Class> {
+    if (typeof value !== "object" || value === null) return false;
+    const codes = (value as { [CODES]?: unknown })[CODES];
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class the guard was called on, subclasses included.
+    return Array.isArray(codes) && codes.includes(this.code);
   }
 }
 
@@ -51,14 +91,17 @@ export class EventBusError extends Error {
  * ```
  */
 export class EventValidationError extends EventBusError {
+  static override readonly code = "ERR_EVENT_VALIDATION";
   override name = "EventValidationError";
+  declare readonly code: "ERR_EVENT_VALIDATION";
   /** Every problem found, in the order found. */
   readonly issues: readonly ValidationIssue[];
 
   constructor(issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
-    super(formatIssues(issues), options);
+    const reported = capIssues(issues);
+    super(formatIssues(reported), options);
     this.issues = Object.freeze(
-      issues.map((issue) => Object.freeze({ ...issue, path: Object.freeze([...issue.path]) })),
+      reported.map((issue) => Object.freeze({ path: Object.freeze([...issue.path]), message: issue.message })),
     );
   }
 
@@ -90,7 +133,9 @@ export class EventValidationError extends EventBusError {
  * ```
  */
 export class EventConflictError extends EventBusError {
+  static override readonly code = "ERR_EVENT_CONFLICT";
   override name = "EventConflictError";
+  declare readonly code: "ERR_EVENT_CONFLICT";
   /** The id that is already taken. */
   readonly eventId: string;
   /** Names of the fields whose stored value differs from the new one. */
@@ -120,7 +165,9 @@ export class EventConflictError extends EventBusError {
  * ```
  */
 export class StorageError extends EventBusError {
+  static override readonly code = "ERR_STORAGE";
   override name = "StorageError";
+  declare readonly code: "ERR_STORAGE";
   /** Which store failed, e.g. `"postgres"` or `"redis"`. */
   readonly storage: string;
   /** The operation that failed: `"append"`, `"get"`, `"list"`, `"setup"` or `"close"`. */
@@ -134,15 +181,72 @@ export class StorageError extends EventBusError {
 }
 
 /**
- * One issue reads as a sentence ("limit must be ..."); several are listed in the layout of zod's `prettifyError`,
- * with one path per unknown key where zod would group them.
+ * An outbox file is owned by another live process (or by another outbox in this one): one file has one owner at a
+ * time, so that lines never interleave. `code` is `"ERR_OUTBOX_LOCKED"`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   fileOutbox({ path: "data/event-outbox.jsonl" });
+ * } catch (error) {
+ *   if (error instanceof OutboxLockedError) console.error(`another process owns ${error.path}`);
+ * }
+ * ```
+ */
+export class OutboxLockedError extends EventBusError {
+  static override readonly code = "ERR_OUTBOX_LOCKED";
+  override name = "OutboxLockedError";
+  declare readonly code: "ERR_OUTBOX_LOCKED";
+  /** The lock file that names the other owner. */
+  readonly path: string;
+
+  constructor(path: string, message: string) {
+    super(message);
+    this.path = path;
+  }
+}
+
+/**
+
+/**
+ * The first `MAX_REPORTED_ISSUES` issues, plus one that counts the others.
+ *
+ * @example
+ * ```ts
+ * const errors = capIssues(issues).map((issue) => ({ loc: ["query", ...issue.path], msg: issue.message }));
+ * ```
+ */
+export function capIssues(issues: readonly ValidationIssue[]): readonly ValidationIssue[] {
+  if (issues.length <= MAX_REPORTED_ISSUES + 1) return issues;
+  const more = issues.length - MAX_REPORTED_ISSUES;
+  return [
+    ...issues.slice(0, MAX_REPORTED_ISSUES),
+    { path: [], message: `and ${more} more problems (only the first ${MAX_REPORTED_ISSUES} are listed)` },
+  ];
+}
+
+/** The codes of a class and its ancestors, read off their static `code`s. */
+function codesOf(errorClass: { readonly code?: string }): readonly string[] {
+  const codes: string[] = [];
+  for (let current: unknown = errorClass; typeof current === "function"; current = Object.getPrototypeOf(current)) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && !codes.includes(code)) codes.push(code);
+  }
+  return Object.freeze(codes);
+}
+
+/**
+ * One issue reads as a sentence with a colon after the field ("limit: must be ..."); several are listed one per
+ * line, each with its own path (one path per unknown key where zod would group them).
  */
 function formatIssues(issues: readonly ValidationIssue[]): string {
   const [only] = issues;
   if (issues.length === 1 && only !== undefined) {
-    return only.path.length === 0 ? only.message : `${formatPath(only.path)} ${only.message}`;
+    return only.path.length === 0 ? only.message : `${formatPath(only.path)}: ${only.message}`;
   }
-  const lines = issues.map((issue) => `✖ ${issue.message}\n  → at ${formatPath(issue.path)}`);
+  const lines = issues.map((issue) =>
+    issue.path.length === 0 ? `✖ ${issue.message}` : `✖ ${formatPath(issue.path)}: ${issue.message}`,
+  );
   return `invalid input:\n${lines.join("\n")}`;
 }
 

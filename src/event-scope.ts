@@ -1,4 +1,3 @@
-import { nanoid } from "nanoid";
 import { type OwnEmitFields, readEmitInput } from "./emit-input.js";
 import { EventValidationError, type ValidationIssue } from "./errors.js";
 import {
@@ -9,10 +8,13 @@ import {
   type Event,
   MAX_ID_LENGTH,
 } from "./event.js";
+import type { EventType } from "./event-type.js";
+import { randomFlowId } from "./flow-id.js";
 import { describeThrown } from "./json.js";
+import type { EmitInputOf, EventOf, NoPayloadSchemas, PayloadSchemas } from "./payloads.js";
 
 /**
- * Correlation fields a scope binds; `flow_id` defaults to a fresh nanoid.
+ * Correlation fields a scope binds; `flow_id` defaults to a fresh random id (21 URL-safe characters).
  *
  * @example
  * ```ts
@@ -42,7 +44,7 @@ export type BoundContext = { readonly [K in CorrelationField]: string };
  * const deal = flow.scope({ deal_id: "d-42" }); // keeps flow_id, session_id, proposal_id
  * ```
  */
-export class EventScope {
+export class EventScope<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** The bound fields; `context.flow_id` ties every event of this flow together. */
   readonly context: BoundContext;
 
@@ -50,6 +52,7 @@ export class EventScope {
   constructor(
     private readonly emit: (input: EmitEventInput) => Promise<Event>,
     context: BoundContext,
+    private readonly emitBatch: (inputs: readonly EmitEventInput[]) => Promise<Event[]>,
   ) {
     this.context = context;
   }
@@ -62,17 +65,29 @@ export class EventScope {
    * await flow.emitEvent({ event_type: "negotiation.round", payload: { round: 2, cpm: 14.5 } });
    * ```
    */
-  emitEvent(input: EmitEventInput): Promise<Event> {
-    let own: OwnEmitFields;
-    try {
-      own = readEmitInput(input);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    // Every field the caller set overrides the bound one; unknown keys are passed on for the bus to name.
-    const merged: Record<string, unknown> = { ...this.context, ...own.unknown };
-    for (const field of EVENT_FIELDS) if (own[field] !== undefined) merged[field] = own[field];
-    return this.emit(merged as unknown as EmitEventInput);
+  emitEvent<Type extends EventType>(input: EmitInputOf<Schemas, Type>): Promise<EventOf<Schemas, Type>> {
+    return this.emit(this.withContext(input as EmitEventInput)) as Promise<EventOf<Schemas, Type>>;
+  }
+
+  /**
+   * `bus.emitEvents` with the bound fields on every event: validated together, stored in one append.
+   *
+   * @example
+   * ```ts
+   * const [started, round] = await flow.emitEvents([
+   *   { event_type: "negotiation.started" },
+   *   { event_type: "negotiation.round", payload: { round: 1 } },
+   * ]);
+   * ```
+   */
+  emitEvents<const Types extends readonly EventType[]>(
+    inputs: {
+      readonly [Index in keyof Types]: EmitInputOf<Schemas, Types[Index]>;
+    },
+  ): Promise<{ -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]> }> {
+    const list = inputs as unknown as readonly EmitEventInput[];
+    const merged = Array.isArray(list) ? list.map((input) => this.withContext(input)) : list;
+    return this.emitBatch(merged) as Promise<never>;
   }
 
   /**
@@ -83,13 +98,34 @@ export class EventScope {
    * const dealScope = flow.scope({ deal_id: "d-42" });
    * ```
    */
-  scope(context: ScopeContext): EventScope {
-    return new EventScope(this.emit, bindContext(context, this.context));
+  scope(context: ScopeContext): EventScope<Schemas> {
+    return new EventScope<Schemas>(this.emit, bindContext(context, this.context), this.emitBatch);
+  }
+
+  /**
+   * The input over the bound fields; a field the input gives wins, and unknown keys go on for the bus to name. Each
+   * own field is read once; input that cannot be read (not an object, a throwing getter, a revoked Proxy) goes on
+   * unchanged, so the bus refuses it with the error naming the field (and, in a batch, its index).
+   */
+  private withContext(input: EmitEventInput): EmitEventInput {
+    let own: OwnEmitFields;
+    try {
+      own = readEmitInput(input);
+    } catch {
+      return input;
+    }
+    const merged: Record<string, unknown> = { ...this.context, ...own.unknown };
+    for (const field of EVENT_FIELDS) if (own[field] !== undefined) merged[field] = own[field];
+    return merged as unknown as EmitEventInput;
   }
 }
 
 /** Validates a scope context and merges it over `parent`. */
-export function bindContext(context: unknown, parent?: BoundContext): BoundContext {
+export function bindContext(
+  context: unknown,
+  parent?: BoundContext,
+  newFlowId: () => string = randomFlowId,
+): BoundContext {
   if (typeof context !== "object" || context === null || isArraySafe(context)) {
     const got = context === null ? "null" : typeof context === "object" ? "an array" : typeof context;
     throw EventValidationError.forField([], `scope context must be an object, got ${got}`);
@@ -110,7 +146,7 @@ export function bindContext(context: unknown, parent?: BoundContext): BoundConte
   for (const field of CORRELATION_FIELDS) {
     const value = input[field];
     if (value === undefined) {
-      bound[field] = parent?.[field] ?? (field === "flow_id" ? nanoid() : "");
+      bound[field] = parent?.[field] ?? (field === "flow_id" ? newFlowId() : "");
     } else if (typeof value !== "string") {
       issues.push({ path: [field], message: `must be a string, got ${value === null ? "null" : typeof value}` });
     } else if (value.length > MAX_ID_LENGTH) {

@@ -1,3 +1,6 @@
+import { showValue } from "./json.js";
+import { didYouMean } from "./suggestions.js";
+
 /**
  * Every kind of event a seller agent emits, used like an enum: `EventType.DEAL_CREATED === "deal.created"`.
  *
@@ -66,6 +69,33 @@ export type EventTypeGroup = EventType extends `${infer Group}.${string}` ? Grou
 export type EventTypePattern = EventType | `${EventTypeGroup}.*` | "*";
 
 /**
+ * What the `event_type` filter of `listEvents` (and later `tail` and `consume`) takes: a type, a pattern, or an array
+ * mixing both.
+ *
+ * @example
+ * ```ts
+ * const filter: EventTypeFilter = ["deal.*", "proposal.accepted"];
+ * ```
+ */
+export type EventTypeFilter = EventTypePattern | readonly EventTypePattern[];
+
+/**
+ * The event types a pattern (or a union of patterns) stands for: `TypesMatching<"deal.*">` is
+ * `"deal.created" | "deal.registered" | "deal.synced"`.
+ *
+ * @example
+ * ```ts
+ * type DealType = TypesMatching<"deal.*">;
+ * const type: DealType = "deal.synced";
+ * ```
+ */
+export type TypesMatching<Pattern extends EventTypePattern> = Pattern extends "*"
+  ? EventType
+  : Pattern extends `${infer Group}.*`
+    ? Extract<EventType, `${Group}.${string}`>
+    : Extract<Pattern, EventType>;
+
+/**
  * All 22 event types, in catalogue order.
  *
  * @example
@@ -103,6 +133,68 @@ export const AUDIT_EVENT_TYPES: readonly EventType[] = Object.freeze([
 ]);
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/** Every pattern and the types it stands for: each type, each `"group.*"`, and `"*"`. */
+const PATTERNS: ReadonlyMap<string, readonly EventType[]> = (() => {
+  const patterns = new Map<string, EventType[]>([["*", [...EVENT_TYPES]]]);
+  for (const type of EVENT_TYPES) {
+    patterns.set(type, [type]);
+    const group = `${type.slice(0, type.indexOf("."))}.*`;
+    const members = patterns.get(group);
+    if (members === undefined) patterns.set(group, [type]);
+    else members.push(type);
+  }
+  for (const types of patterns.values()) Object.freeze(types);
+  return patterns;
+})();
+
+/**
+ * Every pattern `subscribe`, `listEvents` and `GET /events?event_type=` accept: `"*"`, the seven `"group.*"`, and
+ * the 22 types.
+ *
+ * @example
+ * ```ts
+ * EVENT_TYPE_PATTERNS.includes("deal.*"); // true
+ * ```
+ */
+export const EVENT_TYPE_PATTERNS: readonly EventTypePattern[] = Object.freeze([
+  ...PATTERNS.keys(),
+] as EventTypePattern[]);
+
+/**
+ * The types a pattern stands for, in catalogue order, or `undefined` when `value` is not a pattern. The one
+ * implementation of the pattern language, shared by `subscribe`, `listEvents` and HTTP.
+ *
+ * @example
+ * ```ts
+ * typesMatching("deal.*"); // ["deal.created", "deal.registered", "deal.synced"]
+ * typesMatching("deals.*"); // undefined
+ * ```
+ */
+export function typesMatching(value: unknown): readonly EventType[] | undefined {
+  return typeof value === "string" ? PATTERNS.get(value) : undefined;
+}
+
+/**
+ * Why `value` is not a type or pattern, with the closest one when it looks like a typo, but never the whole
+ * catalogue: that would be repeated for every bad value of a list.
+ *
+ * @example
+ * ```ts
+ * describeBadPattern("deal.create"); // '"deal.create" is not an event type or pattern; did you mean "deal.created"?'
+ * ```
+ */
+export function describeBadPattern(value: unknown): string {
+  const hint =
+    didYouMean(value, PATTERNS.keys()) || '; use a type such as "deal.created", a group such as "deal.*", or "*"';
+  return `${showValue(value)} is not an event type or pattern${hint}`;
+}
+
+/** Like `describeBadPattern`, for fields that take one type and no pattern (`emitEvent`'s `event_type`). */
+export function describeBadType(value: unknown): string {
+  const hint = didYouMean(value, EVENT_TYPES) || '; use one of EVENT_TYPES, such as "deal.created"';
+  return `${showValue(value)} is not an event type${hint}`;
+}
 
 /**
  * Narrows an unknown value to an `EventType`.

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { EVENT_TYPES, type EventType } from "./event-type.js";
+import { describeBadType, EVENT_TYPES, type EventType } from "./event-type.js";
 import { isPortableString, type JsonObject, PORTABLE_STRING_RULE, showValue, toFrozenJsonObject } from "./json.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
@@ -68,8 +68,8 @@ const correlationId = z
 const eventTypeField = z.enum(EVENT_TYPES as [EventType, ...EventType[]], {
   error: (issue) =>
     issue.input === undefined
-      ? `is required; one of ${EVENT_TYPES.join(", ")}`
-      : `${showValue(issue.input)} is not an event type; use one of ${EVENT_TYPES.join(", ")}`,
+      ? 'is required: one of EVENT_TYPES, such as "deal.created"'
+      : describeBadType(issue.input),
 });
 
 const eventIdField = z.uuid({ error: "must be a UUID (RFC 9562), e.g. crypto.randomUUID()" });
@@ -133,7 +133,9 @@ function buildEventShape(maxBytes: number) {
 export const eventSchema = z.object(buildEventShape(Number.POSITIVE_INFINITY));
 
 /**
- * An immutable event, exactly as stored and as sent over HTTP (snake_case wire format).
+ * An immutable event, exactly as stored and as sent over HTTP (snake_case wire format). `Event` alone is any event;
+ * `Event<"deal.created", DealPayload>` is one type with a typed payload (what a bus with `payloads` hands back, see
+ * `EventOf`).
  *
  * @example
  * ```ts
@@ -141,20 +143,52 @@ export const eventSchema = z.object(buildEventShape(Number.POSITIVE_INFINITY));
  * event.payload; // frozen: assigning to it throws in strict mode
  * ```
  */
-export type Event = Readonly<z.output<typeof eventSchema>>;
+export interface Event<Type extends EventType = EventType, Payload = JsonObject> {
+  /** RFC 9562 UUID, lower case; stamped by the bus (`crypto.randomUUID()`) unless the emitter gave one. */
+  readonly event_id: string;
+  /** One of the 22 types, e.g. `"negotiation.round"`. */
+  readonly event_type: Type;
+  /** ISO-8601 UTC with milliseconds and `Z`, e.g. `2026-11-24T10:15:30.123Z`; set by the bus clock unless given. */
+  readonly timestamp: string;
+  /** The seller flow this event belongs to (`""` when none). */
+  readonly flow_id: string;
+  /** The kind of flow, e.g. `"proposal_handling"` (`""` when none). */
+  readonly flow_type: string;
+  /** The buyer proposal this event concerns (`""` when none). */
+  readonly proposal_id: string;
+  /** The deal this event concerns (`""` when none). */
+  readonly deal_id: string;
+  /** The agent session this event happened in (`""` when none). */
+  readonly session_id: string;
+  /** Event details, deeply frozen JSON; typed by the bus's `payloads` schema for this type, else `JsonObject`. */
+  readonly payload: Payload;
+  /** Context about the emitter (agent version, host...), deeply frozen JSON. */
+  readonly metadata: JsonObject;
+}
+
+// The schema and the interface describe one shape: this line stops compiling if they drift apart.
+type SchemaMatchesInterface =
+  Readonly<z.output<typeof eventSchema>> extends Event
+    ? Event extends Readonly<z.output<typeof eventSchema>>
+      ? true
+      : never
+    : never;
+const schemaMatchesInterface: SchemaMatchesInterface = true;
+void schemaMatchesInterface;
 
 /**
  * What `emitEvent` takes: an event type plus any correlation fields, payload and metadata. `event_id` and
- * `timestamp` are stamped by the bus unless given (for imports and safe retries).
+ * `timestamp` are stamped by the bus unless given (for imports and safe retries). On a bus with `payloads`, the
+ * payload of a type with a schema is typed as that schema's input.
  *
  * @example
  * ```ts
  * const input: EmitEventInput = { event_type: EventType.NEGOTIATION_ROUND, session_id, payload: { round: 2 } };
  * ```
  */
-export interface EmitEventInput {
+export interface EmitEventInput<Type extends EventType = EventType, Payload = Readonly<Record<string, unknown>>> {
   /** One of the 22 types, e.g. `EventType.DEAL_CREATED` or `"deal.created"`. */
-  readonly event_type: EventType;
+  readonly event_type: Type;
   /** A UUID of your own; emitting it again with the same content returns the stored event (safe retries). */
   readonly event_id?: string | undefined;
   /** ISO-8601 time of the event; naive values are read as UTC. Defaults to the bus clock. */
@@ -169,8 +203,8 @@ export interface EmitEventInput {
   readonly deal_id?: string | undefined;
   /** The agent session this event happened in. */
   readonly session_id?: string | undefined;
-  /** Event details: plain JSON only, at most `maxPayloadBytes` serialised. */
-  readonly payload?: Readonly<Record<string, unknown>> | undefined;
+  /** Event details: plain JSON only, at most `maxPayloadBytes` serialised; checked by the type's schema if any. */
+  readonly payload?: Payload | undefined;
   /** Context about the emitter (agent version, host...): plain JSON only, same cap as `payload`. */
   readonly metadata?: Readonly<Record<string, unknown>> | undefined;
 }

@@ -1,8 +1,9 @@
 import { EventValidationError, type ValidationIssue } from "./errors.js";
 import { CORRELATION_FIELDS, type Event, MAX_ID_LENGTH } from "./event.js";
-import { EVENT_TYPES, type EventType, isEventType } from "./event-type.js";
-import { isPortableString, PORTABLE_STRING_RULE } from "./json.js";
+import { describeBadPattern, EVENT_TYPES, type EventType, type EventTypeFilter, typesMatching } from "./event-type.js";
+import { isPortableString, PORTABLE_STRING_RULE, showValue } from "./json.js";
 import type { NormalizedEventQuery } from "./storage/types.js";
+import { didYouMean } from "./suggestions.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
 /**
@@ -32,14 +33,14 @@ export const MAX_LIMIT = 1000;
  * const query: EventQuery = { session_id, event_type: ["negotiation.round", "proposal.countered"], limit: 20 };
  * ```
  */
-export interface EventQuery {
+export interface EventQuery<Filter extends EventTypeFilter = EventTypeFilter> {
   readonly flow_id?: string | undefined;
   readonly flow_type?: string | undefined;
   readonly proposal_id?: string | undefined;
   readonly deal_id?: string | undefined;
   readonly session_id?: string | undefined;
-  /** One type or several (matching any of them). */
-  readonly event_type?: EventType | readonly EventType[] | undefined;
+  /** A type, a pattern (`"deal.*"`, `"*"`), or an array mixing both (matching any of them). */
+  readonly event_type?: Filter | undefined;
   /** Only events at or after this time (inclusive). */
   readonly since?: string | Date | undefined;
   /** Only events before this time (exclusive). */
@@ -75,55 +76,56 @@ export function isUuid(value: unknown): value is string {
  * @example
  * ```ts
  * normalizeEventQuery({ session_id: "s-1" }); // { session_id: "s-1", limit: 50 }
- * normalizeEventQuery({ limit: 0 }); // throws EventValidationError: limit must be an integer from 1 to 1000, got 0
+ * normalizeEventQuery({ limit: 0 }); // throws EventValidationError: limit: must be an integer from 1 to 1000, got 0
  * ```
  */
 export function normalizeEventQuery(query: unknown = {}, options: { maxLimit?: number } = {}): NormalizedEventQuery {
   const maxLimit = options.maxLimit ?? MAX_LIMIT;
-  if (typeof query !== "object" || query === null || Array.isArray(query)) {
-    throw EventValidationError.forField([], `query must be an object, got ${query === null ? "null" : typeof query}`);
-  }
-  const input = query as Record<string, unknown>;
   const issues: ValidationIssue[] = [];
+  const input = readOwnFields(query, issues);
   const normalized: { -readonly [K in keyof NormalizedEventQuery]: NormalizedEventQuery[K] } = { limit: DEFAULT_LIMIT };
 
-  for (const key of Object.keys(input)) {
-    if (!QUERY_KEYS.has(key)) {
-      issues.push({ path: [key], message: `is not a query field; use one of ${[...QUERY_KEYS].join(", ")}` });
-    }
-  }
   for (const field of CORRELATION_FIELDS) {
-    const value = readIdFilter(input[field], field, issues);
+    const value = readIdFilter(input.get(field), field, issues);
     if (value) normalized[field] = value;
   }
-  const eventTypes = readEventTypes(input.event_type, issues);
+  const eventTypes = readEventTypes(input.get("event_type"), issues);
   if (eventTypes) normalized.event_types = eventTypes;
   for (const bound of ["since", "until"] as const) {
-    const value = input[bound];
+    const value = input.get(bound);
     if (value === undefined || value === "") continue;
     const timestamp = normalizeTimestamp(value);
     if (timestamp === null) {
       issues.push({
         path: [bound],
-        message: `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${show(value)}`,
+        message: `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${showValue(value)}`,
       });
     } else normalized[bound] = timestamp;
   }
+  if (normalized.since !== undefined && normalized.until !== undefined && normalized.since >= normalized.until) {
+    issues.push({
+      path: ["until"],
+      message: `must be later than since (${normalized.since}), got ${normalized.until}; the window would be empty`,
+    });
+  }
   for (const cursor of ["after", "before"] as const) {
-    const value = input[cursor];
+    const value = input.get(cursor);
     if (value === undefined || value === "") continue;
     if (isUuid(value)) normalized[cursor] = value.toLowerCase();
     else
-      issues.push({ path: [cursor], message: `must be the event_id (a UUID) of a stored event, got ${show(value)}` });
+      issues.push({
+        path: [cursor],
+        message: `must be the event_id (a UUID) of a stored event, got ${showValue(value)}`,
+      });
   }
   if (normalized.after !== undefined && normalized.before !== undefined) {
     issues.push({ path: ["before"], message: "cannot be combined with after; page with one cursor at a time" });
   }
-  if (input.limit !== undefined) {
-    const limit = input.limit;
+  const limit = input.get("limit");
+  if (limit !== undefined) {
     if (typeof limit === "number" && Number.isInteger(limit) && limit >= 1 && limit <= maxLimit)
       normalized.limit = limit;
-    else issues.push({ path: ["limit"], message: `must be an integer from 1 to ${maxLimit}, got ${show(limit)}` });
+    else issues.push({ path: ["limit"], message: `must be an integer from 1 to ${maxLimit}, got ${showValue(limit)}` });
   }
   if (issues.length > 0) throw new EventValidationError(issues);
   return normalized;
@@ -166,7 +168,7 @@ export function unknownCursorError(cursor: "after" | "before", eventId: string):
 function readIdFilter(value: unknown, field: string, issues: ValidationIssue[]): string | undefined {
   if (value === undefined || value === "") return undefined;
   if (typeof value !== "string") {
-    issues.push({ path: [field], message: `must be a string, got ${show(value)}` });
+    issues.push({ path: [field], message: `must be a string, got ${showValue(value)}` });
   } else if (value.length > MAX_ID_LENGTH) {
     issues.push({ path: [field], message: `must be at most ${MAX_ID_LENGTH} characters, got ${value.length}` });
   } else if (!isPortableString(value)) {
@@ -175,31 +177,77 @@ function readIdFilter(value: unknown, field: string, issues: ValidationIssue[]):
   return undefined;
 }
 
+/**
+ * The query's own fields, read once each: a getter that throws, a Proxy whose traps throw or an inherited field
+ * becomes an issue naming the field, never a stray `TypeError`. Unknown keys are issues too.
+ */
+function readOwnFields(query: unknown, issues: ValidationIssue[]): ReadonlyMap<string, unknown> {
+  const fields = new Map<string, unknown>();
+  if (typeof query !== "object" || query === null) {
+    issues.push({ path: [], message: `query must be an object, got ${query === null ? "null" : typeof query}` });
+    return fields;
+  }
+  let keys: (string | symbol)[];
+  try {
+    if (Array.isArray(query)) throw new TypeError("an array");
+    keys = Reflect.ownKeys(query);
+  } catch (error) {
+    issues.push({ path: [], message: `query must be a readable plain object, got ${describeReadError(error)}` });
+    return fields;
+  }
+  for (const key of keys) {
+    if (typeof key === "symbol") continue;
+    let descriptor: PropertyDescriptor | undefined;
+    try {
+      descriptor = Reflect.getOwnPropertyDescriptor(query, key);
+      if (descriptor === undefined || !descriptor.enumerable) continue;
+      if (!QUERY_KEYS.has(key)) {
+        issues.push({
+          path: [key],
+          message: `is not a query field${didYouMean(key, QUERY_KEYS) || `; use one of ${[...QUERY_KEYS].join(", ")}`}`,
+        });
+        continue;
+      }
+      fields.set(key, "value" in descriptor ? descriptor.value : Reflect.get(query, key));
+    } catch (error) {
+      issues.push({ path: [key], message: `could not be read: ${describeReadError(error)}` });
+    }
+  }
+  return fields;
+}
+
+function describeReadError(error: unknown): string {
+  try {
+    const text = error instanceof Error ? error.message : String(error);
+    return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+  } catch {
+    return "an unreadable error";
+  }
+}
+
+/** The types named by a type, a pattern, or an array mixing both; deduplicated, in the order first named. */
 function readEventTypes(value: unknown, issues: ValidationIssue[]): readonly EventType[] | undefined {
   if (value === undefined || value === "") return undefined;
-  const list: readonly unknown[] = Array.isArray(value) ? value : [value];
+  let list: readonly unknown[];
+  let isList: boolean;
+  try {
+    isList = Array.isArray(value);
+    list = isList ? Array.from(value as readonly unknown[]) : [value];
+  } catch (error) {
+    issues.push({ path: ["event_type"], message: `could not be read: ${describeReadError(error)}` });
+    return undefined;
+  }
   if (list.length === 0) {
-    issues.push({ path: ["event_type"], message: `must name at least one type; use one of ${EVENT_TYPES.join(", ")}` });
+    issues.push({ path: ["event_type"], message: 'must name at least one type or pattern, e.g. "deal.*"' });
     return undefined;
   }
   const types = new Set<EventType>();
   list.forEach((item, index) => {
-    if (isEventType(item)) types.add(item);
-    else {
-      const path = Array.isArray(value) ? ["event_type", index] : ["event_type"];
-      issues.push({ path, message: `${show(item)} is not an event type; use one of ${EVENT_TYPES.join(", ")}` });
-    }
+    const matched = typesMatching(item);
+    if (matched !== undefined) for (const type of matched) types.add(type);
+    else issues.push({ path: isList ? ["event_type", index] : ["event_type"], message: describeBadPattern(item) });
   });
-  return types.size > 0 ? [...types] : undefined;
-}
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (value instanceof Date) return `Invalid Date`;
-  return typeof value === "object" && value !== null
-    ? Array.isArray(value)
-      ? "an array"
-      : "an object"
-    : String(value);
+  // Every type is the same as no type filter; storage then reads no type index.
+  if (types.size === 0 || types.size === EVENT_TYPES.length) return undefined;
+  return [...types];
 }

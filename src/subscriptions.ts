@@ -1,9 +1,9 @@
 import { EventValidationError } from "./errors.js";
 import type { Event } from "./event.js";
-import { EVENT_TYPES, type EventTypePattern, isEventType } from "./event-type.js";
+import { describeBadPattern, EVENT_TYPES, type EventTypePattern, typesMatching } from "./event-type.js";
 
 /**
- * Called with each stored event that matches the subscription. A throw or a rejected promise is reported to
+ * Called with each stored event that matches the subscription (on a bus with `payloads`, typed by the pattern). A throw or a rejected promise is reported to
  * the bus's `onListenerError` and never reaches the emitter.
  *
  * @example
@@ -11,7 +11,7 @@ import { EVENT_TYPES, type EventTypePattern, isEventType } from "./event-type.js
  * const listener: EventListener = async (event) => await notifyTrader(event);
  * ```
  */
-export type EventListener = (event: Event) => void | Promise<void>;
+export type EventListener<Item = Event> = (event: Item) => void | Promise<void>;
 
 /**
  * Options of `subscribe`.
@@ -30,8 +30,6 @@ interface Subscription {
   readonly accepts: (event: Event) => boolean;
   readonly listener: EventListener;
 }
-
-const GROUPS: ReadonlySet<string> = new Set(EVENT_TYPES.map((type) => type.slice(0, type.indexOf("."))));
 
 /** Listener registry of one bus: pattern matching, ordered delivery, error isolation. */
 export class SubscriptionRegistry {
@@ -75,17 +73,15 @@ export class SubscriptionRegistry {
 }
 
 function compilePattern(pattern: unknown): (event: Event) => boolean {
-  if (pattern === "*") return () => true;
-  if (isEventType(pattern)) return (event) => event.event_type === pattern;
-  if (typeof pattern === "string" && pattern.endsWith(".*") && GROUPS.has(pattern.slice(0, -2))) {
-    const prefix = pattern.slice(0, -1);
-    return (event) => event.event_type.startsWith(prefix);
+  const types = typesMatching(pattern);
+  if (types === undefined) throw EventValidationError.forField("pattern", describeBadPattern(pattern));
+  if (types.length === EVENT_TYPES.length) return () => true;
+  if (types.length === 1) {
+    const [only] = types;
+    return (event) => event.event_type === only;
   }
-  throw EventValidationError.forField(
-    "pattern",
-    `${JSON.stringify(pattern) ?? String(pattern)} is not a subscription pattern; use "*", a group such as ` +
-      `${[...GROUPS].map((group) => `"${group}.*"`).join(", ")}, or one of ${EVENT_TYPES.join(", ")}`,
-  );
+  const accepted: ReadonlySet<string> = new Set(types);
+  return (event) => accepted.has(event.event_type);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

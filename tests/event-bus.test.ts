@@ -210,10 +210,11 @@ describe("subscribe", () => {
     }
   });
 
-  it("rejects unknown patterns with the allowed ones", () => {
+  it("rejects unknown patterns with the closest one or the forms allowed", () => {
     const bus = new EventBus();
     expect(() => bus.subscribe("deals.*" as never, () => {})).toThrow(EventValidationError);
-    expect(() => bus.subscribe("deal.create" as never, () => {})).toThrow(/"deal\.\*"/);
+    expect(() => bus.subscribe("deal.create" as never, () => {})).toThrow(/did you mean "deal\.created"/);
+    expect(() => bus.subscribe("zzz" as never, () => {})).toThrow(/"deal\.\*"/);
     expect(() => bus.subscribe("*", "not a function" as never)).toThrow(/listener/);
   });
 

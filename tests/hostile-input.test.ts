@@ -215,9 +215,9 @@ describe("emitEvent with hostile input", () => {
   it("refuses options whose getters throw with an error naming the option", () => {
     const create = (options: object) => () => new EventBus(options as never);
     expect(create(withGetter("storage", throwing))).toThrow(EventValidationError);
-    expect(create(withGetter("now", throwing))).toThrow(/now could not be read/);
+    expect(create(withGetter("now", throwing))).toThrow(/now: could not be read/);
     expect(create(revoked({}))).toThrow(EventValidationError);
     const storage = withGetter("append", throwing, { get() {}, list() {}, close() {} });
-    expect(create({ storage })).toThrow(/storage could not be read/);
+    expect(create({ storage })).toThrow(/storage: could not be read/);
   });
 });

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { access, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +12,7 @@ let consumer = "";
 
 /**
  * Builds the library, packs it as npm would publish it, and unpacks the tarball into an empty project that has
- * only zod and nanoid next to it: no database driver, no web framework, no dev tooling.
+ * only zod next to it: no database driver, no web framework, no dev tooling.
  */
 beforeAll(async () => {
   await run("npx", ["tsup", "--silent"], { cwd: root });
@@ -22,7 +22,7 @@ beforeAll(async () => {
   const installed = join(consumer, "node_modules", "ad-seller-events");
   await mkdir(installed, { recursive: true });
   await run("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
-  for (const dependency of ["zod", "nanoid"]) {
+  for (const dependency of ["zod"]) {
     await symlink(join(root, "node_modules", dependency), join(consumer, "node_modules", dependency), "dir");
   }
 }, 180_000);
@@ -36,6 +36,15 @@ async function runScript(name: string, source: string): Promise<string> {
   const { stdout } = await run(process.execPath, [name], { cwd: consumer });
   return stdout.trim();
 }
+
+const ENTRIES = [
+  "ad-seller-events",
+  "ad-seller-events/http",
+  "ad-seller-events/sqlite",
+  "ad-seller-events/postgres",
+  "ad-seller-events/redis",
+  "ad-seller-events/testing",
+];
 
 const USAGE = `
   const bus = new EventBus();
@@ -64,15 +73,135 @@ const EXPECTED = {
   listed: 1,
   sameEvent: true,
   testId: "00000000-0000-4000-8000-000000000001",
-  invalid: "[ad-seller-events] limit must be an integer from 1 to 1000, got 0",
+  invalid: "[ad-seller-events] limit: must be an integer from 1 to 1000, got 0",
   http: "function",
   crossEntry: true,
 };
 
 describe("the packed package", () => {
-  it("ships only dist, the docs files and the license", async () => {
-    const files = await readdir(join(consumer, "node_modules", "ad-seller-events"));
-    expect(files.sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "dist", "package.json"]);
+  it("ships dist, the docs pages the README links to, and the license", async () => {
+    const installed = join(consumer, "node_modules", "ad-seller-events");
+    const files = await readdir(installed);
+    expect(files.sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "dist", "docs", "package.json"]);
+    // Every relative link of the README resolves inside the package, so it works from the npm page and node_modules.
+    const readme = await readFile(join(installed, "README.md"), "utf8");
+    const links = [...readme.matchAll(/\]\(((?!https?:)[^)#\s]+)(?:#[^)]*)?\)/g)].map((match) => match[1] as string);
+    expect(links.length).toBeGreaterThan(5);
+    for (const link of links) await expect(access(join(installed, link)), link).resolves.toBeUndefined();
+  });
+
+  it("requires every entry from CommonJS with require(esm) turned off", async () => {
+    const script = ENTRIES.map((entry) => `require(${JSON.stringify(entry)});`).join(" ");
+    const { stdout } = await run(
+      process.execPath,
+      ["--no-experimental-require-module", "-e", `${script} console.log("loaded")`],
+      { cwd: consumer },
+    );
+    expect(stdout.trim()).toBe("loaded");
+  });
+
+  it("recognises an error of the CJS copy with the ESM copy's guard, and back, by code", async () => {
+    const output = await runScript(
+      "dual.mjs",
+      `import { createRequire } from "node:module";
+       import * as esm from "ad-seller-events";
+       const cjs = createRequire(import.meta.url)("ad-seller-events");
+       const fromCjs = new cjs.EventValidationError([]);
+       const fromEsm = new esm.StorageError("memory", "append", new Error("x"));
+       console.log(JSON.stringify({
+         distinctCopies: cjs.EventValidationError !== esm.EventValidationError,
+         instanceofFails: !(fromCjs instanceof esm.EventValidationError),
+         esmGuard: esm.EventValidationError.is(fromCjs),
+         cjsGuard: cjs.StorageError.is(fromEsm) && cjs.EventBusError.is(fromEsm),
+         wrongClass: esm.StorageError.is(fromCjs),
+         codes: [fromCjs.code, fromEsm.code],
+       }));`,
+    );
+    expect(JSON.parse(output)).toEqual({
+      distinctCopies: true,
+      instanceofFails: true,
+      esmGuard: true,
+      cjsGuard: true,
+      wrongClass: false,
+      codes: ["ERR_EVENT_VALIDATION", "ERR_STORAGE"],
+    });
+  });
+
+  it("runs a Jest 30 test file in CommonJS (default config) requiring every entry", async (context) => {
+    const folder = join(consumer, "jest-consumer");
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, "package.json"), JSON.stringify({ name: "jest-consumer", private: true }));
+    // From the npm cache when it holds jest, else from the registry; offline without a cache, a loud skip.
+    const install = await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "jest@30"], {
+      cwd: folder,
+      timeout: 240_000,
+    }).catch((error: Error) => error);
+    if (install instanceof Error) {
+      console.warn(`SKIPPING the Jest 30 consumer: jest@30 could not be installed (${install.message.split("\n")[0]})`);
+      context.skip();
+    }
+    await symlink(
+      join(consumer, "node_modules", "ad-seller-events"),
+      join(folder, "node_modules", "ad-seller-events"),
+      "dir",
+    );
+    await symlink(join(root, "node_modules", "zod"), join(folder, "node_modules", "zod"), "dir");
+    await writeFile(
+      join(folder, "entries.test.js"),
+      `const { EventBus, EventValidationError } = require("ad-seller-events");
+       const { createTestBus } = require("ad-seller-events/testing");
+       ${ENTRIES.map((entry) => `require(${JSON.stringify(entry)});`).join("\n")}
+       test("emits through the CommonJS build", async () => {
+         const bus = createTestBus();
+         const event = await bus.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+         expect(event.event_id).toBe("00000000-0000-4000-8000-000000000001");
+         expect(bus.scope().context.flow_id).toBe("flow-1");
+         await expect(new EventBus().listEvents({ limit: 0 })).rejects.toThrow(EventValidationError);
+       });`,
+    );
+    const jest = join(folder, "node_modules", "jest", "bin", "jest.js");
+    const result = await run(process.execPath, [jest, "--ci"], { cwd: folder }).catch(
+      (error: { stderr: string }) => error,
+    );
+    expect(result.stderr).toMatch(/Tests:\s+1 passed, 1 total/);
+  }, 300_000);
+
+  it("type-checks a consumer on legacy moduleResolution node (node10) importing every entry", async () => {
+    const folder = join(consumer, "node10");
+    await mkdir(folder, { recursive: true });
+    await writeFile(
+      join(folder, "consumer.ts"),
+      `import { EventBus, type Event } from "ad-seller-events";
+       import { createEventsHandler } from "ad-seller-events/http";
+       import type { SqliteStorageOptions } from "ad-seller-events/sqlite";
+       import type { PostgresStorageOptions } from "ad-seller-events/postgres";
+       import type { RedisStorageOptions } from "ad-seller-events/redis";
+       import { createTestBus } from "ad-seller-events/testing";
+       export const handler = createEventsHandler(new EventBus());
+       export type Options = SqliteStorageOptions | PostgresStorageOptions | RedisStorageOptions;
+       export const first: Promise<Event> = createTestBus().emitEvent({ event_type: "deal.created" });`,
+    );
+    await writeFile(
+      join(folder, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          module: "commonjs",
+          moduleResolution: "node",
+          target: "es2022",
+          strict: true,
+          skipLibCheck: true,
+          noEmit: true,
+          types: [],
+          lib: ["es2023", "dom"],
+          typeRoots: [],
+        },
+        files: ["consumer.ts"],
+      }),
+    );
+    await symlink(join(consumer, "node_modules"), join(folder, "node_modules"), "dir");
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    const result = await run(process.execPath, [tsc, "-p", folder]).catch((error: { stdout: string }) => error);
+    expect("stdout" in result ? result.stdout : "").toBe("");
   });
 
   it("loads from ESM without any database driver or web framework installed, one error class across entries", async () => {
@@ -167,6 +296,42 @@ describe("the packed package", () => {
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
     const result = await run(process.execPath, [tsc, "-p", consumer]).catch((error: { stdout: string }) => error);
     expect("stdout" in result ? result.stdout : "").toBe("");
+  });
+
+  it("runs the outbox entry from ESM and CJS: fail-closed emit, replay, one OutboxLockedError across entries", async () => {
+    const body = (importLines: string) => `${importLines}
+      const down = { name: "down", append: async () => { throw new Error("store down"); },
+        get: async () => null, list: async () => [], close: async () => {} };
+      const path = "outbox-" + Math.random().toString(36).slice(2) + "/events.jsonl";
+      const bus = new EventBus({ storage: down, outbox: fileOutbox({ path }) });
+      const event = await bus.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+      let locked = "";
+      try { fileOutbox({ path }); } catch (error) { locked = error instanceof OutboxLockedError && error instanceof Core.OutboxLockedError ? error.code : "wrong class"; }
+      const pending = bus.outboxStatus().pending;
+      await bus.close();
+      const store = new EventBus();
+      const replaying = new EventBus({ storage: store.storage, outbox: fileOutbox({ path }) });
+      while (existsSync(path)) await new Promise((resolve) => setTimeout(resolve, 5));
+      const replayed = (await store.getEvent(event.event_id))?.deal_id;
+      await replaying.close();
+      console.log(JSON.stringify({ pending, locked, replayed }));`;
+    const expected = { pending: 1, locked: "ERR_OUTBOX_LOCKED", replayed: "d-1" };
+    const esm = await runScript(
+      "outbox.mjs",
+      body(`import { existsSync } from "node:fs";
+        import * as Core from "ad-seller-events";
+        import { EventBus } from "ad-seller-events";
+        import { fileOutbox, OutboxLockedError } from "ad-seller-events/outbox";`),
+    );
+    expect(JSON.parse(esm)).toEqual(expected);
+    const cjs = await runScript(
+      "outbox.cjs",
+      `(async () => { ${body(`const { existsSync } = require("node:fs");
+        const Core = require("ad-seller-events");
+        const { EventBus } = Core;
+        const { fileOutbox, OutboxLockedError } = require("ad-seller-events/outbox");`)} })();`,
+    );
+    expect(JSON.parse(cjs)).toEqual(expected);
   });
 
   // Last, because it installs the drivers next to the package: every test above runs without them.

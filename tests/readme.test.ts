@@ -21,6 +21,6 @@ it("runs the README quick start as written and prints what its comments say", as
     "deal event: deal.created deal-1",
     "[ 1, 2 ]",
     "{ cpm: 10.5 }",
-    "EventValidationError: [ad-seller-events] limit must be an integer from 1 to 1000, got 0",
+    "EventValidationError: [ad-seller-events] limit: must be an integer from 1 to 1000, got 0",
   ]);
 }, 60_000);

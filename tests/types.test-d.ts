@@ -33,7 +33,7 @@ describe("public types", () => {
   });
 
   it("types what the bus returns", () => {
-    expectTypeOf(bus.emitEvent({ event_type: "session.created" })).resolves.toEqualTypeOf<Event>();
+    expectTypeOf(bus.emitEvent({ event_type: "session.created" })).resolves.toEqualTypeOf<Event<"session.created">>();
     expectTypeOf(bus.getEvent("x")).resolves.toEqualTypeOf<Event | null>();
     expectTypeOf(bus.listEvents()).resolves.toEqualTypeOf<Event[]>();
     expectTypeOf(bus.subscribe("deal.*", () => {})).toEqualTypeOf<() => void>();

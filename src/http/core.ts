@@ -1,4 +1,4 @@
-import { EventBusError, EventValidationError, type ValidationIssue } from "../errors.js";
+import { capIssues, EventBusError, EventValidationError, type ValidationIssue } from "../errors.js";
 import type { EventBus } from "../event-bus.js";
 import { MAX_LIMIT, normalizeEventQuery } from "../query.js";
 import { parseListQuery } from "./query-string.js";
@@ -184,8 +184,9 @@ function failure(error: unknown): CoreResponse {
 }
 
 function invalidQuery(issues: readonly ValidationIssue[], where: "query" | "path"): CoreResponse {
-  // Bus issue paths may index into the event_type list; clients only need the parameter's name.
-  const errors = issues.map((issue) => ({ loc: [where, ...issue.path.slice(0, 1)], msg: issue.message }));
+  // Bus issue paths may index into the event_type list; clients only need the parameter's name. At most
+  // MAX_REPORTED_ISSUES are listed (plus one counting the rest), so a query full of bad values answers a few KB.
+  const errors = capIssues(issues).map((issue) => ({ loc: [where, ...issue.path.slice(0, 1)], msg: issue.message }));
   const detail = errors.map((error) => `${error.loc.slice(1).join(".") || where}: ${error.msg}`).join("; ");
   return problem(400, detail, { errors });
 }

@@ -1,5 +1,5 @@
 import type { ValidationIssue } from "../errors.js";
-import type { EventType } from "../event-type.js";
+import type { EventTypePattern } from "../event-type.js";
 import type { EventQuery } from "../query.js";
 
 /** Parameters that take one value; `event_type` is the only one that may repeat. */
@@ -29,7 +29,7 @@ export interface ParsedListQuery {
 
 /**
  * Reads a raw query string (without `?`) into an `EventQuery`: form decoding (`+` is a space), unknown keys
- * ignored, `event_type` repeatable and comma-separated, `limit` digits only, any other key at most once.
+ * ignored, `event_type` repeatable and comma-separated (types and patterns, mixed), `limit` digits only, any other key at most once.
  */
 export function parseListQuery(raw: string, maxLimit: number): ParsedListQuery {
   const issues: ValidationIssue[] = [];
@@ -71,7 +71,7 @@ export function parseListQuery(raw: string, maxLimit: number): ParsedListQuery {
   if (types !== undefined) {
     const list = types.flatMap((value) => value.split(",")).map((type) => type.trim());
     const named = list.filter((type) => type !== "");
-    if (named.length > 0) query.event_type = named as EventType[];
+    if (named.length > 0) query.event_type = named as EventTypePattern[];
   }
   return { query, issues };
 }

@@ -1,4 +1,5 @@
 import { EventValidationError } from "../errors.js";
+import type { EventTypeFilter } from "../event-type.js";
 import { type EventQuery, MAX_LIMIT, normalizeEventQuery } from "../query.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 
@@ -11,7 +12,10 @@ import type { NormalizedEventQuery } from "../storage/types.js";
  * const query: TailQuery = { session_id: "s-1", event_type: ["negotiation.round"], after: lastSeenId };
  * ```
  */
-export type TailQuery = Omit<EventQuery, "before" | "until" | "limit">;
+export type TailQuery<Filter extends EventTypeFilter = EventTypeFilter> = Omit<
+  EventQuery<Filter>,
+  "before" | "until" | "limit"
+>;
 
 /**
  * Options of `bus.tail()`.

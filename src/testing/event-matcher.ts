@@ -1,5 +1,5 @@
 import type { CorrelationField, Event } from "../event.js";
-import { type EventType, type EventTypePattern, isEventType } from "../event-type.js";
+import { type EventType, type EventTypePattern, typesMatching } from "../event-type.js";
 
 /**
  * Describes the events an expectation looks for: a type pattern (`"deal.created"`, `"deal.*"`, `"*"`), or an
@@ -13,19 +13,33 @@ import { type EventType, type EventTypePattern, isEventType } from "../event-typ
  */
 export type EventMatcher =
   | EventTypePattern
-  | ({ readonly event_type?: EventType | EventTypePattern; readonly event_id?: string; readonly timestamp?: string } & {
+  | ({ readonly event_type?: EventTypePattern; readonly event_id?: string; readonly timestamp?: string } & {
       readonly [K in CorrelationField]?: string;
     } & {
       readonly payload?: Readonly<Record<string, unknown>>;
       readonly metadata?: Readonly<Record<string, unknown>>;
     });
 
+/**
+ * The pattern a matcher names: itself when it is a pattern, its `event_type` when it gives one, else `"*"`.
+ *
+ * @example
+ * ```ts
+ * type Pattern = MatcherPattern<{ event_type: "deal.*"; deal_id: "d-1" }>; // "deal.*"
+ * ```
+ */
+export type MatcherPattern<Matcher> = Matcher extends EventTypePattern
+  ? Matcher
+  : Matcher extends { readonly event_type: infer Pattern extends EventTypePattern }
+    ? Pattern
+    : "*";
+
 /** True when `event` satisfies `matcher`. */
 export function matchesEvent(event: Event, matcher: EventMatcher): boolean {
   if (typeof matcher === "string") return typeMatches(event.event_type, matcher);
   for (const [key, expected] of Object.entries(matcher)) {
     if (expected === undefined) continue;
-    const actual = (event as Record<string, unknown>)[key];
+    const actual = (event as unknown as Record<string, unknown>)[key];
     if (key === "event_type") {
       if (!typeMatches(event.event_type, expected as string)) return false;
     } else if (!subsetMatches(actual, expected)) return false;
@@ -54,9 +68,7 @@ export function describeEvents(events: readonly Event[], max = 25): string {
 }
 
 function typeMatches(type: EventType, pattern: string): boolean {
-  if (pattern === "*") return true;
-  if (pattern.endsWith(".*")) return type.startsWith(pattern.slice(0, -1));
-  return isEventType(pattern) && type === pattern;
+  return typesMatching(pattern)?.includes(type) ?? false;
 }
 
 function subsetMatches(actual: unknown, expected: unknown): boolean {

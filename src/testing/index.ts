@@ -4,7 +4,7 @@ export type {
   ConformanceIt,
   ConformanceMatchers,
 } from "./conformance-fixtures.js";
-export type { EventMatcher } from "./event-matcher.js";
+export type { EventMatcher, MatcherPattern } from "./event-matcher.js";
 export type { StorageConformanceOptions } from "./storage-conformance.js";
 export { describeStorageConformance } from "./storage-conformance.js";
 export type { TestBusOptions } from "./test-bus.js";

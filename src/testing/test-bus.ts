@@ -1,7 +1,15 @@
 import type { Event } from "../event.js";
 import { EventBus, type EventBusOptions } from "../event-bus.js";
+import { checkOptionKeys, type OptionKeys } from "../option-keys.js";
+import type { EventOf, NoPayloadSchemas, PayloadSchemas } from "../payloads.js";
 import { memoryStorage } from "../storage/memory/memory-storage.js";
-import { describeEvents, describeMatcher, type EventMatcher, matchesEvent } from "./event-matcher.js";
+import {
+  describeEvents,
+  describeMatcher,
+  type EventMatcher,
+  type MatcherPattern,
+  matchesEvent,
+} from "./event-matcher.js";
 import { createSequentialIds, createTestClock, type TestClock } from "./test-clock.js";
 
 /**
@@ -12,7 +20,7 @@ import { createSequentialIds, createTestClock, type TestClock } from "./test-clo
  * const bus = createTestBus({ start: "2026-11-24T09:00:00Z", stepMs: 1000 });
  * ```
  */
-export interface TestBusOptions {
+export interface TestBusOptions<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** First clock reading. Default: `2026-01-01T00:00:00.000Z`. */
   readonly start?: string | Date | undefined;
   /** Milliseconds the clock moves after each event is stamped. Default: 1, so events get distinct times. */
@@ -21,6 +29,8 @@ export interface TestBusOptions {
   readonly maxPayloadBytes?: number | undefined;
   /** Passed to the bus. Default: rethrow nothing, record the error in `listenerErrors`. */
   readonly onListenerError?: EventBusOptions["onListenerError"];
+  /** The event catalogue, as in `new EventBus({ payloads })`: validated at emit and carried by the types. */
+  readonly payloads?: EventBusOptions<Schemas>["payloads"];
 }
 
 /**
@@ -33,6 +43,8 @@ export interface TestBusOptions {
  */
 export class EventExpectationError extends Error {
   override name = "EventExpectationError";
+  /** Stable across versions, like the `code` of the library's other errors. */
+  readonly code = "ERR_EVENT_EXPECTATION";
 }
 
 /**
@@ -47,17 +59,19 @@ export class EventExpectationError extends Error {
  * bus.expectSequence(["proposal.received", "proposal.evaluated", "proposal.countered"]);
  * ```
  */
-export class TestEventBus extends EventBus {
+export class TestEventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> extends EventBus<Schemas> {
   /** The clock stamping events; move it with `advance` or `set`. */
   readonly clock: TestClock;
   /** Errors thrown by listeners, when no `onListenerError` was given. */
   readonly listenerErrors: unknown[] = [];
   private readonly recorded: Event[] = [];
 
-  constructor(options: TestBusOptions = {}) {
+  constructor(options: TestBusOptions<Schemas> = {}) {
+    checkOptionKeys(options, TEST_BUS_OPTION_KEYS, "createTestBus");
     const clock = createTestClock({ start: options.start ?? "2026-01-01T00:00:00.000Z", stepMs: options.stepMs ?? 1 });
     const listenerErrors: unknown[] = [];
     super({
+      payloads: options.payloads,
       storage: memoryStorage(),
       closeStorage: true,
       now: clock.now,
@@ -67,8 +81,10 @@ export class TestEventBus extends EventBus {
     });
     this.clock = clock;
     this.listenerErrors = listenerErrors;
+    let flows = 0;
+    this.newFlowId = () => `flow-${++flows}`;
     this.subscribe("*", (event) => {
-      this.recorded.push(event);
+      this.recorded.push(event as Event);
     });
   }
 
@@ -80,8 +96,10 @@ export class TestEventBus extends EventBus {
    * expect(bus.emitted("negotiation.round")).toHaveLength(3);
    * ```
    */
-  emitted(matcher: EventMatcher = "*"): Event[] {
-    return this.recorded.filter((event) => matchesEvent(event, matcher));
+  emitted<const Matcher extends EventMatcher = "*">(
+    matcher: Matcher = "*" as Matcher,
+  ): EventOf<Schemas, MatcherPattern<Matcher>>[] {
+    return this.recorded.filter((event) => matchesEvent(event, matcher)) as EventOf<Schemas, MatcherPattern<Matcher>>[];
   }
 
   /**
@@ -92,7 +110,7 @@ export class TestEventBus extends EventBus {
    * const deal = bus.expectEmitted({ event_type: EventType.DEAL_CREATED, payload: { cpm: 12 } });
    * ```
    */
-  expectEmitted(matcher: EventMatcher): Event {
+  expectEmitted<const Matcher extends EventMatcher>(matcher: Matcher): EventOf<Schemas, MatcherPattern<Matcher>> {
     const found = this.recorded.find((event) => matchesEvent(event, matcher));
     if (found === undefined) {
       throw new EventExpectationError(
@@ -100,7 +118,7 @@ export class TestEventBus extends EventBus {
           describeEvents(this.recorded),
       );
     }
-    return found;
+    return found as EventOf<Schemas, MatcherPattern<Matcher>>;
   }
 
   /**
@@ -115,7 +133,7 @@ export class TestEventBus extends EventBus {
     const found = this.emitted(matcher);
     if (found.length > 0) {
       throw new EventExpectationError(
-        `expected no event matching ${describeMatcher(matcher)}, but ${found.length} did:\n${describeEvents(found)}`,
+        `expected no event matching ${describeMatcher(matcher)}, but ${found.length} did:\n${describeEvents(found as readonly Event[])}`,
       );
     }
   }
@@ -128,7 +146,10 @@ export class TestEventBus extends EventBus {
    * bus.expectEmittedTimes("negotiation.round", 3);
    * ```
    */
-  expectEmittedTimes(matcher: EventMatcher, times: number): Event[] {
+  expectEmittedTimes<const Matcher extends EventMatcher>(
+    matcher: Matcher,
+    times: number,
+  ): EventOf<Schemas, MatcherPattern<Matcher>>[] {
     const found = this.emitted(matcher);
     if (found.length !== times) {
       throw new EventExpectationError(
@@ -148,7 +169,7 @@ export class TestEventBus extends EventBus {
    * bus.expectSequence(["negotiation.started", "negotiation.round", { event_type: "negotiation.concluded" }]);
    * ```
    */
-  expectSequence(matchers: readonly EventMatcher[]): Event[] {
+  expectSequence(matchers: readonly EventMatcher[]): EventOf<Schemas>[] {
     const found: Event[] = [];
     let position = 0;
     for (const [step, matcher] of matchers.entries()) {
@@ -163,13 +184,14 @@ export class TestEventBus extends EventBus {
       found.push(this.recorded[index] as Event);
       position = index + 1;
     }
-    return found;
+    return found as EventOf<Schemas>[];
   }
 }
 
 /**
  * Makes a {@link TestEventBus}: memory storage, a clock starting at 2026-01-01 that steps 1 ms per event, ids
- * `00000000-0000-4000-8000-000000000001`, `...002`, ...
+ * `00000000-0000-4000-8000-000000000001`, `...002`, ..., and scope flow ids `flow-1`, `flow-2`, ...: nothing
+ * random, so two runs of one test emit identical events. Pass `payloads` for a typed catalogue.
  *
  * @example
  * ```ts
@@ -178,6 +200,16 @@ export class TestEventBus extends EventBus {
  * bus.expectEmitted({ event_type: "session.created", session_id: "s-1" }).event_id; // "00000000-0000-4000-8000-000000000001"
  * ```
  */
-export function createTestBus(options: TestBusOptions = {}): TestEventBus {
-  return new TestEventBus(options);
+export function createTestBus<Schemas extends PayloadSchemas = NoPayloadSchemas>(
+  options: TestBusOptions<Schemas> = {},
+): TestEventBus<Schemas> {
+  return new TestEventBus<Schemas>(options);
 }
+
+const TEST_BUS_OPTION_KEYS: OptionKeys<TestBusOptions> = {
+  start: true,
+  stepMs: true,
+  maxPayloadBytes: true,
+  onListenerError: true,
+  payloads: true,
+};

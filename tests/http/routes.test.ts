@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type EventBus } from "ad-seller-events";
+import type { EventBus } from "ad-seller-events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Answer,
@@ -226,13 +226,10 @@ const BAD_INPUT_CASES: RouteCase[] = [
     check: badQuery("session_id", "at most once"),
   },
   {
-    name: "an unknown event_type is 400 listing the types",
+    name: "an unknown event_type is 400 suggesting the closest type",
     path: "/events?event_type=deal.closed",
     status: 400,
-    check: badQuery(
-      "event_type",
-      new RegExp(`"deal.closed" is not an event type; use one of ${EVENT_TYPES.join(", ")}`),
-    ),
+    check: badQuery("event_type", '"deal.closed" is not an event type or pattern; did you mean "deal.created"?'),
   },
   {
     name: "one unknown type in a comma list is 400",

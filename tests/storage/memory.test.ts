@@ -53,7 +53,7 @@ describe("memoryStorage", () => {
   });
 
   it("rejects a maxEvents that is not a positive integer", () => {
-    expect(() => memoryStorage({ maxEvents: 0 })).toThrow(/maxEvents must be a positive integer/);
+    expect(() => memoryStorage({ maxEvents: 0 })).toThrow(/maxEvents: must be a positive integer/);
     expect(() => memoryStorage({ maxEvents: 2.5 })).toThrow(/maxEvents/);
   });
 

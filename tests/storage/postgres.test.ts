@@ -83,10 +83,10 @@ describe.skipIf(!available)("postgresStorage", () => {
       for (const table of ["Events", "events;drop table x", "1events", "", 'ev"ents', "a".repeat(48)]) {
         expect(() => postgresStorage({ pool, table }), table).toThrow(EventValidationError);
       }
-      expect(() => postgresStorage({ pool, schema: "bad-schema" })).toThrow(/schema must be a lower-case SQL/);
+      expect(() => postgresStorage({ pool, schema: "bad-schema" })).toThrow(/schema: must be a lower-case SQL/);
       expect(() => postgresSchemaSql({ table: "DROP" })).toThrow(EventValidationError);
       expect(postgresStorage({ pool, table: "a".repeat(47) }).table).toBe(`"public"."${"a".repeat(47)}"`);
-      expect(() => postgresStorage({} as PostgresStorageOptions)).toThrow(/pool must be a pg Pool/);
+      expect(() => postgresStorage({} as PostgresStorageOptions)).toThrow(/pool: must be a pg Pool/);
       expect(() => postgresStorage({ pool, maxBatchRows: 0 })).toThrow(/maxBatchRows/);
     });
 

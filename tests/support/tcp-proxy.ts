@@ -18,6 +18,12 @@ export interface TcpProxy {
   hold(): void;
   /** Ends a `hold()`: delivers what was held and forwards again. */
   forward(): void;
+  /**
+   * Keeps forwarding requests to the server but throws its replies away (until `cut()` or `restore()`): a request
+   * sent now is carried out (committed) while the client never hears so, as when a connection dies after the
+   * server committed and before the reply arrived.
+   */
+  loseReplies(): void;
   /** Stops listening and drops everything. */
   close(): Promise<void>;
 }
@@ -29,6 +35,7 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let outage = false;
   let holding = false;
+  let losingReplies = false;
   const open = new Set<net.Socket>();
   /** Each connection's two directions, so that hold() can stop them and forward() restart them. */
   const links = new Set<{ pause(): void; resume(): void }>();
@@ -43,13 +50,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const link = {
       pause() {
         client.unpipe(upstream);
-        upstream.unpipe(client);
         client.pause();
         upstream.pause();
       },
       resume() {
         client.pipe(upstream);
-        upstream.pipe(client);
+        upstream.resume();
       },
     };
     links.add(link);
@@ -62,6 +68,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     client.on("error", teardown).on("close", teardown);
     upstream.on("error", teardown).on("close", teardown);
+    // Replies go through a listener rather than a pipe, so that loseReplies() can throw them away.
+    upstream.on("data", (chunk: Buffer) => {
+      if (!losingReplies) client.write(chunk);
+    });
     if (holding) link.pause();
     else link.resume();
   });
@@ -75,10 +85,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     port,
     cut() {
       outage = true;
+      losingReplies = false;
       dropConnections();
     },
     restore() {
       outage = false;
+      losingReplies = false;
+    },
+    loseReplies() {
+      losingReplies = true;
     },
     dropConnections,
     hold() {

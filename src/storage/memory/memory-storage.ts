@@ -1,5 +1,6 @@
 import { EventValidationError } from "../../errors.js";
 import type { Event } from "../../event.js";
+import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import { matchesQuery, unknownCursorError } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
@@ -21,6 +22,7 @@ export interface MemoryStorageOptions {
   readonly maxEvents?: number | undefined;
 }
 
+const MEMORY_OPTION_KEYS: OptionKeys<MemoryStorageOptions> = { maxEvents: true };
 const INDEXED_FIELDS = ["flow_id", "flow_type", "proposal_id", "deal_id", "session_id", "event_type"] as const;
 type IndexedField = (typeof INDEXED_FIELDS)[number];
 
@@ -34,6 +36,7 @@ type IndexedField = (typeof INDEXED_FIELDS)[number];
  * ```
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage {
+  checkOptionKeys(options, MEMORY_OPTION_KEYS, "memoryStorage");
   const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
   if (maxEvents !== Number.POSITIVE_INFINITY && !(Number.isInteger(maxEvents) && maxEvents >= 1)) {
     throw EventValidationError.forField("maxEvents", `must be a positive integer, got ${String(maxEvents)}`);

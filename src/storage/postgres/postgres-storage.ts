@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
+import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import { isUuid } from "../../query.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
@@ -109,7 +110,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
   const settings = readOptions(options);
   const { names } = settings;
   // Every statement of the adapter goes through the bounded pool; only `end()` (in close) and the LISTEN client of
-  // `watch` (held open for as long as a tail is) use the caller's pool.
+  // `watch` (held open for as long as a tail is, so no query deadline applies) come from the caller's pool directly.
   const pool = boundedPool(settings.pool, settings.timeoutMs);
   const table = names.qualifiedTable;
   const batcher = new AppendBatcher({
@@ -118,7 +119,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     maxBatchRows: settings.maxBatchRows,
     maxConcurrentStatements: settings.maxConcurrentInserts,
   });
-  const watcher = new PostgresWatch(settings.pool, postgresChannel(names), settings.notify);
+  const watcher = new PostgresWatch(settings.pool, postgresChannel(names), settings.notify, pool);
   const gate = new OperationGate(
     table,
     settings.timeoutMs,
@@ -255,7 +256,21 @@ interface ResolvedOptions {
   readonly notify: boolean;
 }
 
+const POSTGRES_OPTION_KEYS: OptionKeys<PostgresStorageOptions> = {
+  pool: true,
+  schema: true,
+  table: true,
+  closePool: true,
+  createSchema: true,
+  maxBatchRows: true,
+  maxConcurrentInserts: true,
+  visibilityWaitMillis: true,
+  timeoutMs: true,
+  notify: true,
+};
+
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
+  checkOptionKeys(options, POSTGRES_OPTION_KEYS, "postgresStorage");
   const pool = (options as Partial<PostgresStorageOptions> | undefined)?.pool;
   if (typeof pool?.query !== "function" || typeof pool.connect !== "function") {
     throw EventValidationError.forField("pool", "must be a pg Pool, e.g. new pg.Pool({ connectionString })");

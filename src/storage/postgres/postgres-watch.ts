@@ -43,12 +43,17 @@ export class PostgresWatch {
   private readonly sender: WakeSender;
   private stopped = false;
 
+  /**
+   * `pool` lends the long-lived LISTEN client; `notifyPool` runs each short `pg_notify` (the adapter passes its
+   * deadline-bounded pool, so a notification into a silent server cannot hold a connection forever).
+   */
   constructor(
     private readonly pool: Pool,
     private readonly channel: string,
     private readonly notifyOnAppend: boolean,
+    notifyPool: Pick<Pool, "query"> = pool,
   ) {
-    this.sender = new WakeSender(() => this.pool.query("SELECT pg_notify($1, '')", [this.channel]));
+    this.sender = new WakeSender(() => notifyPool.query("SELECT pg_notify($1, '')", [this.channel]));
   }
 
   /** An append committed: wake this process's watchers now, and other processes through NOTIFY. */

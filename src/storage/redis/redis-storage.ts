@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
+import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
 import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
@@ -147,7 +148,16 @@ function appendBatch(
     );
 }
 
+const REDIS_OPTION_KEYS: OptionKeys<RedisStorageOptions> = {
+  client: true,
+  prefix: true,
+  closeClient: true,
+  timeoutMs: true,
+  notify: true,
+};
+
 function checkOptions(options: RedisStorageOptions): RedisStorageOptions {
+  checkOptionKeys(options, REDIS_OPTION_KEYS, "redisStorage");
   const client = (options as Partial<RedisStorageOptions> | undefined)?.client;
   if (typeof client?.defineCommand !== "function" || typeof client.status !== "string") {
     throw EventValidationError.forField("client", "must be an ioredis client, e.g. new Redis(process.env.REDIS_URL)");

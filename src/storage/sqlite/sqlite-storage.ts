@@ -1,5 +1,6 @@
 import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
 import type { Event } from "../../event.js";
+import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery } from "../types.js";
 import {
   detectSqliteDriver,
@@ -162,10 +163,19 @@ interface SqliteSettings {
   readonly watchIntervalMs: number;
 }
 
+const SQLITE_OPTION_KEYS: OptionKeys<SqliteStorageOptions> = {
+  database: true,
+  table: true,
+  closeDatabase: true,
+  createSchema: true,
+  wal: true,
+  synchronous: true,
+  busyTimeoutMs: true,
+  watchIntervalMs: true,
+};
+
 function readOptions(options: SqliteStorageOptions): SqliteSettings {
-  if (typeof options !== "object" || options === null) {
-    throw EventValidationError.forField([], "sqliteStorage takes an options object such as { database }");
-  }
+  checkOptionKeys(options, SQLITE_OPTION_KEYS, "sqliteStorage");
   const { synchronous = "full", busyTimeoutMs, watchIntervalMs = DEFAULT_SQLITE_WATCH_INTERVAL_MS } = options;
   if (!(Number.isInteger(watchIntervalMs) && watchIntervalMs >= 1)) {
     throw EventValidationError.forField(

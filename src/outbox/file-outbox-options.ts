@@ -1,0 +1,69 @@
+import { resolve } from "node:path";
+import { EventValidationError } from "../errors.js";
+import { AUDIT_EVENT_TYPES, type EventType, isEventType } from "../event-type.js";
+
+/**
+ * Options of {@link fileOutbox}.
+ *
+ * @example
+ * ```ts
+ * const options: FileOutboxOptions = { path: "data/event-outbox.jsonl", types: "all", retry: { maxDelayMs: 10_000 } };
+ * ```
+ */
+export interface FileOutboxOptions {
+  /** The outbox file (JSON Lines). Its folder is created if missing; `<path>.lock` and `<path>.rejected` sit beside it. */
+  readonly path: string;
+  /** Event types that go to the outbox when the store fails. Default: `AUDIT_EVENT_TYPES`; `"all"` for every type. */
+  readonly types?: readonly EventType[] | "all" | undefined;
+  /** fdatasync after every write (group commit: concurrent writes share one). Default: `true`. */
+  readonly fsync?: boolean | undefined;
+  /** Backoff between replay attempts while the store is down: doubles from `initialDelayMs` up to `maxDelayMs`. */
+  readonly retry?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } | undefined;
+  /** Most events per replayed `append` call. Default: 256. */
+  readonly replayBatchSize?: number | undefined;
+  /** Receives torn and rejected lines, conflicts, and failed replay attempts. Default: `console.warn`. */
+  readonly onError?: ((error: Error) => void) | undefined;
+}
+
+/** Options with defaults applied, checked. */
+export interface Settings {
+  readonly path: string;
+  readonly types: readonly EventType[] | "all";
+  readonly fsync: boolean;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly replayBatchSize: number;
+  readonly onError: (error: Error) => void;
+}
+
+/** Checks the options and applies the defaults; throws `EventValidationError` naming the bad option. */
+export function checkOptions(options: FileOutboxOptions): Settings {
+  if (typeof options?.path !== "string" || options.path === "") {
+    throw EventValidationError.forField("path", "must be the outbox file's path, e.g. data/event-outbox.jsonl");
+  }
+  const types = options.types ?? AUDIT_EVENT_TYPES;
+  if (types !== "all" && !(Array.isArray(types) && types.every(isEventType))) {
+    throw EventValidationError.forField("types", 'must be "all" or an array of event types');
+  }
+  const initialDelayMs = options.retry?.initialDelayMs ?? 250;
+  const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
+  const replayBatchSize = options.replayBatchSize ?? 256;
+  for (const [name, value] of [
+    ["retry.initialDelayMs", initialDelayMs],
+    ["retry.maxDelayMs", maxDelayMs],
+    ["replayBatchSize", replayBatchSize],
+  ] as const) {
+    if (!(Number.isInteger(value) && value >= 1)) {
+      throw EventValidationError.forField(name, `must be a positive integer, got ${String(value)}`);
+    }
+  }
+  return {
+    path: resolve(options.path),
+    types: types === "all" ? "all" : Object.freeze([...types]),
+    fsync: options.fsync ?? true,
+    initialDelayMs,
+    maxDelayMs: Math.max(maxDelayMs, initialDelayMs),
+    replayBatchSize,
+    onError: options.onError ?? ((error) => console.warn(error)),
+  };
+}

@@ -1,0 +1,7 @@
+export { OutboxLockedError } from "../errors.js";
+export type { EventOutbox, OutboxStatus } from "../outbox-contract.js";
+export type { AuditImportResult } from "./audit-fallback.js";
+export { importAuditFallback } from "./audit-fallback.js";
+export { fileOutbox } from "./file-outbox.js";
+export type { FileOutboxOptions } from "./file-outbox-options.js";
+export { AUDIT_FALLBACK_NAMESPACE, canonicalJson, uuidV5 } from "./uuid-v5.js";
