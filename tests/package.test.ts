@@ -226,6 +226,50 @@ describe("the packed package", () => {
     expect(JSON.parse(output)).toEqual(EXPECTED);
   });
 
+  it("serves the events page and its assets from the tarball, in ESM and CJS, loading them only when asked", async () => {
+    const probe = (load: string) => `
+      ${load}
+      const handler = createEventsFetchHandler(new EventBus(), { viewer: true });
+      const page = await handler(new Request("http://localhost/events/ui"));
+      const html = await page.text();
+      const assets = [...html.matchAll(/(?:src|href)="(ui\\/[^"]+)"/g)].map((match) => match[1]);
+      const answers = await Promise.all(assets.map((path) => handler(new Request("http://localhost/events/" + path))));
+      const bodies = await Promise.all(answers.map((answer) => answer.text()));
+      console.log(JSON.stringify({
+        page: page.status,
+        csp: page.headers.get("content-security-policy").startsWith("default-src 'none'"),
+        assets: answers.map((answer) => answer.status + " " + answer.headers.get("content-type")),
+        nonEmpty: bodies.every((body) => body.length > 1000),
+      }));`;
+    const expected = {
+      page: 200,
+      csp: true,
+      assets: ["200 text/css; charset=utf-8", "200 text/javascript; charset=utf-8"],
+      nonEmpty: true,
+    };
+    const esm = await runScript(
+      "viewer.mjs",
+      probe(
+        `import { EventBus } from "ad-seller-events"; import { createEventsFetchHandler } from "ad-seller-events/http";`,
+      ),
+    );
+    expect(JSON.parse(esm)).toEqual(expected);
+    const cjs = await runScript(
+      "viewer.cjs",
+      `(async () => { ${probe(`const { EventBus } = require("ad-seller-events"); const { createEventsFetchHandler } = require("ad-seller-events/http");`)} })();`,
+    );
+    expect(JSON.parse(cjs)).toEqual(expected);
+    // The page's text sits in its own chunk, imported on the first /ui request, not by the http entry itself.
+    const dist = join(consumer, "node_modules", "ad-seller-events", "dist");
+    const chunks = (await readdir(dist)).filter((name) => /^viewer-pages-.*\.(?:js|cjs)$/.test(name));
+    expect(chunks).toHaveLength(2);
+    for (const entry of ["http.js", "http.cjs"]) {
+      const text = await readFile(join(dist, entry), "utf8");
+      expect(text).toMatch(/import\(["']\.\/viewer-pages-/);
+      expect(text).not.toContain("<!doctype html>");
+    }
+  });
+
   it("type-checks a strict TypeScript consumer (nodenext, isolatedModules, verbatimModuleSyntax)", async () => {
     await cp(join(root, "tests", "fixtures", "consumer.ts"), join(consumer, "consumer.ts"));
     await writeFile(

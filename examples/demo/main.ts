@@ -20,7 +20,8 @@ const bus = new EventBus({ storage: store.storage, closeStorage: true });
 const run = await runDemoSellerFlow(bus);
 const server = await startDemoServer(bus, { port, host: process.env.HOST ?? "127.0.0.1" });
 console.log(`Seller flow emitted ${run.eventIds.length} events into ${store.description}.`);
-console.log(`Serving GET /events on ${server.url} (Ctrl+C stops)\n`);
+console.log(`Serving GET /events on ${server.url} (Ctrl+C stops)`);
+console.log(`The events page: http://localhost:${server.port}/events/ui\n`);
 console.log(curlCommands(`http://localhost:${server.port}`, run).join("\n"));
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

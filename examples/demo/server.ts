@@ -13,7 +13,8 @@ export interface DemoServer {
 }
 
 /**
- * Serves `GET /events` and `GET /events/{event_id}` for `bus` with plain `node:http`.
+ * Serves `GET /events`, `GET /events/{event_id}` and the events page at `GET /events/ui` for `bus` with plain
+ * `node:http`.
  *
  * @example
  * ```ts
@@ -23,7 +24,7 @@ export interface DemoServer {
  * ```
  */
 export function startDemoServer(bus: EventBus, options: { port?: number; host?: string } = {}): Promise<DemoServer> {
-  const handler = createEventsHandler(bus);
+  const handler = createEventsHandler(bus, { viewer: true });
   const server = createServer((req, res) => handler(req, res));
   return new Promise((resolve, reject) => {
     server.once("error", reject);

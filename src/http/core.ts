@@ -4,6 +4,7 @@ import { MAX_LIMIT, normalizeEventQuery } from "../query.js";
 import { parseListQuery } from "./query-string.js";
 import { type CoreResponse, json, listBody, problem, serialised, serialisedText } from "./responses.js";
 import { openEventStream, readStreamSettings, type StreamResponse } from "./stream.js";
+import { createViewerRoutes } from "./viewer/viewer-routes.js";
 
 /**
  * Request headers as `authorize` sees them: the `get` of the Web `Headers` API (names are case-insensitive).
@@ -69,6 +70,11 @@ export interface EventsHttpOptions<Native = unknown> {
   readonly retryMs?: number | undefined;
   /** Receives storage failures (answered `503`) and unexpected errors (answered `500`). Default: `console.error`. */
   readonly onError?: ((error: unknown, request: EventsHttpRequest<Native>) => void) | undefined;
+  /**
+   * Also serve the events page for people at `GET {basePath}/ui` (and its assets under `{basePath}/ui/`), under the
+   * same `authorize`. Default `false`: the routes do not exist.
+   */
+  readonly viewer?: boolean | undefined;
 }
 
 /** What a wrapper hands the core: the request split into parts, nothing framework-specific. */
@@ -158,12 +164,19 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
     return event === null ? problem(404, "Event not found") : json(serialised(event));
   }
 
+  // The events page (`viewer: true`): its own routes under `{basePath}/ui`, the same `authorize`.
+  const viewer = options.viewer === true ? createViewerRoutes(basePath) : undefined;
+  const allowed = async (request: CoreRequest<Native>) =>
+    authorize === undefined || (await authorize(viewOf(request))) === true;
+
   return {
     notFound,
     async handle(request) {
       const route = matchRoute(request.path, basePath);
       if (route === undefined) return undefined;
       try {
+        const page = viewer?.match(request.path);
+        if (page !== undefined) return await page(request.method, () => allowed(request));
         return await answer(request, route);
       } catch (error) {
         safely(() => onError(error, viewOf(request)));

@@ -1,0 +1,75 @@
+/** An event as `GET {base}` sends it (DESIGN section 3). */
+export interface WireEvent {
+  readonly event_id: string;
+  readonly event_type: string;
+  readonly timestamp: string;
+  readonly flow_id: string;
+  readonly flow_type: string;
+  readonly proposal_id: string;
+  readonly deal_id: string;
+  readonly session_id: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+export interface EventsPage {
+  readonly events: readonly WireEvent[];
+  readonly has_more: boolean;
+}
+
+/** A failed API call: `status` 0 when the server could not be reached. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The API's base (`{base}/`): this module is served from `{base}/ui/<version>/`. */
+const base = new URL("../../", import.meta.url);
+const listPath = base.pathname.replace(/\/$/, "") || "/";
+
+/** `GET {base}` with the given query: the page of events, oldest first. */
+export async function fetchEvents(query: URLSearchParams, signal: AbortSignal): Promise<EventsPage> {
+  const body = await getJson(`${listPath}?${query.toString()}`, signal);
+  return body as EventsPage;
+}
+
+/** `GET {base}/{event_id}`: the event, or `null` when there is none. */
+export async function fetchEvent(eventId: string, signal: AbortSignal): Promise<WireEvent | null> {
+  try {
+    return (await getJson(`${base.pathname}${encodeURIComponent(eventId)}`, signal)) as WireEvent;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+/** The URL of `GET {base}/stream` for a query. */
+export function streamUrl(query: URLSearchParams): string {
+  return `${base.pathname}stream?${query.toString()}`;
+}
+
+async function getJson(url: string, signal: AbortSignal): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal, headers: { accept: "application/json" }, credentials: "same-origin" });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    throw new ApiError(0, "The events API cannot be reached. Check the connection and try again.");
+  }
+  if (response.ok) return response.json();
+  throw new ApiError(response.status, await problemDetail(response));
+}
+
+async function problemDetail(response: Response): Promise<string> {
+  try {
+    const problem = (await response.json()) as { detail?: unknown };
+    if (typeof problem.detail === "string") return problem.detail;
+  } catch {
+    // not a problem document: fall back to the status line
+  }
+  return `The events API answered ${response.status} ${response.statusText}`.trim();
+}

@@ -1,0 +1,76 @@
+import type { WireEvent } from "./api.js";
+import { streamUrl } from "./api.js";
+
+/** How the live connection is doing, as the page reports it. */
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "unavailable" | "off";
+
+export interface LiveHandlers {
+  onEvent(event: WireEvent): void;
+  onStatus(status: LiveStatus): void;
+}
+
+export interface LiveStream {
+  close(): void;
+}
+
+const FIRST_RETRY_MS = 2_000;
+const LAST_RETRY_MS = 60_000;
+
+/**
+ * Follows `GET {base}/stream` for `query`, starting after `after` (the newest event the page already shows).
+ * The browser's EventSource resumes by itself with `Last-Event-ID` after a dropped connection; when the server
+ * refuses the stream (401, 503, a server without the route) it gives up, and this reopens it with backoff from
+ * the last event seen, so nothing is skipped.
+ */
+export function followEvents(query: URLSearchParams, after: string, handlers: LiveHandlers): LiveStream {
+  let lastSeen = after;
+  let source: EventSource | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let delay = FIRST_RETRY_MS;
+  let closed = false;
+
+  const open = () => {
+    const params = new URLSearchParams(query);
+    if (lastSeen !== "") params.set("after", lastSeen);
+    // Same origin: the browser sends the page's cookies (or HTTP auth) with the stream, as with every API call.
+    const current = new EventSource(streamUrl(params));
+    source = current;
+    current.onopen = () => {
+      delay = FIRST_RETRY_MS;
+      handlers.onStatus("live");
+    };
+    current.onmessage = (message) => {
+      const event = parseEvent(message.data);
+      if (event === undefined) return;
+      lastSeen = message.lastEventId || event.event_id;
+      handlers.onEvent(event);
+    };
+    current.onerror = () => {
+      if (closed) return;
+      if (current.readyState !== EventSource.CLOSED) return handlers.onStatus("reconnecting");
+      handlers.onStatus("unavailable");
+      timer = setTimeout(open, delay);
+      delay = Math.min(delay * 2, LAST_RETRY_MS);
+    };
+  };
+
+  handlers.onStatus("connecting");
+  open();
+  return {
+    close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      source?.close();
+    },
+  };
+}
+
+function parseEvent(data: unknown): WireEvent | undefined {
+  if (typeof data !== "string") return undefined;
+  try {
+    const value = JSON.parse(data) as Partial<WireEvent> | null;
+    return value !== null && typeof value.event_id === "string" ? (value as WireEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
