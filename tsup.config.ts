@@ -19,4 +19,6 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   external: ["zod", "pg", "ioredis", "better-sqlite3", "node:sqlite"],
+  // nanoid 5 ships only as an ES module: bundled (130 bytes), the CommonJS build needs no require(esm).
+  noExternal: ["nanoid"],
 });
