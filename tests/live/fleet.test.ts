@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Event, EventBus } from "../../src/index.js";
+import { appendLockSql } from "../../src/storage/postgres/postgres-insert.js";
 import { encodeTarget, type LiveStoreKind, type LiveStoreTarget, openLiveBus } from "../fixtures/live-store.js";
 import { dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
 import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
@@ -146,8 +147,10 @@ describe.each(["sqlite", "postgres", "redis"] as const)("tail across processes o
 });
 
 describe.skipIf(!available.postgres)("tail across processes on postgres: faults", () => {
-  it("delivers an event whose transaction commits after the writers' (late commit)", async () => {
+  it("delivers an event whose transaction drew its position first and commits after the writers queued (late commit)", async () => {
     let client: pg.Client | undefined;
+    // Append order is commit order: another writer's transaction takes the table's append lock as the adapter does,
+    // inserts, and stays open; the fleet's appends queue behind it, and only then does it commit.
     await runRound("postgres", {
       extra: async (bus) => {
         await bus.listEvents({ limit: 1 }); // the table exists
@@ -155,17 +158,23 @@ describe.skipIf(!available.postgres)("tail across processes on postgres: faults"
         client = new pg.Client({ connectionString: PG_URL });
         await client.connect();
         await client.query("BEGIN");
+        await client.query(`SELECT ${appendLockSql(table)}`);
         await client.query(
           `INSERT INTO ${table} (event_id, event_type, "timestamp", flow_id) VALUES ($1, 'deal.created', $2, 'late')`,
           [crypto.randomUUID(), new Date().toISOString()],
         );
-        return {
-          count: 1,
-          whenWritersDone: async () => {
-            await client?.query("COMMIT");
-            await client?.end();
-          },
-        };
+        return { count: 1, whenWritersDone: async () => client?.end() };
+      },
+      duringWrites: async () => {
+        const held = client as pg.Client;
+        for (;;) {
+          const waiting = await held.query(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()",
+          );
+          if (waiting.rows.length > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await held.query("COMMIT");
       },
     });
   }, 90_000);

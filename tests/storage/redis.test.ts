@@ -7,23 +7,28 @@ import { REDIS_INDEXED_FIELDS, redisKeyLayout, redisStorage } from "../../src/st
 import type { EventStorage } from "../../src/storage/types.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 import { deleteStore, storedState, uniquePrefix } from "../fixtures/redis-store.js";
+import { startPrivateRedis } from "../support/private-redis.js";
 import { REDIS_URL, serviceAvailable } from "../support/services.js";
 
 const available = await serviceAvailable("Redis", REDIS_URL);
+// MONITOR sees every client of a server: the tests that read it run on a redis-server of their own, so the traffic of
+// other test files neither floods the monitor nor shows up in what it saw.
+const monitored = available ? await startPrivateRedis() : undefined;
+const monitoredUrl = () => monitored?.url ?? REDIS_URL;
 
 const clients: Redis[] = [];
 const prefixes = new Set<string>();
 const prefixOf = new WeakMap<EventStorage, string>();
 
-function newClient(): Redis {
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 });
+function newClient(url = REDIS_URL): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 0 });
   clients.push(client);
   return client;
 }
 
-function openStore(prefix = uniquePrefix("redis")): EventStorage {
+function openStore(prefix = uniquePrefix("redis"), url = REDIS_URL): EventStorage {
   prefixes.add(prefix);
-  const storage = redisStorage({ client: newClient(), prefix, closeClient: true });
+  const storage = redisStorage({ client: newClient(url), prefix, closeClient: true });
   prefixOf.set(storage, prefix);
   return storage;
 }
@@ -33,6 +38,7 @@ afterAll(async () => {
   const admin = newClient();
   for (const prefix of prefixes) await deleteStore(admin, prefix);
   for (const client of clients) client.disconnect();
+  await monitored?.stop();
 });
 
 interface MonitoredCommand {
@@ -44,12 +50,12 @@ interface MonitoredCommand {
 /** Records every command Redis executes while `body` runs, via MONITOR on a second connection. */
 async function monitorWhile(body: (sentinel: () => Promise<void>) => Promise<void>): Promise<MonitoredCommand[]> {
   const seen: MonitoredCommand[] = [];
-  const monitor = await newClient().monitor();
+  const monitor = await newClient(monitoredUrl()).monitor();
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     seen.push({ name: String(args[0]).toLowerCase(), args: args.slice(1).map(String), source });
   });
   const mark = `sentinel-${randomUUID()}`;
-  const probe = newClient();
+  const probe = newClient(monitoredUrl());
   // MONITOR output arrives asynchronously: a command sent after the body, once seen, means the body's were too.
   const sentinel = async () => {
     await probe.echo(mark);
@@ -240,7 +246,7 @@ describe.skipIf(!available)("redisStorage", () => {
 
     it("sends every write inside a Lua script, never as a separate client command", async () => {
       const prefix = uniquePrefix("lua");
-      const storage = openStore(prefix);
+      const storage = openStore(prefix, monitoredUrl());
       const bus = new EventBus({ storage });
       await bus.emitEvent({ event_type: "session.created", session_id: "warm-up" });
       const seen = await monitorWhile(async () => {
@@ -262,7 +268,7 @@ describe.skipIf(!available)("redisStorage", () => {
   describe("reads", () => {
     it("drives a narrow since/until through the time index, and falls back when it does not cover the store", async () => {
       const prefix = uniquePrefix("time");
-      const storage = openStore(prefix);
+      const storage = openStore(prefix, monitoredUrl());
       const bus = new EventBus({ storage });
       const events: Event[] = [];
       for (let index = 0; index < 300; index++) {
@@ -291,7 +297,7 @@ describe.skipIf(!available)("redisStorage", () => {
         expected.slice(2),
       );
       // A store from before the time index existed: the index does not cover it, so the read walks as before.
-      const admin = newClient();
+      const admin = newClient(monitoredUrl());
       await admin.del(`${prefix}eventlog:time:from`);
       await admin.zrem(`${prefix}eventlog:time`, events[6]?.event_id as string);
       await bus.emitEvent({ event_type: "session.created", timestamp: "2027-01-01T00:00:00.000Z" });
@@ -301,7 +307,7 @@ describe.skipIf(!available)("redisStorage", () => {
 
     it("never sends KEYS or SCAN, whatever the query", async () => {
       const prefix = uniquePrefix("nokeys");
-      const storage = openStore(prefix);
+      const storage = openStore(prefix, monitoredUrl());
       const bus = new EventBus({ storage });
       const seen = await monitorWhile(async () => {
         const first = await bus.emitEvent({ event_type: "deal.created", deal_id: "d", session_id: "s" });
@@ -325,7 +331,7 @@ describe.skipIf(!available)("redisStorage", () => {
 
     it("reads limit + 1 index entries and records for a single-filter page, however many events exist", async () => {
       const prefix = uniquePrefix("olimit");
-      const storage = openStore(prefix);
+      const storage = openStore(prefix, monitoredUrl());
       const bus = new EventBus({ storage });
       const flow = Array.from({ length: 300 }, (_, index) =>
         freezeEvent({ flow_id: index % 3 === 0 ? "target" : "other" }),
