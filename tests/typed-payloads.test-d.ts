@@ -159,3 +159,31 @@ describe("a typed bus where an EventBus is taken", () => {
     expectTypeOf(plain).toEqualTypeOf<EventBus>();
   });
 });
+
+describe("typed live delivery and consumers", () => {
+  const bus = new EventBus({ payloads });
+
+  it("types what tail yields by its event_type filter, patterns included", async () => {
+    for await (const event of bus.tail({ event_type: "negotiation.round" })) {
+      expectTypeOf(event).toEqualTypeOf<Event<"negotiation.round", Round>>();
+      break;
+    }
+    for await (const event of bus.tail({ event_type: "deal.*" })) {
+      expectTypeOf(event.event_type).toEqualTypeOf<"deal.created" | "deal.registered" | "deal.synced">();
+      break;
+    }
+  });
+
+  it("types the batches a consumer's handler gets by its query's event_type", () => {
+    bus.consume(
+      "rounds",
+      async (events) => {
+        expectTypeOf(events).toEqualTypeOf<readonly Event<"negotiation.round", Round>[]>();
+      },
+      { query: { event_type: "negotiation.round" } },
+    );
+    bus.consume("everything", async (events) => {
+      expectTypeOf(events).toEqualTypeOf<readonly EventOf<typeof payloads>[]>();
+    });
+  });
+});
