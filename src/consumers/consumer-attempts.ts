@@ -1,16 +1,6 @@
 import type { Event } from "../event.js";
 import type { ConsumerHandler } from "./consumer-options.js";
 
-/**
- * The wait before try number `attempt + 1`, after `attempt` failed tries: `initialDelayMs * 2^(attempt - 1)`
- * capped at `maxDelayMs`, then "equal jitter" (half of it fixed, half random) so that instances which failed
- * together do not retry in lock step, while the wait never drops below half the nominal delay.
- */
-export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs: number): number {
-  const nominal = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(nominal / 2 + Math.random() * (nominal / 2));
-}
-
 /** The outcome of one handler call: `undefined` when it succeeded, otherwise what it failed with. */
 export type AttemptFailure = { readonly error: unknown } | undefined;
 
@@ -54,20 +44,6 @@ export async function callHandler(
     clearTimeout(timer);
     signal.removeEventListener("abort", abort);
   }
-}
-
-/** Resolves after `ms`, or early when `signal` aborts. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** The text kept for an error: its message (with the class name), or its string form. */

@@ -1,7 +1,8 @@
 import { EventBusError, EventValidationError } from "../errors.js";
 import type { Event } from "../event.js";
+import { backoffDelay, pause } from "../live/backoff.js";
 import type { CheckpointStore, DeadLetter, EventStorage } from "../storage/types.js";
-import { type AttemptFailure, backoffDelay, callHandler, errorText, pause } from "./consumer-attempts.js";
+import { type AttemptFailure, callHandler, errorText } from "./consumer-attempts.js";
 import { LeaseKeeper } from "./consumer-lease.js";
 import type { ConsumerSettings } from "./consumer-options.js";
 import { ConsumerReader, newestMatch } from "./consumer-reader.js";
@@ -242,7 +243,7 @@ export class Consumer {
       if (failure === undefined) return undefined;
       this.record(failure.error);
       if (attempt < attempts)
-        await pause(backoffDelay(attempt, initialDelayMs, maxDelayMs), AbortSignal.any([tenure, this.halt.signal]));
+        await pause(backoffDelay(attempt - 1, initialDelayMs, maxDelayMs), AbortSignal.any([tenure, this.halt.signal]));
       if (this.halt.signal.aborted) return failure;
     }
     return failure;
@@ -285,7 +286,7 @@ export class Consumer {
         return true;
       } catch (error) {
         this.record(error);
-        if (attempt < attempts) await pause(backoffDelay(attempt, initialDelayMs, maxDelayMs), this.keeper.signal);
+        if (attempt < attempts) await pause(backoffDelay(attempt - 1, initialDelayMs, maxDelayMs), this.keeper.signal);
       }
     }
     this.fail(`the checkpoint write to ${position} failed ${attempts} time(s): ${this.lastError}`);
@@ -304,7 +305,7 @@ export class Consumer {
   private async pauseAfter(error: unknown, signal: AbortSignal, failures = 1): Promise<void> {
     this.record(error);
     const { initialDelayMs, maxDelayMs } = this.settings;
-    await pause(backoffDelay(failures, Math.max(initialDelayMs, 100), Math.max(maxDelayMs, 1_000)), signal);
+    await pause(backoffDelay(failures - 1, Math.max(initialDelayMs, 100), Math.max(maxDelayMs, 1_000)), signal);
   }
 
   private async dropLease(): Promise<void> {
