@@ -44,6 +44,7 @@ const ENTRIES = [
   "ad-seller-events/postgres",
   "ad-seller-events/redis",
   "ad-seller-events/testing",
+  "ad-seller-events/outbox",
 ];
 
 const USAGE = `
