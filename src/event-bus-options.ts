@@ -1,7 +1,45 @@
 import { EventValidationError } from "./errors.js";
-import type { EventBusOptions } from "./event-bus.js";
+import type { Event } from "./event.js";
+import type { EventType } from "./event-type.js";
 import { describeThrown } from "./json.js";
 import { checkOptionKeys, type OptionKeys } from "./option-keys.js";
+import type { EventOutbox } from "./outbox-contract.js";
+import type { NoPayloadSchemas, PayloadSchemas } from "./payloads.js";
+import type { EventStorage } from "./storage/types.js";
+
+/**
+ * Options of {@link EventBus}; all optional.
+ *
+ * @example
+ * ```ts
+ * const options: EventBusOptions = { storage: memoryStorage({ maxEvents: 10_000 }), maxPayloadBytes: 16_384 };
+ * ```
+ */
+export interface EventBusOptions<Schemas extends PayloadSchemas = NoPayloadSchemas> {
+  /** Where events are stored. Default: a fresh `memoryStorage()`, closed by `bus.close()`. */
+  readonly storage?: EventStorage | undefined;
+  /** Close `storage` in `bus.close()` even though you passed it in. Default: `false` for injected storage. */
+  readonly closeStorage?: boolean | undefined;
+  /** The clock that stamps `timestamp`. Default: `() => new Date()`. */
+  readonly now?: (() => Date | string | number) | undefined;
+  /** Makes `event_id`s; must return UUIDs. Default: `crypto.randomUUID`. */
+  readonly generateId?: (() => string) | undefined;
+  /** Receives what a listener throws or rejects with. Default: `console.error`. */
+  readonly onListenerError?: ((error: unknown, event: Event) => void) | undefined;
+  /** Cap on the serialised size of `payload` and of `metadata`, each, in bytes. Default: 65536. */
+  readonly maxPayloadBytes?: number | undefined;
+  /**
+   * The event catalogue: a zod schema per event type whose payload it checks at emit (an `EventValidationError`
+   * naming `payload.<path>`, nothing stored) and types everywhere events come back. Partial; other types keep
+   * `JsonObject`. Stored payloads are not re-validated on read (use `bus.parsePayload` for that).
+   */
+  readonly payloads?: (Schemas & { readonly [Key in Exclude<keyof Schemas, EventType>]: never }) | undefined;
+  /**
+   * Where events of the outbox's types go when the store fails (fail-closed), replayed into the store later; e.g.
+   * `fileOutbox({ path })` from `ad-seller-events/outbox`. Closed by `bus.close()`. Default: none.
+   */
+  readonly outbox?: EventOutbox | undefined;
+}
 
 /** Every option of `new EventBus(...)`; the compiler refuses this record when an option is missing from it. */
 const EVENT_BUS_OPTION_KEYS: OptionKeys<EventBusOptions> = {

@@ -1,88 +1,33 @@
 import { Consumer } from "./consumers/consumer.js";
 import { type ConsumeOptions, type ConsumerHandler, readConsumerSettings } from "./consumers/consumer-options.js";
-import { buildBatch, settleBatch } from "./emit-batch.js";
-import {
-  type OwnEmitFields,
-  type ParsedEmitInput,
-  parseEmitInputFast,
-  readEmitInput,
-  schemaInputOf,
-} from "./emit-input.js";
-import { EventBusError, EventValidationError, StorageError } from "./errors.js";
-import {
-  buildEmitInputSchema,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  type EmitEventInput,
-  type Event,
-  freezeEvent,
-} from "./event.js";
-import { readEventBusOptions } from "./event-bus-options.js";
-import { type EventJsonPage, type EventPage, trimPage } from "./event-page.js";
+import { EventBusError } from "./errors.js";
+import { DEFAULT_MAX_PAYLOAD_BYTES, type EmitEventInput, type Event } from "./event.js";
+import { type EventBusOptions, readEventBusOptions } from "./event-bus-options.js";
+import type { EventJsonPage, EventPage } from "./event-page.js";
+import { EventReader } from "./event-reader.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
-import { EventStamps } from "./event-stamps.js";
-import {
-  describeBadType,
-  type EventType,
-  type EventTypeFilter,
-  type EventTypePattern,
-  isEventType,
-} from "./event-type.js";
+import type { EventType, EventTypeFilter, EventTypePattern } from "./event-type.js";
+import { EventWriter } from "./event-writer.js";
 import { randomFlowId } from "./flow-id.js";
 import { settleDuplicate } from "./idempotency.js";
-import { toFrozenJsonObject } from "./json.js";
 import { LiveDelivery } from "./live/live-delivery.js";
 import type { TailOptions, TailQuery } from "./live/tail-query.js";
-import { type EventOutbox, type OutboxStatus, outboxTakes, storageSink, writeToOutbox } from "./outbox-contract.js";
+import { type EventOutbox, type OutboxStatus, storageSink } from "./outbox-contract.js";
 import {
-  applyPayloadSchema,
   type EmitInputOf,
   type EventOf,
   type EventsMatching,
   type NoPayloadSchemas,
   type PayloadOf,
-  type PayloadSchemaMap,
   type PayloadSchemas,
-  parseWithPayloadSchema,
   readPayloadSchemas,
 } from "./payloads.js";
-import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "./query.js";
+import { type EventQuery, MAX_LIMIT } from "./query.js";
 import { memoryStorage } from "./storage/memory/memory-storage.js";
-import type { AppendOutcome, EventStorage } from "./storage/types.js";
+import type { EventStorage } from "./storage/types.js";
 import { type EventListener, type SubscribeOptions, SubscriptionRegistry } from "./subscriptions.js";
 
-/**
- * Options of {@link EventBus}; all optional.
- *
- * @example
- * ```ts
- * const options: EventBusOptions = { storage: memoryStorage({ maxEvents: 10_000 }), maxPayloadBytes: 16_384 };
- * ```
- */
-export interface EventBusOptions<Schemas extends PayloadSchemas = NoPayloadSchemas> {
-  /** Where events are stored. Default: a fresh `memoryStorage()`, closed by `bus.close()`. */
-  readonly storage?: EventStorage | undefined;
-  /** Close `storage` in `bus.close()` even though you passed it in. Default: `false` for injected storage. */
-  readonly closeStorage?: boolean | undefined;
-  /** The clock that stamps `timestamp`. Default: `() => new Date()`. */
-  readonly now?: (() => Date | string | number) | undefined;
-  /** Makes `event_id`s; must return UUIDs. Default: `crypto.randomUUID`. */
-  readonly generateId?: (() => string) | undefined;
-  /** Receives what a listener throws or rejects with. Default: `console.error`. */
-  readonly onListenerError?: ((error: unknown, event: Event) => void) | undefined;
-  /** Cap on the serialised size of `payload` and of `metadata`, each, in bytes. Default: 65536. */
-  readonly maxPayloadBytes?: number | undefined;
-  /**
-   * The event catalogue: a zod schema per event type whose payload it checks at emit (an `EventValidationError`
-   * naming `payload.<path>`, nothing stored) and types everywhere events come back. Partial; other types keep
-   * `JsonObject`. Stored payloads are not re-validated on read (use `bus.parsePayload` for that).
-   */
-  readonly payloads?: (Schemas & { readonly [Key in Exclude<keyof Schemas, EventType>]: never }) | undefined;
-  /**
-   * Where events of the outbox's types go when the store fails (fail-closed), replayed into the store later; e.g.
-   * `fileOutbox({ path })` from `ad-seller-events/outbox`. Closed by `bus.close()`. Default: none.
-   */
-  readonly outbox?: EventOutbox | undefined;
-}
+export type { EventBusOptions };
 
 /**
  * The event bus a seller agent embeds: validates, stamps, freezes and stores events, answers queries, and notifies
@@ -100,10 +45,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** The storage this bus reads and writes. */
   readonly storage: EventStorage;
   private readonly ownsStorage: boolean;
-  private readonly stamps: EventStamps;
-  private readonly maxPayloadBytes: number;
-  private readonly inputSchema: ReturnType<typeof buildEmitInputSchema>;
-  private readonly payloadSchemas: PayloadSchemaMap | undefined;
+  private readonly writer: EventWriter;
+  private readonly reader: EventReader;
   private readonly subscriptions: SubscriptionRegistry;
   /** Makes the `flow_id` of a scope that binds none; `createTestBus` replaces it with a counter. */
   protected newFlowId: () => string = randomFlowId;
@@ -117,12 +60,17 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   constructor(given: EventBusOptions<Schemas> = {}) {
     // Each option is read once into a plain copy, so a throwing getter or Proxy names the option.
     const options = readEventBusOptions(given as EventBusOptions) as EventBusOptions<Schemas>;
-    this.payloadSchemas = readPayloadSchemas(options.payloads);
     this.storage = options.storage ?? memoryStorage();
     this.ownsStorage = options.storage === undefined || options.closeStorage === true;
-    this.stamps = new EventStamps(options.now, options.generateId);
-    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    this.inputSchema = buildEmitInputSchema(this.maxPayloadBytes);
+    this.outbox = options.outbox;
+    this.reader = new EventReader(this.storage);
+    this.writer = new EventWriter(this.storage, {
+      now: options.now,
+      generateId: options.generateId,
+      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      payloadSchemas: readPayloadSchemas(options.payloads),
+      outbox: this.outbox,
+    });
     const onListenerError = options.onListenerError ?? reportListenerError;
     this.subscriptions = new SubscriptionRegistry((error, event) => {
       try {
@@ -131,7 +79,6 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
         reportListenerError(secondary, event);
       }
     });
-    this.outbox = options.outbox;
     this.outbox?.attach(storageSink(this.storage, (event) => this.subscriptions.deliver(event)));
   }
 
@@ -155,14 +102,12 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     if (this.closed) throw new EventBusError("the event bus is closed");
     this.inFlight++;
     try {
-      const own = readEmitInput(input);
-      const event = this.buildEvent(own);
-      const outcomes = await this.appendBatch([event]);
+      const { event, timestampGiven } = this.writer.build(input);
+      const outcomes = await this.writer.append([event]);
       // Undefined: the store failed and the outbox holds the event; subscribers hear of it once replay stores it.
       if (outcomes === undefined) return event as EventOf<Schemas, Type>;
       const [existing] = outcomes;
-      // `own`, not `input`: the caller's object is read once (a getter could answer differently the second time).
-      if (existing) return settleDuplicate(existing, event, own.timestamp !== undefined) as EventOf<Schemas, Type>;
+      if (existing) return settleDuplicate(existing, event, timestampGiven) as EventOf<Schemas, Type>;
       this.subscriptions.deliver(event);
       return event as EventOf<Schemas, Type>;
     } finally {
@@ -193,7 +138,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     if (this.closed) throw new EventBusError("the event bus is closed");
     this.inFlight++;
     try {
-      return (await this.emitBatch(inputs as unknown as readonly EmitEventInput[])) as {
+      const list = inputs as unknown as readonly EmitEventInput[];
+      return (await this.writer.emitBatch(list, (event) => this.subscriptions.deliver(event))) as {
         -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]>;
       };
     } finally {
@@ -229,7 +175,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     query: EventQuery<Filter> = {},
     options: { maxLimit?: number } = {},
   ): Promise<EventPage<EventsMatching<Schemas, Filter>>> {
-    return this.track(() => this.listPage(query, options.maxLimit ?? MAX_LIMIT)) as Promise<
+    return this.track(() => this.reader.listPage(query, options.maxLimit ?? MAX_LIMIT)) as Promise<
       EventPage<EventsMatching<Schemas, Filter>>
     >;
   }
@@ -243,7 +189,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   getEvent(eventId: string): Promise<EventOf<Schemas> | null> {
-    return this.track(() => this.getOne(eventId)) as Promise<EventOf<Schemas> | null>;
+    return this.track(() => this.reader.get(eventId)) as Promise<EventOf<Schemas> | null>;
   }
 
   /**
@@ -258,7 +204,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   listEventsJsonPage(query: EventQuery = {}, options: { maxLimit?: number } = {}): Promise<EventJsonPage> {
-    return this.track(() => this.jsonPage(query, options.maxLimit ?? MAX_LIMIT));
+    return this.track(() => this.reader.jsonPage(query, options.maxLimit ?? MAX_LIMIT));
   }
 
   /**
@@ -270,16 +216,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   getEventJson(eventId: string): Promise<string | null> {
-    return this.track(async () => {
-      if (!isUuid(eventId)) return null;
-      const id = eventId.toLowerCase();
-      const getJson = this.storage.getJson;
-      if (getJson === undefined) {
-        const event = await this.callStorage("get", () => this.storage.get(id));
-        return event === null ? null : JSON.stringify(event);
-      }
-      return this.callStorage("get", () => getJson.call(this.storage, id));
-    });
+    return this.track(() => this.reader.getJson(eventId));
   }
 
   /**
@@ -339,17 +276,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   parsePayload<Type extends EventType>(type: Type, value: unknown): PayloadOf<Schemas, Type> {
-    if (!isEventType(type)) throw EventValidationError.forField("event_type", describeBadType(type));
-    const schema = this.payloadSchemas?.get(type);
-    let output = value;
-    if (schema !== undefined) {
-      const parsed = parseWithPayloadSchema(schema, value);
-      if (!parsed.ok) throw parsed.error;
-      output = parsed.value;
-    }
-    const frozen = toFrozenJsonObject(output, ["payload"], this.maxPayloadBytes);
-    if (!frozen.ok) throw new EventValidationError(frozen.issues);
-    return frozen.value as PayloadOf<Schemas, Type>;
+    return this.writer.parsePayload(type, value) as PayloadOf<Schemas, Type>;
   }
 
   /**
@@ -430,83 +357,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
       // Before the storage: replay appends through it. What is pending stays in the outbox.
       await this.outbox?.close();
     } finally {
-      if (this.ownsStorage) await this.callStorage("close", () => this.storage.close());
+      if (this.ownsStorage) await this.reader.call("close", () => this.storage.close());
     }
-  }
-
-  /**
-   * The one place where events go to storage, for `emitEvent` and `emitEvents` alike: one `append` per call, all
-   * or nothing. When the store fails with a `StorageError` and the outbox takes the batch (all of its types), the
-   * batch goes to the outbox as one unit and this resolves `undefined`.
-   */
-  private async appendBatch(events: readonly Event[]): Promise<readonly AppendOutcome[] | undefined> {
-    try {
-      return await this.storage.append(events);
-    } catch (error) {
-      if (error instanceof EventBusError && !(error instanceof StorageError)) throw error;
-      const failure = error instanceof StorageError ? error : new StorageError(this.storage.name, "append", error);
-      if (this.outbox === undefined || !outboxTakes(this.outbox, events)) throw failure;
-      await writeToOutbox(this.outbox, events, failure);
-      return undefined;
-    }
-  }
-
-  private async emitBatch(inputs: readonly EmitEventInput[]): Promise<Event[]> {
-    const batch = buildBatch(inputs, (input) => {
-      const own = readEmitInput(input);
-      return { event: this.buildEvent(own), timestampGiven: own.timestamp !== undefined };
-    });
-    if (batch.events.length === 0) return [];
-    const outcomes = await this.appendBatch(batch.appended);
-    // In the outbox: resolved as stamped, delivered to subscribers once replay stores them.
-    if (outcomes === undefined) return [...batch.events];
-    return settleBatch(batch, outcomes, (event) => this.subscriptions.deliver(event));
-  }
-
-  /** Validates, stamps and freezes one event from the input's own fields. */
-  private buildEvent(input: OwnEmitFields): Event {
-    // Only a bus with `payloads` pays for the lookup; a type without a schema takes the plain path.
-    const schema = this.payloadSchemas?.get(input.event_type as EventType);
-    const source =
-      schema === undefined ? input : applyPayloadSchema(input, schema, (rest) => this.parseWithSchema(rest));
-    const fields = parseEmitInputFast(source, this.maxPayloadBytes) ?? this.parseWithSchema(source);
-    const eventId = fields.event_id === undefined ? this.stamps.nextId() : fields.event_id.toLowerCase();
-    return freezeEvent(fields, eventId, fields.timestamp ?? this.stamps.currentTime());
-  }
-
-  private parseWithSchema(own: OwnEmitFields): ParsedEmitInput {
-    const parsed = this.inputSchema.safeParse(schemaInputOf(own));
-    if (!parsed.success) throw EventValidationError.fromZod(parsed.error);
-    return parsed.data;
-  }
-
-  private async listPage(query: EventQuery, maxLimit: number): Promise<EventPage> {
-    const normalized = normalizeEventQuery(query, { maxLimit });
-    const events = await this.callStorage("list", () =>
-      this.storage.list({ ...normalized, limit: normalized.limit + 1 }),
-    );
-    return trimPage(events, normalized.limit, normalized.after !== undefined, (items, has_more) => ({
-      events: items,
-      has_more,
-    }));
-  }
-
-  private async jsonPage(query: EventQuery, maxLimit: number): Promise<EventJsonPage> {
-    const listJson = this.storage.listJson;
-    if (listJson === undefined) {
-      const page = await this.listPage(query, maxLimit);
-      return { json: page.events.map((event) => JSON.stringify(event)), has_more: page.has_more };
-    }
-    const normalized = normalizeEventQuery(query, { maxLimit });
-    const texts = await this.callStorage("list", () =>
-      listJson.call(this.storage, { ...normalized, limit: normalized.limit + 1 }),
-    );
-    return trimPage(texts, normalized.limit, normalized.after !== undefined, (json, has_more) => ({ json, has_more }));
-  }
-
-  private async getOne(eventId: string): Promise<Event | null> {
-    if (!isUuid(eventId)) return null;
-    return this.callStorage("get", () => this.storage.get(eventId.toLowerCase()));
   }
 
   private async track<T>(operation: () => Promise<T>): Promise<T> {
@@ -516,15 +368,6 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
       return await operation();
     } finally {
       if (--this.inFlight === 0) this.drained?.();
-    }
-  }
-
-  private async callStorage<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof EventBusError) throw error;
-      throw new StorageError(this.storage.name, operation, error);
     }
   }
 }
