@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { collectSamples, type DocSample } from "./support/doc-samples.js";
 import { PG_URL, REDIS_URL, serviceAvailable } from "./support/services.js";
+import { betterSqlite3Loads } from "./support/sqlite.js";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
@@ -100,6 +101,12 @@ describe("the TypeScript samples of README.md and docs/", () => {
           redis: /ioredis|REDIS_URL/.test(sample.code),
         };
         if ((needs.postgres && !services.postgres) || (needs.redis && !services.redis)) context.skip();
+        if (sample.code.includes('"better-sqlite3"') && !betterSqlite3Loads()) {
+          console.warn(
+            `SKIPPING ${sample.name}: better-sqlite3's addon is built for Node 20 (this is ${process.version})`,
+          );
+          context.skip();
+        }
         if (sample.code.includes('"node:sqlite"') && !isBuiltin("node:sqlite")) {
           console.warn(`SKIPPING ${sample.name}: node:sqlite needs Node >= 22.13 (this is ${process.version})`);
           context.skip();

@@ -1,4 +1,3 @@
-import Database from "better-sqlite3";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
@@ -7,6 +6,9 @@ import { postgresStorage } from "../src/storage/postgres/index.js";
 import { redisStorage } from "../src/storage/redis/index.js";
 import { sqliteStorage } from "../src/storage/sqlite/index.js";
 import { createTestBus } from "../src/testing/index.js";
+import { loadAnySqlite } from "./support/sqlite.js";
+
+const openSqlite = await loadAnySqlite();
 
 function thrown(call: () => unknown): EventValidationError {
   try {
@@ -34,7 +36,7 @@ describe("unknown options are refused with a did-you-mean", () => {
     expect(() => memoryStorage({ maxEvent: 5 } as never)).toThrow(
       /maxEvent: is not an option of memoryStorage; did you mean "maxEvents"\?/,
     );
-    const database = new Database(":memory:");
+    const database = openSqlite(":memory:");
     expect(() => sqliteStorage({ database, tabel: "events" } as never)).toThrow(
       /tabel: is not an option of sqliteStorage; did you mean "table"\?/,
     );

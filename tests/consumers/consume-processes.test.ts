@@ -3,7 +3,6 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Event, EventBus, type EventStorage } from "../../src/index.js";
@@ -15,6 +14,9 @@ import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-ta
 import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
 import { type ConsumerChild, overlaps, readLog, startConsumer, untilLog } from "../support/consumer-processes.js";
 import { PG_URL, REDIS_URL, serviceAvailable } from "../support/services.js";
+import { loadAnySqlite } from "../support/sqlite.js";
+
+const openSqlite = await loadAnySqlite();
 
 const LEASE_MS = 1_000;
 const BATCH = 10;
@@ -47,7 +49,7 @@ const stores: { name: string; available: boolean; open: () => StoreSetup }[] = [
       const location = join(directory, `${uniqueName("events")}.sqlite`);
       return {
         base: { store: "sqlite", location },
-        storage: sqliteStorage({ database: new Database(location), closeDatabase: true }),
+        storage: sqliteStorage({ database: openSqlite(location), closeDatabase: true }),
       };
     },
   },

@@ -3,7 +3,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -21,6 +20,9 @@ import { sqliteStorage } from "../../src/storage/sqlite/index.js";
 import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
 import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
 import { PG_URL, REDIS_URL, serviceAvailable } from "../support/services.js";
+import { loadAnySqlite } from "../support/sqlite.js";
+
+const openSqlite = await loadAnySqlite();
 
 const directory = mkdtempSync(join(tmpdir(), "ad-seller-events-consume-"));
 const pgAvailable = await serviceAvailable("PostgreSQL", PG_URL);
@@ -47,7 +49,7 @@ const stores: { name: string; available: boolean; open: () => EventStorage }[] =
     name: "sqlite",
     available: true,
     open: () =>
-      sqliteStorage({ database: new Database(join(directory, `${uniqueName("e")}.sqlite`)), closeDatabase: true }),
+      sqliteStorage({ database: openSqlite(join(directory, `${uniqueName("e")}.sqlite`)), closeDatabase: true }),
   },
   {
     name: "postgres",

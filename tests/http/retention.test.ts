@@ -1,13 +1,15 @@
 // A cursor that named a pruned event answers 410 Gone over HTTP, with where the retained events start.
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { createEventsFetchHandler } from "../../src/http/index.js";
 import { type Event, EventBus, EventGapError, type EventStorage, memoryStorage } from "../../src/index.js";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";
+import { loadAnySqlite } from "../support/sqlite.js";
+
+const openSqlite = await loadAnySqlite();
 
 const stores: [string, () => EventStorage][] = [
   ["memory", () => memoryStorage()],
-  ["sqlite", () => sqliteStorage({ database: new Database(":memory:"), closeDatabase: true })],
+  ["sqlite", () => sqliteStorage({ database: openSqlite(":memory:"), closeDatabase: true })],
 ];
 
 describe.each(stores)("retention over HTTP on %s", (_name, createStorage) => {

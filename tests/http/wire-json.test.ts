@@ -1,6 +1,5 @@
 // Stored JSON straight to the wire: the fast path (a store's listJson/getJson) must serve the very bytes the slow
 // path (parse, freeze, JSON.stringify) serves, on every store, and every store must serve the same bytes.
-import Database from "better-sqlite3";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { createEventsFetchHandler } from "../../src/http/index.js";
@@ -11,6 +10,9 @@ import { sqliteStorage } from "../../src/storage/sqlite/index.js";
 import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
 import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
 import { PG_URL, REDIS_URL, serviceAvailable } from "../support/services.js";
+import { loadAnySqlite } from "../support/sqlite.js";
+
+const openSqlite = await loadAnySqlite();
 
 const pgAvailable = await serviceAvailable("PostgreSQL", PG_URL);
 const redisAvailable = await serviceAvailable("Redis", REDIS_URL);
@@ -119,7 +121,7 @@ describe("stored JSON to the wire", () => {
   }
 
   it("sqlite serves the stored columns byte-identical to the slow path and to memory", async () => {
-    const database = new Database(":memory:");
+    const database = openSqlite(":memory:");
     cleanups.push(async () => void database.close());
     const storage = sqliteStorage({ database });
     await checkStore(storage);

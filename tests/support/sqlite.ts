@@ -123,3 +123,24 @@ export async function loadNodeSqlite(): Promise<OpenDatabase | undefined> {
   }
   return (file) => new module.DatabaseSync(file);
 }
+
+/** Whether this Node can load better-sqlite3's native addon (built for Node 20's ABI; the Node 24 pass cannot). */
+export function betterSqlite3Loads(): boolean {
+  return nodeMajor >= 20 && nodeMajor <= 23;
+}
+
+/**
+ * Opens SQLite connections with whichever driver this Node runs: better-sqlite3 on Node 20 to 23, `node:sqlite`
+ * after. For tests about something other than the driver (consumers, HTTP bodies, live delivery), so that both CI
+ * passes run them; the sqlite suites test each driver by name.
+ */
+export async function loadAnySqlite(): Promise<OpenDatabase> {
+  if (betterSqlite3Loads()) {
+    const { default: Database } = await import("better-sqlite3");
+    return (file) => new Database(file);
+  }
+  // A variable specifier: @types/node for Node 20 has no node:sqlite, and the bundler must not try to resolve it.
+  const specifier = "node:sqlite";
+  const module: { DatabaseSync: new (file: string) => SqliteDatabase } = await import(specifier);
+  return (file) => new module.DatabaseSync(file);
+}
