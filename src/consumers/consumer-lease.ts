@@ -11,6 +11,9 @@ import type { CheckpointStore, ConsumerLease } from "../storage/types.js";
 export class LeaseKeeper {
   private current: ConsumerLease | null = null;
   private validUntil = 0;
+  /** When the next renewal is due (local monotonic time). */
+  private renewAt = 0;
+  private renewing: Promise<void> | undefined;
   private tenure = new AbortController();
   private timer: NodeJS.Timeout | undefined;
 
@@ -52,6 +55,22 @@ export class LeaseKeeper {
     return true;
   }
 
+  /**
+   * True while the lease is held with at least a third of `leaseMs` of local validity left, renewing first when a
+   * renewal is overdue. Called before each handler call: a loop of store calls that answer synchronously (SQLite)
+   * never yields to the renewal timer, and a handler started on a lease about to expire would still be running when
+   * a standby takes over.
+   */
+  async holdsForAnotherBatch(): Promise<boolean> {
+    if (this.current === null) return false;
+    if (this.renewing !== undefined) await this.renewing;
+    else if (performance.now() >= this.renewAt) {
+      clearTimeout(this.timer);
+      await this.renewOnce();
+    }
+    return this.valid && performance.now() < this.validUntil - this.leaseMs / 3;
+  }
+
   /** Marks the lease lost (a refused checkpoint write says so too): stops renewing, aborts the tenure. */
   lose(reason: Error): void {
     if (this.current === null) return;
@@ -69,7 +88,17 @@ export class LeaseKeeper {
 
   private scheduleRenewal(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.renew(), Math.max(1, Math.floor(this.leaseMs / 3)));
+    const delay = Math.max(1, Math.floor(this.leaseMs / 3));
+    this.renewAt = performance.now() + delay;
+    this.timer = setTimeout(() => void this.renewOnce(), delay);
+  }
+
+  /** One renewal at a time, whether the timer or the consumer loop asks for it. */
+  private renewOnce(): Promise<void> {
+    this.renewing ??= this.renew().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
   }
 
   private async renew(): Promise<void> {

@@ -195,6 +195,8 @@ export class Consumer {
         await wakeup.wait(SAFETY_POLL_MS, either);
         continue;
       }
+      // The batch goes back unhandled when the lease cannot cover it: the next holder reads it again.
+      if (!(await this.keeper.holdsForAnotherBatch())) break;
       if (!(await this.handle(batch, tenure))) break;
     }
     if (this.state === "active" && !this.halt.signal.aborted) this.state = "standby";
