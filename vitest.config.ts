@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 // Every test runs in a zone far from UTC (+12:45/+13:45, with daylight saving), so that a timestamp read in the
 // machine's zone fails on every machine, not only on those outside UTC. Set here, before vitest starts its worker
-// processes and threads, so that they inherit it; tests/timezone.test.ts checks that it took effect.
+// processes and threads, so that they inherit it; tests/event/timezone.test.ts checks that it took effect.
 process.env.TZ = "Pacific/Chatham";
 
 const source = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));

@@ -1,3 +1,10 @@
+export type { EventBusOptions } from "./bus/event-bus.js";
+export { EventBus } from "./bus/event-bus.js";
+export type { BoundContext, ScopeContext } from "./bus/event-scope.js";
+export { EventScope } from "./bus/event-scope.js";
+export type { EventJsonPage, EventPage } from "./bus/read/event-page.js";
+export type { EventListener, SubscribeOptions } from "./bus/subscriptions.js";
+export type { EventOutbox, OutboxSink, OutboxStatus, ReplayOutcome } from "./bus/write/outbox-contract.js";
 export type { ConsumerState, ConsumerStatus } from "./consumers/consumer.js";
 export { Consumer } from "./consumers/consumer.js";
 export type {
@@ -6,7 +13,7 @@ export type {
   ConsumerHandlerContext,
   ConsumerRetryOptions,
 } from "./consumers/consumer-options.js";
-export type { RetainedPosition, ValidationIssue } from "./errors.js";
+export type { RetainedPosition, ValidationIssue } from "./errors/error-classes.js";
 export {
   capIssues,
   EventBusError,
@@ -16,15 +23,18 @@ export {
   MAX_REPORTED_ISSUES,
   OutboxLockedError,
   StorageError,
-} from "./errors.js";
-export type { CorrelationField, EmitEventInput, Event } from "./event.js";
-export { CORRELATION_FIELDS, DEFAULT_MAX_PAYLOAD_BYTES, EVENT_FIELDS, eventSchema, MAX_ID_LENGTH } from "./event.js";
-export type { EventBusOptions } from "./event-bus.js";
-export { EventBus } from "./event-bus.js";
-export type { EventJsonPage, EventPage } from "./event-page.js";
-export type { BoundContext, ScopeContext } from "./event-scope.js";
-export { EventScope } from "./event-scope.js";
-export type { EventTypeFilter, EventTypeGroup, EventTypePattern, TypesMatching } from "./event-type.js";
+} from "./errors/error-classes.js";
+export type { OptionKeys } from "./errors/option-keys.js";
+export { checkOptionKeys } from "./errors/option-keys.js";
+export type { CorrelationField, EmitEventInput, Event } from "./event/event.js";
+export {
+  CORRELATION_FIELDS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  EVENT_FIELDS,
+  eventSchema,
+  MAX_ID_LENGTH,
+} from "./event/event.js";
+export type { EventTypeFilter, EventTypeGroup, EventTypePattern, TypesMatching } from "./event/event-type.js";
 export {
   AUDIT_EVENT_TYPES,
   EVENT_TYPE_PATTERNS,
@@ -32,12 +42,8 @@ export {
   EventType,
   isEventType,
   typesMatching,
-} from "./event-type.js";
-export type { JsonObject, JsonValue } from "./json.js";
-export type { TailOptions, TailQuery } from "./live/tail-query.js";
-export type { OptionKeys } from "./option-keys.js";
-export { checkOptionKeys } from "./option-keys.js";
-export type { EventOutbox, OutboxSink, OutboxStatus, ReplayOutcome } from "./outbox-contract.js";
+} from "./event/event-type.js";
+export type { JsonObject, JsonValue } from "./event/json-value.js";
 export type {
   EmitInputOf,
   EventOf,
@@ -51,9 +57,12 @@ export type {
   PayloadSchemas,
   TypedEvent,
   TypedEventTypes,
-} from "./payloads.js";
-export type { EventQuery } from "./query.js";
-export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./query.js";
+} from "./event/payload-schemas.js";
+export type { EventQuery } from "./event/query.js";
+export { DEFAULT_LIMIT, MAX_LIMIT, matchesQuery, normalizeEventQuery, unknownCursorError } from "./event/query.js";
+export { normalizeTimestamp } from "./event/timestamp.js";
+export type { TailOptions, TailQuery } from "./live/tail-query.js";
+export { parseStoredEvent, wireJson } from "./storage/kit/stored-event.js";
 export type { MemoryStorageOptions } from "./storage/memory/memory-storage.js";
 export { memoryStorage } from "./storage/memory/memory-storage.js";
 export type {
@@ -67,6 +76,3 @@ export type {
   PruneOptions,
   StorageWatch,
 } from "./storage/types.js";
-export { parseStoredEvent, wireJson } from "./stored-event.js";
-export type { EventListener, SubscribeOptions } from "./subscriptions.js";
-export { normalizeTimestamp } from "./timestamp.js";

@@ -1,4 +1,4 @@
-import type { Event } from "../event.js";
+import type { Event } from "../event/event.js";
 import type { ConsumerHandler } from "./consumer-options.js";
 
 /** The outcome of one handler call: `undefined` when it succeeded, otherwise what it failed with. */

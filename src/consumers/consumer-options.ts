@@ -1,7 +1,7 @@
-import { EventValidationError, type ValidationIssue } from "../errors.js";
-import type { Event } from "../event.js";
-import type { EventTypeFilter } from "../event-type.js";
-import { type EventQuery, isUuid, normalizeEventQuery } from "../query.js";
+import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
+import type { Event } from "../event/event.js";
+import type { EventTypeFilter } from "../event/event-type.js";
+import { type EventQuery, isUuid, normalizeEventQuery } from "../event/query.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 
 /**

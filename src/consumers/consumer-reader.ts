@@ -1,4 +1,4 @@
-import type { Event } from "../event.js";
+import type { Event } from "../event/event.js";
 import type { EventStorage, NormalizedEventQuery } from "../storage/types.js";
 
 /** Page size of the one-time backward walk that finds the oldest match for `from: "start"`. */

@@ -1,5 +1,5 @@
-import { EventBusError, EventValidationError } from "../errors.js";
-import type { Event } from "../event.js";
+import { EventBusError, EventValidationError } from "../errors/error-classes.js";
+import type { Event } from "../event/event.js";
 import { backoffDelay, pause } from "../live/backoff.js";
 import type { CheckpointStore, DeadLetter, EventStorage } from "../storage/types.js";
 import { type AttemptFailure, callHandler, errorText } from "./consumer-attempts.js";

@@ -1,9 +1,15 @@
-import { capIssues, EventBusError, EventGapError, EventValidationError, type ValidationIssue } from "../errors.js";
-import type { EventBus } from "../event-bus.js";
-import { MAX_LIMIT, normalizeEventQuery } from "../query.js";
+import type { EventBus } from "../bus/event-bus.js";
+import {
+  capIssues,
+  EventBusError,
+  EventGapError,
+  EventValidationError,
+  type ValidationIssue,
+} from "../errors/error-classes.js";
+import { MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
 import { parseListQuery } from "./query-string.js";
 import { type CoreResponse, json, listBody, problem, serialised, serialisedText } from "./responses.js";
-import { openEventStream, readStreamSettings, type StreamResponse } from "./stream.js";
+import { openEventStream, readStreamSettings, type StreamResponse } from "./sse/stream-route.js";
 import { createViewerRoutes } from "./viewer/viewer-routes.js";
 
 /**

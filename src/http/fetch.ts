@@ -1,7 +1,7 @@
-import type { EventBus } from "../event-bus.js";
+import type { EventBus } from "../bus/event-bus.js";
 import { createEventsCore, type EventsHttpOptions } from "./core.js";
-import { isStreamResponse } from "./stream.js";
-import { streamToReadable } from "./stream-transports.js";
+import { isStreamResponse } from "./sse/stream-route.js";
+import { streamToReadable } from "./sse/stream-transports.js";
 
 /**
  * A Web handler: `Request` in, `Response` out.

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
-import type { EventBus } from "../event-bus.js";
+import type { EventBus } from "../bus/event-bus.js";
 import { createEventsCore, type EventsHttpOptions } from "./core.js";
 import { nodeHeaders } from "./node.js";
-import { isStreamResponse } from "./stream.js";
-import { runStreamOnNode } from "./stream-transports.js";
+import { isStreamResponse } from "./sse/stream-route.js";
+import { runStreamOnNode } from "./sse/stream-transports.js";
 
 /**
  * The parts of a Koa context the middleware uses, declared structurally so that neither this package nor its

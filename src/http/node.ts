@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import type { EventBus } from "../event-bus.js";
+import type { EventBus } from "../bus/event-bus.js";
 import { createEventsCore, type EventsHttpOptions, type EventsRequestHeaders } from "./core.js";
-import { isStreamResponse } from "./stream.js";
-import { runStreamOnNode } from "./stream-transports.js";
+import { isStreamResponse } from "./sse/stream-route.js";
+import { runStreamOnNode } from "./sse/stream-transports.js";
 
 /**
  * A `(req, res, next?)` handler for `node:http`, Express, Connect and Fastify's raw request/response. Its promise

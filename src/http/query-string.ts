@@ -1,6 +1,6 @@
-import type { ValidationIssue } from "../errors.js";
-import type { EventTypePattern } from "../event-type.js";
-import type { EventQuery } from "../query.js";
+import type { ValidationIssue } from "../errors/error-classes.js";
+import type { EventTypePattern } from "../event/event-type.js";
+import type { EventQuery } from "../event/query.js";
 
 /** Parameters that take one value; `event_type` is the only one that may repeat. */
 const SINGLE_VALUE_KEYS = [

@@ -1,4 +1,4 @@
-import type { Event } from "../event.js";
+import type { Event } from "../event/event.js";
 
 /** What the core answers. `body` is the GET body even for `HEAD`: the transport sends headers only. */
 export interface CoreResponse {

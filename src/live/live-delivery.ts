@@ -1,4 +1,4 @@
-import type { StorageError } from "../errors.js";
+import type { StorageError } from "../errors/error-classes.js";
 import type { EventStorage } from "../storage/types.js";
 import {
   DEFAULT_READER_SETTINGS,

@@ -1,5 +1,5 @@
-import { EventValidationError, StorageError } from "../errors.js";
-import type { Event } from "../event.js";
+import { EventValidationError, StorageError } from "../errors/error-classes.js";
+import type { Event } from "../event/event.js";
 import type { EventStorage, StorageWatch } from "../storage/types.js";
 import { backoffDelay, pause } from "./backoff.js";
 

@@ -1,6 +1,6 @@
-import { EventValidationError } from "../errors.js";
-import type { EventTypeFilter } from "../event-type.js";
-import { type EventQuery, MAX_LIMIT, normalizeEventQuery } from "../query.js";
+import { EventValidationError } from "../errors/error-classes.js";
+import type { EventTypeFilter } from "../event/event-type.js";
+import { type EventQuery, MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 
 /**

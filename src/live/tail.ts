@@ -1,6 +1,6 @@
-import { EventBusError, EventValidationError, StorageError } from "../errors.js";
-import type { Event } from "../event.js";
-import { matchesQuery } from "../query.js";
+import { EventBusError, EventValidationError, StorageError } from "../errors/error-classes.js";
+import type { Event } from "../event/event.js";
+import { matchesQuery } from "../event/query.js";
 import type { EventStorage, NormalizedEventQuery } from "../storage/types.js";
 import { backoffDelay, pause } from "./backoff.js";
 import type { ReaderMember, SharedReader } from "./shared-reader.js";

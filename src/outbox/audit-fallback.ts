@@ -1,7 +1,7 @@
 import { open } from "node:fs/promises";
-import { EventBusError, EventConflictError, EventValidationError } from "../errors.js";
-import type { EmitEventInput } from "../event.js";
-import type { EventBus } from "../event-bus.js";
+import type { EventBus } from "../bus/event-bus.js";
+import { EventBusError, EventConflictError, EventValidationError } from "../errors/error-classes.js";
+import type { EmitEventInput } from "../event/event.js";
 import { excerpt, type FileLine, readLines } from "./outbox-lines.js";
 import { AUDIT_FALLBACK_NAMESPACE, canonicalJson, uuidV5 } from "./uuid-v5.js";
 

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { EventValidationError } from "../errors.js";
-import { AUDIT_EVENT_TYPES, type EventType, isEventType } from "../event-type.js";
+import { EventValidationError } from "../errors/error-classes.js";
+import { AUDIT_EVENT_TYPES, type EventType, isEventType } from "../event/event-type.js";
 
 /**
  * Options of {@link fileOutbox}.

@@ -1,9 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { EventBusError, OutboxLockedError, type StorageError } from "../errors.js";
-import type { Event } from "../event.js";
-import type { EventType } from "../event-type.js";
-import type { EventOutbox, OutboxSink, OutboxStatus } from "../outbox-contract.js";
+import type { EventOutbox, OutboxSink, OutboxStatus } from "../bus/write/outbox-contract.js";
+import { EventBusError, OutboxLockedError, type StorageError } from "../errors/error-classes.js";
+import type { Event } from "../event/event.js";
+import type { EventType } from "../event/event-type.js";
 import { checkOptions, type FileOutboxOptions, type Settings } from "./file-outbox-options.js";
 import { OutboxFile } from "./outbox-file.js";
 import { MAX_LINE_BYTES } from "./outbox-lines.js";

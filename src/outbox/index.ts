@@ -1,5 +1,5 @@
-export { OutboxLockedError } from "../errors.js";
-export type { EventOutbox, OutboxStatus } from "../outbox-contract.js";
+export type { EventOutbox, OutboxStatus } from "../bus/write/outbox-contract.js";
+export { OutboxLockedError } from "../errors/error-classes.js";
 export type { AuditImportResult } from "./audit-fallback.js";
 export { importAuditFallback } from "./audit-fallback.js";
 export { fileOutbox } from "./file-outbox.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
-import { OutboxLockedError } from "../errors.js";
+import { OutboxLockedError } from "../errors/error-classes.js";
 
 /** What a lock file holds: who owns the outbox beside it. */
 interface LockRecord {

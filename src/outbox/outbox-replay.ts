@@ -1,7 +1,7 @@
 import { appendFile } from "node:fs/promises";
-import type { Event } from "../event.js";
-import type { OutboxSink } from "../outbox-contract.js";
-import { parseStoredEvent } from "../stored-event.js";
+import type { OutboxSink } from "../bus/write/outbox-contract.js";
+import type { Event } from "../event/event.js";
+import { parseStoredEvent } from "../storage/kit/stored-event.js";
 import type { OutboxFile } from "./outbox-file.js";
 import { excerpt, type FileLine, MAX_LINE_BYTES } from "./outbox-lines.js";
 

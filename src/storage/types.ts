@@ -1,5 +1,5 @@
-import type { Event } from "../event.js";
-import type { EventType } from "../event-type.js";
+import type { Event } from "../event/event.js";
+import type { EventType } from "../event/event-type.js";
 
 /**
  * A validated `listEvents` query as storage receives it: filters are ANDed, empty filters are absent, the time

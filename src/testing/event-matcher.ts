@@ -1,5 +1,5 @@
-import type { CorrelationField, Event } from "../event.js";
-import { type EventType, type EventTypePattern, typesMatching } from "../event-type.js";
+import type { CorrelationField, Event } from "../event/event.js";
+import { type EventType, type EventTypePattern, typesMatching } from "../event/event-type.js";
 
 /**
  * Describes the events an expectation looks for: a type pattern (`"deal.created"`, `"deal.*"`, `"*"`), or an

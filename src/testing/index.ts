@@ -3,10 +3,10 @@ export type {
   ConformanceExpect,
   ConformanceIt,
   ConformanceMatchers,
-} from "./conformance-fixtures.js";
+} from "./conformance/fixtures.js";
+export type { StorageConformanceOptions } from "./conformance/storage-conformance.js";
+export { describeStorageConformance } from "./conformance/storage-conformance.js";
 export type { EventMatcher, MatcherPattern } from "./event-matcher.js";
-export type { StorageConformanceOptions } from "./storage-conformance.js";
-export { describeStorageConformance } from "./storage-conformance.js";
 export type { TestBusOptions } from "./test-bus.js";
 export { createTestBus, EventExpectationError, TestEventBus } from "./test-bus.js";
 export type { TestClock } from "./test-clock.js";

@@ -1,7 +1,7 @@
-import type { Event } from "../event.js";
-import { EventBus, type EventBusOptions } from "../event-bus.js";
-import { checkOptionKeys, type OptionKeys } from "../option-keys.js";
-import type { EventOf, NoPayloadSchemas, PayloadSchemas } from "../payloads.js";
+import { EventBus, type EventBusOptions } from "../bus/event-bus.js";
+import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
+import type { Event } from "../event/event.js";
+import type { EventOf, NoPayloadSchemas, PayloadSchemas } from "../event/payload-schemas.js";
 import { memoryStorage } from "../storage/memory/memory-storage.js";
 import {
   describeEvents,

@@ -1,5 +1,5 @@
-import { EventValidationError } from "../errors.js";
-import { normalizeTimestamp } from "../timestamp.js";
+import { EventValidationError } from "../errors/error-classes.js";
+import { normalizeTimestamp } from "../event/timestamp.js";
 
 /**
  * A clock a test drives by hand.

@@ -1,9 +1,9 @@
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { outboxTakes } from "../../src/bus/write/outbox-contract.js";
 import { type Event, EventBus, EventBusError, eventSchema, OutboxLockedError, StorageError } from "../../src/index.js";
 import { fileOutbox } from "../../src/outbox/index.js";
-import { outboxTakes } from "../../src/outbox-contract.js";
 import { drained, outboxFolder, outboxLines } from "../support/outbox.js";
 import { switchableStorage } from "../support/switchable-storage.js";
 

@@ -1,12 +1,12 @@
-import { EventGapError, EventValidationError, type RetainedPosition } from "../../errors.js";
-import type { Event } from "../../event.js";
-import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
-import { matchesQuery, unknownCursorError } from "../../query.js";
-import { resolvePruneOptions, yieldToAppends } from "../prune-options.js";
+import { EventGapError, EventValidationError, type RetainedPosition } from "../../errors/error-classes.js";
+import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import type { Event } from "../../event/event.js";
+import { matchesQuery, unknownCursorError } from "../../event/query.js";
+import { AppendNotifier } from "../kit/append-notifier.js";
+import { resolvePruneOptions, yieldToAppends } from "../kit/prune-options.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { memoryCheckpoints } from "./memory-checkpoints.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
-import { AppendNotifier } from "./memory-watch.js";
 
 /**
  * Options of {@link memoryStorage}.

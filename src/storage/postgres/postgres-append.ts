@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
-import type { Event } from "../../event.js";
-import { wireJson } from "../../stored-event.js";
+import type { Event } from "../../event/event.js";
+import { wireJson } from "../kit/stored-event.js";
 import type { AppendOutcome } from "../types.js";
 import { inTransaction, MAX_STATEMENT_CHARS, storeEvents } from "./postgres-insert.js";
 import type { StatisticsKeeper } from "./postgres-statistics.js";

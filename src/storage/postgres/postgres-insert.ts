@@ -1,5 +1,5 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
-import type { Event } from "../../event.js";
+import type { Event } from "../../event/event.js";
 import type { AppendOutcome } from "../types.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 

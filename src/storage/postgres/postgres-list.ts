@@ -1,6 +1,6 @@
-import type { Event } from "../../event.js";
-import { CORRELATION_FIELDS } from "../../event.js";
-import { isUuid, unknownCursorError } from "../../query.js";
+import type { Event } from "../../event/event.js";
+import { CORRELATION_FIELDS } from "../../event/event.js";
+import { isUuid, unknownCursorError } from "../../event/query.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { Queryable } from "./postgres-insert.js";
 import { statementName } from "./postgres-insert.js";

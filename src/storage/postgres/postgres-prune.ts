@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
-import { EventGapError } from "../../errors.js";
-import { type ResolvedPrune, yieldToAppends } from "../prune-options.js";
+import { EventGapError } from "../../errors/error-classes.js";
+import { type ResolvedPrune, yieldToAppends } from "../kit/prune-options.js";
 import type { Queryable } from "./postgres-insert.js";
 
 /** The pruned-ids table beside a quoted, schema-qualified events table (`"s"."t"` -> `"s"."t_pruned"`). */

@@ -1,5 +1,5 @@
-import type { Event } from "../../event.js";
-import { parseStoredEvent, parseStoredRow, readWireHeader } from "../../stored-event.js";
+import type { Event } from "../../event/event.js";
+import { parseStoredEvent, parseStoredRow, readWireHeader } from "../kit/stored-event.js";
 
 const LEGACY_COLUMNS = [
   ["event_type", "event_type"],

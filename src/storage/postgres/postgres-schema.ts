@@ -1,4 +1,4 @@
-import { EventValidationError } from "../../errors.js";
+import { EventValidationError } from "../../errors/error-classes.js";
 
 /**
  * Where the events table lives: a schema and a table name, both plain lower-case SQL identifiers.

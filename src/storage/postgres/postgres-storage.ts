@@ -1,9 +1,9 @@
 import type { Pool } from "pg";
-import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
-import type { Event } from "../../event.js";
-import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
-import { isUuid } from "../../query.js";
-import { resolvePruneOptions } from "../prune-options.js";
+import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
+import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import type { Event } from "../../event/event.js";
+import { isUuid } from "../../event/query.js";
+import { resolvePruneOptions } from "../kit/prune-options.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
 import { postgresCheckpoints } from "./postgres-checkpoints.js";

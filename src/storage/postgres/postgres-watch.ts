@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import { backoffDelay } from "../../live/backoff.js";
-import { WakeSender } from "../../live/wake-sender.js";
-import { AppendNotifier } from "../memory/memory-watch.js";
+import { AppendNotifier } from "../kit/append-notifier.js";
+import { WakeSender } from "../kit/wake-sender.js";
 import type { StorageWatch } from "../types.js";
 import type { PostgresObjectNames } from "./postgres-schema.js";
 

@@ -1,4 +1,4 @@
-import { CORRELATION_FIELDS, type CorrelationField } from "../../event.js";
+import { CORRELATION_FIELDS, type CorrelationField } from "../../event/event.js";
 
 /**
  * The default key prefix: the Python seller agent's convention.

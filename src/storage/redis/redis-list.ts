@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from "ioredis";
-import { CORRELATION_FIELDS, type Event } from "../../event.js";
-import type { EventType } from "../../event-type.js";
-import { matchesQuery, unknownCursorError } from "../../query.js";
-import { readWireHeader, type WireHeader } from "../../stored-event.js";
+import { CORRELATION_FIELDS, type Event } from "../../event/event.js";
+import type { EventType } from "../../event/event-type.js";
+import { matchesQuery, unknownCursorError } from "../../event/query.js";
+import { readWireHeader, type WireHeader } from "../kit/stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";

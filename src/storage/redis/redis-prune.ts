@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
-import { EventGapError } from "../../errors.js";
-import type { Event } from "../../event.js";
-import { type ResolvedPrune, yieldToAppends } from "../prune-options.js";
+import { EventGapError } from "../../errors/error-classes.js";
+import type { Event } from "../../event/event.js";
+import { type ResolvedPrune, yieldToAppends } from "../kit/prune-options.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
 import { parseEventRecord } from "./redis-record.js";

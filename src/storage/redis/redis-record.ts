@@ -1,5 +1,5 @@
-import type { Event } from "../../event.js";
-import { parseStoredEvent, wireJson } from "../../stored-event.js";
+import type { Event } from "../../event/event.js";
+import { parseStoredEvent, wireJson } from "../kit/stored-event.js";
 
 /**
  * The record stored under `{prefix}event:{event_id}`: the event's JSON in wire order, exactly what

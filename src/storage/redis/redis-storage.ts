@@ -1,9 +1,9 @@
 import type { Cluster, Redis } from "ioredis";
-import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
-import type { Event } from "../../event.js";
-import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
-import { readWireHeader } from "../../stored-event.js";
-import { resolvePruneOptions } from "../prune-options.js";
+import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
+import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import type { Event } from "../../event/event.js";
+import { resolvePruneOptions } from "../kit/prune-options.js";
+import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { redisCheckpoints } from "./redis-checkpoints.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
-import { WakeSender } from "../../live/wake-sender.js";
-import { AppendNotifier } from "../memory/memory-watch.js";
+import { AppendNotifier } from "../kit/append-notifier.js";
+import { WakeSender } from "../kit/wake-sender.js";
 import type { StorageWatch } from "../types.js";
 
 /**

@@ -1,4 +1,4 @@
-import { EventValidationError } from "../../errors.js";
+import { EventValidationError } from "../../errors/error-classes.js";
 
 /** A value the adapter binds to a statement. */
 export type SqliteValue = string | number;

@@ -1,7 +1,7 @@
-import type { Event } from "../../event.js";
-import { unknownCursorError } from "../../query.js";
-import { readWireHeader } from "../../stored-event.js";
-import type { ResolvedPrune } from "../prune-options.js";
+import type { Event } from "../../event/event.js";
+import { unknownCursorError } from "../../event/query.js";
+import type { ResolvedPrune } from "../kit/prune-options.js";
+import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
 import { chooseDriver } from "./sqlite-plan.js";

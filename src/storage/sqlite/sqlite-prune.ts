@@ -1,5 +1,5 @@
-import { EventGapError } from "../../errors.js";
-import { type ResolvedPrune, yieldToAppends } from "../prune-options.js";
+import { EventGapError } from "../../errors/error-classes.js";
+import { type ResolvedPrune, yieldToAppends } from "../kit/prune-options.js";
 import { inWriteTransaction, type SqliteDatabase, type StatementCache } from "./sqlite-driver.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
 

@@ -1,5 +1,5 @@
-import { EVENT_FIELDS, type Event } from "../../event.js";
-import { parseStoredRow } from "../../stored-event.js";
+import { EVENT_FIELDS, type Event } from "../../event/event.js";
+import { parseStoredRow } from "../kit/stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { SqliteValue } from "./sqlite-driver.js";
 import { quoteIdentifier } from "./sqlite-schema.js";

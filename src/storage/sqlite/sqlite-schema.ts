@@ -1,4 +1,4 @@
-import { EventValidationError } from "../../errors.js";
+import { EventValidationError } from "../../errors/error-classes.js";
 
 /**
  * The table `sqliteStorage` uses when no `table` option is given.

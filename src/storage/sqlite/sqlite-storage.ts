@@ -1,7 +1,7 @@
-import { EventBusError, EventValidationError, StorageError } from "../../errors.js";
-import type { Event } from "../../event.js";
-import { checkOptionKeys, type OptionKeys } from "../../option-keys.js";
-import { resolvePruneOptions } from "../prune-options.js";
+import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
+import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import type { Event } from "../../event/event.js";
+import { resolvePruneOptions } from "../kit/prune-options.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import {

@@ -1,4 +1,4 @@
-import { AppendNotifier } from "../memory/memory-watch.js";
+import { AppendNotifier } from "../kit/append-notifier.js";
 import type { StorageWatch } from "../types.js";
 import type { SqliteDatabase, SqliteStatement } from "./sqlite-driver.js";
 

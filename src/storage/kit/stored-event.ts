@@ -1,0 +1,164 @@
+import { CORRELATION_FIELDS, type Event, eventSchema, freezeEvent, MAX_ID_LENGTH } from "../../event/event.js";
+import { isEventType } from "../../event/event-type.js";
+import { isPortableString, type JsonObject, MAX_JSON_DEPTH } from "../../event/json-value.js";
+
+const LOWERCASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * Turns a record read from a store into a deeply frozen `Event`, validated by `eventSchema`, or throws an `Error`
+ * that names `where` and every bad field (the bus reports it as a `StorageError`).
+ *
+ * `payload` and `metadata` must be fresh results of `JSON.parse` that nothing else holds: a record in the canonical
+ * form the bus writes is frozen in place without a copy (the store's hot path), anything else (a naive timestamp
+ * from the Python service, a missing field) goes through `eventSchema`, which copies.
+ *
+ * @example
+ * ```ts
+ * const event = parseStoredEvent(JSON.parse(await redis.get(key)), key);
+ * ```
+ */
+export function parseStoredEvent(record: unknown, where: string): Event {
+  if (isCanonicalRecord(record)) return freezeEvent(record, record.event_id, record.timestamp);
+  const parsed = eventSchema.safeParse(record);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(record)"}: ${issue.message}`);
+    throw new Error(`${where} does not hold a valid event: ${problems.join("; ")}`);
+  }
+  const fields = parsed.data;
+  return freezeEvent(fields, fields.event_id.toLowerCase(), fields.timestamp);
+}
+
+/**
+ * `parseStoredEvent` for SQL rows that keep `payload` and `metadata` as JSON text columns. Extra columns (such as
+ * an append sequence) are dropped.
+ */
+export function parseStoredRow(row: Readonly<Record<string, unknown>>, where: string): Event {
+  return parseStoredEvent(
+    { ...row, payload: parseJsonColumn(row.payload, where), metadata: parseJsonColumn(row.metadata, where) },
+    where,
+  );
+}
+
+function parseJsonColumn(text: unknown, where: string): unknown {
+  if (typeof text !== "string") return text;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${where} holds a JSON column that does not parse: ${(error as Error).message}`);
+  }
+}
+
+/** A record exactly as the bus writes it: every field present and already canonical. */
+function isCanonicalRecord(record: unknown): record is Event & { payload: JsonObject; metadata: JsonObject } {
+  if (typeof record !== "object" || record === null) return false;
+  const fields = record as Record<string, unknown>;
+  const { event_id, timestamp } = fields;
+  return (
+    typeof event_id === "string" &&
+    LOWERCASE_UUID.test(event_id) &&
+    isEventType(fields.event_type) &&
+    typeof timestamp === "string" &&
+    isCanonicalTimestamp(timestamp) &&
+    CORRELATION_FIELDS.every((field) => isStoredId(fields[field])) &&
+    isJsonObject(fields.payload) &&
+    isJsonObject(fields.metadata) &&
+    freezeParsedJson(fields.payload, 0) &&
+    freezeParsedJson(fields.metadata, 0)
+  );
+}
+
+/**
+ * Freezes a `JSON.parse` result in place, checking what `JSON.parse` does not: that every string and key is portable
+ * and the nesting within bounds. False sends the record to the schema, which words the problem.
+ */
+function freezeParsedJson(value: unknown, depth: number): boolean {
+  if (typeof value === "string") return isPortableString(value);
+  if (typeof value !== "object" || value === null) return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
+  for (const key of Object.keys(value)) {
+    if (!isPortableString(key) || !freezeParsedJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  Object.freeze(value);
+  return true;
+}
+
+function isStoredId(value: unknown): boolean {
+  return typeof value === "string" && value.length <= MAX_ID_LENGTH && isPortableString(value);
+}
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An event's JSON in wire order, the text every store writes: `JSON.stringify` of the frozen `Event` the bus builds,
+ * byte for byte, even when `event` is an object whose keys were set in another order.
+ *
+ * @example
+ * ```ts
+ * await redis.set(`ad_seller:event:${event.event_id}`, wireJson(event));
+ * ```
+ */
+export function wireJson(event: Event): string {
+  return JSON.stringify({
+    event_id: event.event_id,
+    event_type: event.event_type,
+    timestamp: event.timestamp,
+    flow_id: event.flow_id,
+    flow_type: event.flow_type,
+    proposal_id: event.proposal_id,
+    deal_id: event.deal_id,
+    session_id: event.session_id,
+    payload: event.payload,
+    metadata: event.metadata,
+  });
+}
+
+const JSON_STRING = String.raw`"(?:[^"\\]|\\.)*"`;
+const VALID_TIMESTAMP = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * True for a timestamp `normalizeTimestamp` would return unchanged (canonical form, a real date), without its `Date`
+ * parse and format, which cost more than the rest of reading a stored event.
+ */
+function isCanonicalTimestamp(timestamp: string): boolean {
+  if (!VALID_TIMESTAMP.test(timestamp)) return false;
+  const year = Number(timestamp.slice(0, 4));
+  const month = Number(timestamp.slice(5, 7));
+  const day = Number(timestamp.slice(8, 10));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number));
+}
+const WIRE_HEADER = new RegExp(
+  String.raw`^\{"event_id":"([0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})",` +
+    String.raw`"event_type":"([a-z_]+\.[a-z_]+)","timestamp":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)",` +
+    `"flow_id":(${JSON_STRING}),"flow_type":(${JSON_STRING}),"proposal_id":(${JSON_STRING}),` +
+    `"deal_id":(${JSON_STRING}),"session_id":(${JSON_STRING}),"payload":\\{`,
+);
+
+/** The fields of a stored wire text that filters look at, the correlation ids still as JSON string literals. */
+export interface WireHeader {
+  readonly event_id: string;
+  readonly event_type: string;
+  readonly timestamp: string;
+  readonly flow_id: string;
+  readonly flow_type: string;
+  readonly proposal_id: string;
+  readonly deal_id: string;
+  readonly session_id: string;
+}
+
+/**
+ * The header of a text that {@link wireJson} wrote, or `undefined` for anything else (a record written by another
+ * tool, a naive timestamp, spaces after colons): such texts take the slow path (parse, validate, serialise), so the
+ * fast path only ever passes on text the bus itself produced.
+ */
+export function readWireHeader(text: string): WireHeader | undefined {
+  const match = WIRE_HEADER.exec(text);
+  if (match === null || text.charCodeAt(text.length - 1) !== 125 /* } */) return undefined;
+  const [, event_id, event_type, timestamp, flow_id, flow_type, proposal_id, deal_id, session_id] =
+    match as unknown as [string, string, string, string, string, string, string, string, string];
+  if (!isEventType(event_type) || !isCanonicalTimestamp(timestamp)) return undefined;
+  return { event_id, event_type, timestamp, flow_id, flow_type, proposal_id, deal_id, session_id };
+}
