@@ -9,6 +9,14 @@ export default defineConfig({
     redis: "src/storage/redis/index.ts",
     testing: "src/testing/index.ts",
     outbox: "src/outbox/index.ts",
+    storage: "src/storage/index.ts",
+    webhooks: "src/webhooks/index.ts",
+    interop: "src/interop/index.ts",
+    nats: "src/interop/nats/index.ts",
+    amqp: "src/interop/amqp/index.ts",
+    otel: "src/interop/otel/index.ts",
+    audit: "src/audit/index.ts",
+    cli: "src/cli/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
@@ -18,7 +26,16 @@ export default defineConfig({
   // Shared chunks keep one copy of the error classes across entry points, so `instanceof` works between them.
   splitting: true,
   treeshake: true,
-  external: ["zod", "pg", "ioredis", "better-sqlite3", "node:sqlite"],
+  external: [
+    "zod",
+    "pg",
+    "ioredis",
+    "better-sqlite3",
+    "node:sqlite",
+    "@nats-io/jetstream",
+    "amqplib",
+    "@opentelemetry/api",
+  ],
   // nanoid 5 ships only as an ES module: bundled (130 bytes), the CommonJS build needs no require(esm).
   noExternal: ["nanoid"],
 });

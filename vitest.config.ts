@@ -19,6 +19,13 @@ export default defineConfig({
       { find: /^ad-seller-events\/redis$/, replacement: source("storage/redis/index.ts") },
       { find: /^ad-seller-events\/testing$/, replacement: source("testing/index.ts") },
       { find: /^ad-seller-events\/outbox$/, replacement: source("outbox/index.ts") },
+      { find: /^ad-seller-events\/storage$/, replacement: source("storage/index.ts") },
+      { find: /^ad-seller-events\/webhooks$/, replacement: source("webhooks/index.ts") },
+      { find: /^ad-seller-events\/interop$/, replacement: source("interop/index.ts") },
+      { find: /^ad-seller-events\/nats$/, replacement: source("interop/nats/index.ts") },
+      { find: /^ad-seller-events\/amqp$/, replacement: source("interop/amqp/index.ts") },
+      { find: /^ad-seller-events\/otel$/, replacement: source("interop/otel/index.ts") },
+      { find: /^ad-seller-events\/audit$/, replacement: source("audit/index.ts") },
     ],
   },
   test: {

@@ -45,6 +45,13 @@ const ENTRIES = [
   "ad-seller-events/redis",
   "ad-seller-events/testing",
   "ad-seller-events/outbox",
+  "ad-seller-events/storage",
+  "ad-seller-events/webhooks",
+  "ad-seller-events/interop",
+  "ad-seller-events/nats",
+  "ad-seller-events/amqp",
+  "ad-seller-events/otel",
+  "ad-seller-events/audit",
 ];
 
 const USAGE = `
