@@ -18,7 +18,7 @@ export interface EventsViewerOptions {
    * How the page sums up an event of a type in its list row, replacing the built-in summary of that type: parts
    * joined by ` · `, each a text with `{field}` or `{field:format}` holes (`field` a payload path such as
    * `terms.cpm`, or `$deal_id` for an event field; `format` one of `text`, `number`, `money`, `cpm`, `percent`). A
-   * part whose fields are all missing is left out. Keep it next to the application's payload schemas.
+   * part with a missing field is left out. Keep it next to the application's payload schemas.
    */
   readonly rowSummaries?: Readonly<Partial<Record<EventType, readonly string[]>>> | undefined;
 }

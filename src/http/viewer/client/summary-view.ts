@@ -1,0 +1,153 @@
+import { type Child, el, replaceChildren } from "./dom.js";
+import { formatValue } from "./row-summary.js";
+import { type OverTime, overTimeChart } from "./summary-chart.js";
+import { ageOf, localTime, utcTitle } from "./time-format.js";
+
+/** `GET {base}/summary` as the page reads it (src/http/summary/). */
+export interface DeskSummary {
+  readonly scanned: number;
+  readonly complete: boolean;
+  readonly counted: number;
+  readonly counted_from: string | null;
+  readonly over_time: OverTime;
+  readonly funnel: Readonly<Record<FunnelStep, number>>;
+  readonly pending_approvals: readonly PendingApproval[];
+  readonly negotiations: {
+    readonly outcomes: Readonly<Record<string, number>>;
+    readonly rounds_to_close: Readonly<Record<string, number>>;
+    readonly closed: readonly ClosedNegotiation[];
+  };
+}
+
+interface PendingApproval {
+  readonly event_id: string;
+  readonly requested_at: string;
+  readonly deal_id: string;
+  readonly proposal_id: string;
+  readonly session_id: string;
+  readonly gate: string;
+}
+
+interface ClosedNegotiation {
+  readonly event_id: string;
+  readonly concluded_at: string;
+  readonly negotiation: string;
+  readonly outcome: string;
+  readonly rounds: number;
+  readonly price: number | null;
+}
+
+type FunnelStep =
+  | "proposals_received"
+  | "accepted_or_countered"
+  | "deals_created"
+  | "deals_registered"
+  | "deals_synced";
+
+const FUNNEL: readonly [FunnelStep, string][] = [
+  ["proposals_received", "Proposals received"],
+  ["accepted_or_countered", "Accepted or countered"],
+  ["deals_created", "Deals created"],
+  ["deals_registered", "Registered"],
+  ["deals_synced", "Synced"],
+];
+
+/** Fills the summary section: what was counted, events over time, the funnel, approvals and negotiations. */
+export function renderSummary(node: HTMLElement, summary: DeskSummary, linkTo: (eventId: string) => string): void {
+  const now = Date.now();
+  const scope = summary.complete
+    ? `Counted all ${summary.counted} events of these filters.`
+    : `Counted the newest ${summary.scanned} events of these filters (back to ${localTime(summary.counted_from ?? "")}); older ones are not in these numbers.`;
+  replaceChildren(
+    node,
+    el("p", { class: "scope", "data-complete": String(summary.complete) }, scope),
+    block("Events over time", overTimeChart(summary.over_time)),
+    block("Deal funnel", funnel(summary.funnel)),
+    block(
+      `Pending approvals (${summary.pending_approvals.length})`,
+      table(
+        ["Requested", "Waiting", "Gate", "Deal", "Proposal", "Session"],
+        summary.pending_approvals.map((approval) => [
+          el("a", { href: linkTo(approval.event_id) }, when(approval.requested_at)),
+          el("span", { class: "age", "data-requested": approval.requested_at }, ageOf(approval.requested_at, now)),
+          approval.gate,
+          approval.deal_id,
+          approval.proposal_id,
+          approval.session_id,
+        ]),
+        "No approval is waiting.",
+      ),
+    ),
+    block("Negotiations", negotiations(summary.negotiations, linkTo)),
+  );
+}
+
+function funnel(counts: DeskSummary["funnel"]): HTMLElement {
+  const top = Math.max(1, ...FUNNEL.map(([key]) => counts[key] ?? 0));
+  return el(
+    "ol",
+    { class: "funnel" },
+    ...FUNNEL.map(([key, label]) => {
+      const count = counts[key] ?? 0;
+      const bar = el("span", { class: "funnel-bar" });
+      bar.style.width = `${(100 * count) / top}%`; // CSSOM, not a style attribute: allowed by the CSP
+      return el(
+        "li",
+        { "data-step": key },
+        el("span", { class: "funnel-label" }, label),
+        bar,
+        el("strong", {}, String(count)),
+      );
+    }),
+  );
+}
+
+function negotiations(data: DeskSummary["negotiations"], linkTo: (eventId: string) => string): HTMLElement {
+  const pairs = (record: Readonly<Record<string, number>>, unit: (key: string) => string) =>
+    Object.entries(record).map(([key, count]) => el("li", { "data-key": key }, `${unit(key)}: ${count}`));
+  return el(
+    "div",
+    { class: "negotiations" },
+    el("h4", {}, "Outcomes"),
+    el("ul", { class: "counts outcomes" }, ...pairs(data.outcomes, (key) => key)),
+    el("h4", {}, "Rounds to close"),
+    el(
+      "ul",
+      { class: "counts rounds" },
+      ...pairs(data.rounds_to_close, (key) => `${key} ${key === "1" ? "round" : "rounds"}`),
+    ),
+    table(
+      ["Concluded", "Negotiation", "Outcome", "Rounds", "Final price"],
+      data.closed.map((closed) => [
+        el("a", { href: linkTo(closed.event_id) }, when(closed.concluded_at)),
+        closed.negotiation,
+        closed.outcome,
+        String(closed.rounds),
+        closed.price === null ? "" : (formatValue(closed.price, "cpm") ?? ""),
+      ]),
+      "No negotiation has concluded.",
+    ),
+  );
+}
+
+function block(title: string, content: Child): HTMLElement {
+  return el("section", { class: "summary-block" }, el("h3", {}, title), content);
+}
+
+function when(iso: string): HTMLElement {
+  return el("time", { datetime: iso, title: utcTitle(iso) }, localTime(iso));
+}
+
+function table(headings: readonly string[], rows: readonly Child[][], empty: string): HTMLElement {
+  if (rows.length === 0) return el("p", { class: "state" }, empty);
+  return el(
+    "div",
+    { class: "table-box", tabindex: "0" },
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, ...headings.map((heading) => el("th", { scope: "col" }, heading)))),
+      el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...cells.map((cell) => el("td", {}, cell))))),
+    ),
+  );
+}
