@@ -57,7 +57,7 @@ let view: ViewState = readState(location.search);
 let loading: AbortController | undefined;
 let live: LiveStream | undefined;
 let paused = false;
-/** The `before` cursor of Older: the oldest row, or where a search stopped scanning (`next_before`). */
+/** With a search, the `before` cursor of Older: where the server's scan stopped (`next_before`). */
 let olderCursor = "";
 const held: WireEvent[] = [];
 
@@ -148,7 +148,11 @@ async function loadOlder(): Promise<void> {
   olderButton.disabled = true;
   const signal = loading?.signal ?? new AbortController().signal;
   try {
-    const query = withParams(apiQuery(view.filters), { limit: PAGE_SIZE, before: olderCursor });
+    const query = withParams(apiQuery(view.filters), {
+      limit: PAGE_SIZE,
+      // Rows pushed out by live events move the oldest row; a search continues where its scan stopped.
+      before: view.filters.q === "" ? list.oldestId() : olderCursor,
+    });
     const page = await fetchEvents(query, signal);
     remember(page.events);
     list.appendOlder(page.events);
