@@ -1,19 +1,10 @@
+import { EVENT_FIELDS } from "../../event/event.js";
+
 /** The export formats of `GET {base}/export`. */
 export type ExportFormat = "csv" | "jsonl";
 
 /** The CSV columns: the event's fields in wire order, payload and metadata as JSON text. */
-export const CSV_COLUMNS = [
-  "event_id",
-  "event_type",
-  "timestamp",
-  "flow_id",
-  "flow_type",
-  "proposal_id",
-  "deal_id",
-  "session_id",
-  "payload",
-  "metadata",
-] as const;
+export const CSV_COLUMNS = EVENT_FIELDS;
 
 /** What each format's response says it is. */
 export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {

@@ -215,7 +215,7 @@ describe.skipIf(!available)("the events page in chromium", () => {
     expect(floorY).toBeGreaterThan(buyer[1] as number);
     await expect(chart.locator("text.axis-title").allTextContents()).resolves.toEqual([
       "negotiation round",
-      "CPM (USD per 1,000 impressions)",
+      "CPM (USD)",
     ]);
     await page.screenshot({ path: join(shots, "viewer-timeline.png") });
     // Above the chart, the session's events oldest first; each opens its detail.

@@ -1,48 +1,19 @@
+import type { DealFunnel, DeskCounts } from "../../summary/desk-counts.js";
 import { type Child, el, replaceChildren } from "./dom.js";
 import { formatValue } from "./row-summary.js";
 import { type OverTime, overTimeChart } from "./summary-chart.js";
 import { ageOf, localTime, utcTitle } from "./time-format.js";
 
-/** `GET {base}/summary` as the page reads it (src/http/summary/). */
-export interface DeskSummary {
+/** `GET {base}/summary` as the page reads it (its types are the server's, erased when the page is built). */
+export interface DeskSummary extends DeskCounts {
   readonly scanned: number;
   readonly complete: boolean;
   readonly counted: number;
   readonly counted_from: string | null;
   readonly over_time: OverTime;
-  readonly funnel: Readonly<Record<FunnelStep, number>>;
-  readonly pending_approvals: readonly PendingApproval[];
-  readonly negotiations: {
-    readonly outcomes: Readonly<Record<string, number>>;
-    readonly rounds_to_close: Readonly<Record<string, number>>;
-    readonly closed: readonly ClosedNegotiation[];
-  };
 }
 
-interface PendingApproval {
-  readonly event_id: string;
-  readonly requested_at: string;
-  readonly deal_id: string;
-  readonly proposal_id: string;
-  readonly session_id: string;
-  readonly gate: string;
-}
-
-interface ClosedNegotiation {
-  readonly event_id: string;
-  readonly concluded_at: string;
-  readonly negotiation: string;
-  readonly outcome: string;
-  readonly rounds: number;
-  readonly price: number | null;
-}
-
-type FunnelStep =
-  | "proposals_received"
-  | "accepted_or_countered"
-  | "deals_created"
-  | "deals_registered"
-  | "deals_synced";
+type FunnelStep = keyof DealFunnel;
 
 const FUNNEL: readonly [FunnelStep, string][] = [
   ["proposals_received", "Proposals received"],

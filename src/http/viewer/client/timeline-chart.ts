@@ -83,7 +83,9 @@ export function timelineChart(rounds: readonly WireEvent[], floor?: number): HTM
     ...series.map((line, number) => el("li", { class: `series-${number}` }, line.field)),
     floor === undefined ? null : el("li", { class: "floor-key" }, `floor ${format(floor)}`),
   );
-  return el("figure", { class: "chart-figure" }, chart, legend, el("figcaption", {}, `${rounds.length} rounds`));
+  const cpm = series.every((line) => /(^|_)cpm$/.test(line.field));
+  const caption = `${rounds.length} rounds${cpm ? " · CPM: price per 1,000 impressions" : ""}`;
+  return el("figure", { class: "chart-figure" }, chart, legend, el("figcaption", {}, caption));
 }
 
 function axes(low: number, high: number, y: (value: number) => number): SVGGElement {
@@ -101,9 +103,8 @@ function axes(low: number, high: number, y: (value: number) => number): SVGGElem
 function axisTitles(series: readonly RoundSeries[], rounds: readonly WireEvent[]): SVGTextElement[] {
   const cpm = series.every((line) => /(^|_)cpm$/.test(line.field));
   const currency = rounds.find((round) => typeof round.payload.currency === "string")?.payload.currency;
-  const unit = cpm
-    ? `CPM (${typeof currency === "string" ? currency.slice(0, 3) : "USD"} per 1,000 impressions)`
-    : "value";
+  // CPM is a price per 1,000 impressions; the caption under the chart says so in full.
+  const unit = cpm ? `CPM (${typeof currency === "string" ? currency.slice(0, 3) : "USD"})` : "value";
   const middle = PAD.top + (HEIGHT - PAD.top - PAD.bottom) / 2;
   return [
     svg(
