@@ -56,6 +56,10 @@ export function bindFilterForm(form: HTMLFormElement, apply: (filters: Filters) 
     apply(read());
   });
   group.addEventListener("change", () => apply(read()));
+  // The search box's clear button (×) empties it: show everything again without waiting for Enter.
+  field("q").addEventListener("input", () => {
+    if (field("q").value === "") apply(read());
+  });
   choices.addEventListener("change", () => {
     showChosen();
     apply(read());

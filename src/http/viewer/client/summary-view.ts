@@ -109,16 +109,19 @@ function when(iso: string): HTMLElement {
   return el("time", { datetime: iso, title: utcTitle(iso) }, localTime(iso));
 }
 
+/** A table of `rows`, leaving out the columns that are empty in every row (ids an approval does not have). */
 function table(headings: readonly string[], rows: readonly Child[][], empty: string): HTMLElement {
   if (rows.length === 0) return el("p", { class: "state" }, empty);
+  const used = headings.map((_, column) => rows.some((cells) => cells[column] !== "" && cells[column] != null));
+  const keep = <T>(items: readonly T[]) => items.filter((_, column) => used[column]);
   return el(
     "div",
     { class: "table-box", tabindex: "0" },
     el(
       "table",
       {},
-      el("thead", {}, el("tr", {}, ...headings.map((heading) => el("th", { scope: "col" }, heading)))),
-      el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...cells.map((cell) => el("td", {}, cell))))),
+      el("thead", {}, el("tr", {}, ...keep(headings).map((heading) => el("th", { scope: "col" }, heading)))),
+      el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...keep(cells).map((cell) => el("td", {}, cell))))),
     ),
   );
 }
