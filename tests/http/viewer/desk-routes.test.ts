@@ -189,6 +189,30 @@ describe("the seller desk routes: q, /export and /summary", () => {
   });
 });
 
+describe("an export whose store fails midway", () => {
+  it("ends the file short at a row boundary and tells onError, after a clean first page", async () => {
+    const storage = countingStorage(memoryStorage());
+    const bus = new EventBus({ storage });
+    const batch = Array.from({ length: 500 }, (_, index) => ({
+      event_type: "package.synced" as const,
+      payload: { index },
+    }));
+    for (let round = 0; round < 5; round++) await bus.emitEvents(batch);
+    const errors: unknown[] = [];
+    const handler = createEventsFetchHandler(bus, { onError: (error) => errors.push(error) });
+    const response = await handler(new Request("http://x/events/export?format=jsonl"));
+    expect(response.status).toBe(200); // the first page was read before answering
+    storage.failing = true;
+    const lines = (await response.text()).split("\n");
+    expect(lines.pop()).toBe(""); // every line written is whole
+    expect(lines).toHaveLength(1000);
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toContain("store unreachable");
+    storage.failing = false;
+    await bus.close();
+  });
+});
+
 describe.each(SERVER_KINDS.map((entry) => entry.kind))("GET /events/export streamed on %s", (kind) => {
   it("sends every row of a large export through the framework", async () => {
     const bus = new EventBus({ storage: memoryStorage() });

@@ -76,6 +76,7 @@ function show(next: ViewState, first = false): void {
   if (changed) panels.notice("");
   view = next;
   panels.show(view, apiQuery(view.filters));
+  pauseButton.hidden = view.summary === true; // the summary does not follow live events
   if (reload) {
     form.fill(view.filters);
     if (view.summary === true) {
