@@ -1,6 +1,7 @@
 import { type Event, EventBus, memoryStorage } from "ad-seller-events";
 import { createEventsFetchHandler, createEventsHandler } from "ad-seller-events/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_EXPORTS } from "../../../src/http/export/export-route.js";
 import { CSV_COLUMNS } from "../../../src/http/export/export-rows.js";
 import { SEARCH_SCAN_WINDOW } from "../../../src/http/search/search-route.js";
 import { DESK_COUNTS, SEARCHED_BUYER, seedSellerDesk } from "../../fixtures/viewer-desk-seed.js";
@@ -209,6 +210,27 @@ describe("an export whose store fails midway", () => {
     expect(errors).toHaveLength(1);
     expect(String(errors[0])).toContain("store unreachable");
     storage.failing = false;
+    await bus.close();
+  });
+});
+
+describe("exports at once", () => {
+  it("runs at most MAX_EXPORTS per handler, answers 503 past it, and frees a slot when a client leaves", async () => {
+    const bus = new EventBus({ storage: memoryStorage() });
+    await bus.emitEvents(Array.from({ length: 50 }, () => ({ event_type: "package.synced" as const })));
+    const handler = createEventsFetchHandler(bus);
+    const open = (limit = 50) => handler(new Request(`http://x/events/export?limit=${limit}`));
+    // Nobody reads these bodies: each export waits for its reader, holding its slot.
+    const running = await Promise.all(Array.from({ length: MAX_EXPORTS }, () => open()));
+    expect(running.map((response) => response.status)).toEqual(Array(MAX_EXPORTS).fill(200));
+    const refused = await open();
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { detail: string }).detail).toContain(`More than ${MAX_EXPORTS} exports`);
+    await running[0]?.body?.cancel();
+    const next = await open(2);
+    expect(next.status).toBe(200);
+    expect((await next.text()).split("\n").filter(Boolean)).toHaveLength(2);
+    for (const response of running.slice(1)) await response.body?.cancel();
     await bus.close();
   });
 });
