@@ -7,10 +7,14 @@ import {
   type ValidationIssue,
 } from "../errors/error-classes.js";
 import { MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
+import { exportEvents } from "./export/export-route.js";
 import { parseListQuery } from "./query-string.js";
 import { type CoreResponse, json, listBody, problem, serialised, serialisedText } from "./responses.js";
+import { readSearchParam } from "./search/extra-params.js";
+import { searchEvents } from "./search/search-route.js";
 import { openEventStream, readStreamSettings, type StreamResponse } from "./sse/stream-route.js";
-import { createViewerRoutes } from "./viewer/viewer-routes.js";
+import { summarizeEvents } from "./summary/summary-route.js";
+import { createViewerRoutes, type EventsViewerOptions } from "./viewer/viewer-routes.js";
 
 /**
  * Request headers as `authorize` sees them: the `get` of the Web `Headers` API (names are case-insensitive).
@@ -78,9 +82,10 @@ export interface EventsHttpOptions<Native = unknown> {
   readonly onError?: ((error: unknown, request: EventsHttpRequest<Native>) => void) | undefined;
   /**
    * Also serve the events page for people at `GET {basePath}/ui` (and its assets under `{basePath}/ui/`), under the
-   * same `authorize`. Default `false`: the routes do not exist.
+   * same `authorize`. Default `false`: the routes do not exist. An object turns it on with options, e.g. the
+   * application's own row summaries per event type.
    */
-  readonly viewer?: boolean | undefined;
+  readonly viewer?: boolean | EventsViewerOptions | undefined;
 }
 
 /** What a wrapper hands the core: the request split into parts, nothing framework-specific. */
@@ -105,7 +110,13 @@ export const MAX_URL_LENGTH = 8192;
 const ALLOW = "GET, HEAD";
 const BASE_PATH = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*\/?$/;
 
-type Route = { kind: "list" } | { kind: "stream" } | { kind: "item"; rawId: string } | { kind: "nested" };
+type Route =
+  | { kind: "list" }
+  | { kind: "stream" }
+  | { kind: "export" }
+  | { kind: "summary" }
+  | { kind: "item"; rawId: string }
+  | { kind: "nested" };
 
 /** Builds the transport-neutral handler; each wrapper only translates its framework's request and response. */
 export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptions<Native> = {}): EventsCore<Native> {
@@ -116,6 +127,7 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
   const notFound = problem(404, `Nothing is served here; the events API is at ${basePath || "/"}`);
   const streamSettings = readStreamSettings(options);
   const streamSlots = { open: 0 };
+  const exportSlots = { open: 0 };
 
   async function answer(request: CoreRequest<Native>, route: Route): Promise<CoreResponse | StreamResponse> {
     if (authorize !== undefined && (await authorize(viewOf(request))) !== true) {
@@ -132,13 +144,23 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
       const report = (error: unknown) => safely(() => onError(error, viewOf(request)));
       return openEventStream(bus, request, { maxLimit, settings: streamSettings, onError: report }, streamSlots);
     }
+    if (route.kind === "export" || route.kind === "summary") {
+      const report = (error: unknown) => safely(() => onError(error, viewOf(request)));
+      return await readable(() =>
+        route.kind === "export"
+          ? exportEvents(bus, request, { onError: report, slots: exportSlots })
+          : summarizeEvents(bus, request.query, Date.now),
+      );
+    }
     if (route.kind === "nested") return problem(404, "Event not found");
     return getEvent(route.rawId);
   }
 
   async function listEvents(rawQuery: string): Promise<CoreResponse> {
     const { query, issues } = parseListQuery(rawQuery, maxLimit);
+    const term = readSearchParam(rawQuery, query, issues);
     try {
+      if (term !== undefined && issues.length === 0) return await searchEvents(bus, query, { term, maxLimit });
       if (issues.length > 0) {
         normalizeEventQuery(query, { maxLimit }); // adds what the bus would say about the readable parameters
         return invalidQuery(issues, "query");
@@ -171,7 +193,7 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
   }
 
   // The events page (`viewer: true`): its own routes under `{basePath}/ui`, the same `authorize`.
-  const viewer = options.viewer === true ? createViewerRoutes(basePath) : undefined;
+  const viewer = options.viewer ? createViewerRoutes(basePath, options.viewer) : undefined;
   const allowed = async (request: CoreRequest<Native>) =>
     authorize === undefined || (await authorize(viewOf(request))) === true;
 
@@ -199,6 +221,17 @@ function failure(error: unknown): CoreResponse {
     : problem(500, "The events API failed unexpectedly");
 }
 
+/** The answer of a route whose bad parameters and pruned cursors come as thrown errors. */
+async function readable<Response>(call: () => Promise<Response>): Promise<Response | CoreResponse> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof EventValidationError) return invalidQuery(error.issues, "query");
+    if (error instanceof EventGapError) return gone(error);
+    throw error;
+  }
+}
+
 /** A cursor that named a pruned event: `410 Gone`, with where the retained events start. */
 function gone(error: EventGapError): CoreResponse {
   return problem(410, error.message.replace(/^\[ad-seller-events\] /, ""), { oldest: error.oldest });
@@ -220,6 +253,8 @@ function matchRoute(path: string, basePath: string): Route | undefined {
   if (rest.endsWith("/")) rest = rest.slice(0, -1);
   if (rest === "") return { kind: "list" };
   if (rest === "/stream") return { kind: "stream" };
+  if (rest === "/export") return { kind: "export" };
+  if (rest === "/summary") return { kind: "summary" };
   const rawId = rest.slice(1);
   // Deeper paths (`/events//x`, `/events/../admin`) are never normalised: they are under basePath and name no event.
   return rawId.includes("/") ? { kind: "nested" } : { kind: "item", rawId };

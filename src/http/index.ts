@@ -5,3 +5,4 @@ export type { EventsKoaMiddleware, KoaContextLike } from "./koa.js";
 export { createEventsKoaMiddleware } from "./koa.js";
 export type { EventsNodeHandler } from "./node.js";
 export { createEventsHandler } from "./node.js";
+export type { EventsViewerOptions } from "./viewer/viewer-routes.js";

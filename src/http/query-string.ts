@@ -89,7 +89,8 @@ function timestampHint(value: string): string {
   return `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${JSON.stringify(value.slice(0, 60))}`;
 }
 
-function decodeFormComponent(raw: string): string | undefined {
+/** Form decoding of one key or value: `+` is a space, then percent-decoding; `undefined` when it is not UTF-8. */
+export function decodeFormComponent(raw: string): string | undefined {
   const spaced = raw.includes("+") ? raw.replaceAll("+", " ") : raw;
   if (!spaced.includes("%")) return spaced;
   try {

@@ -1,5 +1,8 @@
 import type { CoreResponse } from "../responses.js";
-import { problem } from "../responses.js";
+import { json, problem, serialisedText } from "../responses.js";
+import { type EventsViewerOptions, readViewerOptions } from "./row-summaries.js";
+
+export type { EventsViewerOptions } from "./row-summaries.js";
 
 /** Serves one viewer path: `allowed` runs the API's `authorize` for the request. */
 export type ViewerPage = (method: string, allowed: () => Promise<boolean>) => Promise<CoreResponse>;
@@ -16,11 +19,19 @@ type ViewerPagesModule = typeof import("./viewer-pages.js");
 let pagesModule: Promise<ViewerPagesModule> | undefined;
 
 /** Builds the `/ui` routes for a handler whose API lives at `basePath` (already normalised, no trailing slash). */
-export function createViewerRoutes(basePath: string): ViewerRoutes {
+export function createViewerRoutes(basePath: string, options: true | EventsViewerOptions): ViewerRoutes {
   const root = `${basePath}/ui`;
+  // The application's row summaries: its own words about its payloads, read by the page under `authorize`.
+  const summaries = serialisedText(JSON.stringify(readViewerOptions(options)));
   return {
     match(path) {
       if (path === root || path === `${root}/`) return (method, allowed) => shell(method, allowed, path === root);
+      if (path === `${root}/row-summaries.json`) {
+        return async (method, allowed) => {
+          if (!(await allowed())) return problem(401, "Missing or invalid credentials for the events API");
+          return readOnly(method) ? json(summaries) : notAllowed();
+        };
+      }
       if (!path.startsWith(`${root}/`)) return undefined;
       const asset = path.slice(root.length + 1);
       return (method) => serveAsset(method, asset);

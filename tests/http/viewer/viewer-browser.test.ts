@@ -206,7 +206,17 @@ describe.skipIf(!available)("the events page in chromium", () => {
         .evaluateAll((nodes) => nodes.map((node) => Number(node.getAttribute("cy"))));
     const buyer = await heights("buyer_cpm");
     expect([...buyer].sort((a, b) => b - a)).toEqual(buyer);
-    await expect(page.locator(".legend li").allTextContents()).resolves.toEqual(["buyer_cpm", "seller_cpm"]);
+    // The floor of the negotiation's start is a dashed line; the axes say what they measure and in which unit.
+    await expect(page.locator(".legend li").allTextContents()).resolves.toEqual(["buyer_cpm", "seller_cpm", "floor 9"]);
+    await expect(chart.locator("g.floor").getAttribute("data-floor")).resolves.toBe("9");
+    const floorY = Number(await chart.locator("g.floor line").getAttribute("y1"));
+    // 9 lies between the first two buyer bids (8.5, 9.75): higher values are drawn higher (smaller y).
+    expect(floorY).toBeLessThan(buyer[0] as number);
+    expect(floorY).toBeGreaterThan(buyer[1] as number);
+    await expect(chart.locator("text.axis-title").allTextContents()).resolves.toEqual([
+      "negotiation round",
+      "CPM (USD)",
+    ]);
     await page.screenshot({ path: join(shots, "viewer-timeline.png") });
     // Above the chart, the session's events oldest first; each opens its detail.
     const steps = await page.locator("#steps li a").allTextContents();

@@ -28,6 +28,7 @@ describe("the page's URL state", () => {
       deal_id: "",
       since: "2026-11-24T10:00:00Z",
       until: "",
+      q: "",
     });
     expect(state.event).toBe("abc");
     expect(readState(searchOf(state))).toEqual(state);

@@ -15,6 +15,8 @@ export interface WireEvent {
 export interface EventsPage {
   readonly events: readonly WireEvent[];
   readonly has_more: boolean;
+  /** With `q`: the `before` cursor of the next (older) page, or `null` at the end. */
+  readonly next_before?: string | null;
 }
 
 /** A failed API call: `status` 0 when the server could not be reached. */
@@ -45,6 +47,31 @@ export async function fetchEvent(eventId: string, signal: AbortSignal): Promise<
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
   }
+}
+
+/** `GET {base}/summary` with the list's filters: the desk's counts (see summary-view.ts for the shape). */
+export async function fetchSummary(query: URLSearchParams, signal: AbortSignal): Promise<unknown> {
+  return getJson(`${base.pathname}summary?${query.toString()}`, signal);
+}
+
+/** The application's row summaries (`viewer.rowSummaries`), `{}` when it names none or they cannot be read. */
+export async function fetchRowSummaries(): Promise<Record<string, readonly string[]>> {
+  try {
+    const body = await getJson(
+      new URL("../row-summaries.json", import.meta.url).pathname,
+      new AbortController().signal,
+    );
+    return typeof body === "object" && body !== null ? (body as Record<string, readonly string[]>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The URL of `GET {base}/export` for a query, as a file in `format`. */
+export function exportUrl(query: URLSearchParams, format: "csv" | "jsonl"): string {
+  const params = new URLSearchParams(query);
+  params.set("format", format);
+  return `${base.pathname}export?${params.toString()}`;
 }
 
 /** The URL of `GET {base}/stream` for a query. */

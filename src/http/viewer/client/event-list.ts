@@ -1,6 +1,7 @@
 import type { WireEvent } from "./api.js";
 import { el } from "./dom.js";
 import { groupOf } from "./event-types.js";
+import { localTime, utcTitle } from "./time-format.js";
 
 /** The list of events, newest first, each row a focusable element that opens the event's detail. */
 export interface EventList {
@@ -21,11 +22,15 @@ const PREVIEW_CHARS = 140;
 /** Rows kept while following a busy stream; older ones leave the bottom and come back through Older events. */
 export const MAX_ROWS = 1000;
 
-/** `trimmed` runs when live events pushed rows out at the bottom (so there are older events to page to). */
+/**
+ * `trimmed` runs when live events pushed rows out at the bottom (so there are older events to page to); `describe`
+ * gives a row its words (the type's summary), `""` to show the raw payload instead.
+ */
 export function createEventList(
   container: HTMLOListElement,
   open: (eventId: string) => void,
   trimmed: () => void,
+  describe: (event: WireEvent) => string,
 ): EventList {
   const shown = new Set<string>();
   const rowOf = (target: EventTarget | null) =>
@@ -51,7 +56,7 @@ export function createEventList(
   const add = (event: WireEvent, where: "top" | "bottom"): boolean => {
     if (shown.has(event.event_id)) return false;
     shown.add(event.event_id);
-    const row = eventRow(event);
+    const row = eventRow(event, describe(event));
     if (where === "bottom") container.append(row);
     else {
       container.prepend(row);
@@ -86,7 +91,7 @@ export function createEventList(
   };
 }
 
-function eventRow(event: WireEvent): HTMLLIElement {
+function eventRow(event: WireEvent, summary: string): HTMLLIElement {
   const ids = [
     ["session", event.session_id],
     ["deal", event.deal_id],
@@ -101,10 +106,15 @@ function eventRow(event: WireEvent): HTMLLIElement {
       "data-event-id": event.event_id,
       "aria-label": `${event.event_type} at ${event.timestamp}`,
     },
-    el("time", { class: "when", datetime: event.timestamp }, event.timestamp),
+    el(
+      "time",
+      { class: "when", datetime: event.timestamp, title: utcTitle(event.timestamp) },
+      localTime(event.timestamp),
+    ),
     el("span", { class: "type" }, event.event_type),
+    summary === "" ? null : el("span", { class: "summary-text" }, summary),
     el("span", { class: "ids" }, ids.map(([name, value]) => `${name} ${value}`).join(" · ")),
-    el("span", { class: "preview" }, preview(event.payload)),
+    summary === "" ? el("span", { class: "preview" }, preview(event.payload)) : null,
   );
 }
 

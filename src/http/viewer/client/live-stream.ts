@@ -1,12 +1,14 @@
 import type { WireEvent } from "./api.js";
-import { streamUrl } from "./api.js";
+import { ApiError, fetchEvents, streamUrl } from "./api.js";
 
 /** How the live connection is doing, as the page reports it. */
-export type LiveStatus = "connecting" | "live" | "reconnecting" | "unavailable" | "off";
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "unavailable" | "off" | "summary";
 
 export interface LiveHandlers {
   onEvent(event: WireEvent): void;
   onStatus(status: LiveStatus): void;
+  /** The event the page followed from was deleted by retention (`410 Gone`): the page must start again. */
+  onGone(): void;
 }
 
 export interface LiveStream {
@@ -20,7 +22,8 @@ const LAST_RETRY_MS = 60_000;
  * Follows `GET {base}/stream` for `query`, starting after `after` (the newest event the page already shows).
  * The browser's EventSource resumes by itself with `Last-Event-ID` after a dropped connection; when the server
  * refuses the stream (401, 503, a server without the route) it gives up, and this reopens it with backoff from
- * the last event seen, so nothing is skipped.
+ * the last event seen, so nothing is skipped. A refusal is checked against the list first: when retention has
+ * deleted that event (`410 Gone`), following from it is over and `onGone` says so.
  */
 export function followEvents(query: URLSearchParams, after: string, handlers: LiveHandlers): LiveStream {
   let lastSeen = after;
@@ -49,8 +52,15 @@ export function followEvents(query: URLSearchParams, after: string, handlers: Li
       if (closed) return;
       if (current.readyState !== EventSource.CLOSED) return handlers.onStatus("reconnecting");
       handlers.onStatus("unavailable");
-      timer = setTimeout(open, delay);
-      delay = Math.min(delay * 2, LAST_RETRY_MS);
+      void pruned(query, lastSeen).then((gone) => {
+        if (closed) return;
+        if (gone) {
+          closed = true;
+          return handlers.onGone();
+        }
+        timer = setTimeout(open, delay);
+        delay = Math.min(delay * 2, LAST_RETRY_MS);
+      });
     };
   };
 
@@ -63,6 +73,21 @@ export function followEvents(query: URLSearchParams, after: string, handlers: Li
       source?.close();
     },
   };
+}
+
+/** True when the list answers `410 Gone` for the cursor: the event was pruned, not the server down. */
+async function pruned(query: URLSearchParams, after: string): Promise<boolean> {
+  if (after === "") return false;
+  const probe = new URLSearchParams(query);
+  probe.delete("q"); // a search pages back only; the cursor alone says whether it was pruned
+  probe.set("after", after);
+  probe.set("limit", "1");
+  try {
+    await fetchEvents(probe, new AbortController().signal);
+    return false;
+  } catch (error) {
+    return error instanceof ApiError && error.status === 410;
+  }
 }
 
 function parseEvent(data: unknown): WireEvent | undefined {

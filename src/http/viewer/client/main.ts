@@ -1,14 +1,18 @@
-import { fetchEvent, fetchEvents, type WireEvent } from "./api.js";
+import { fetchEvent, fetchEvents, fetchRowSummaries, type WireEvent } from "./api.js";
+import { createDeskPanels } from "./desk-panels.js";
 import { byId } from "./dom.js";
 import { renderDetail, renderDetailMessage } from "./event-detail.js";
 import { createEventList } from "./event-list.js";
 import { bindFilterForm } from "./filter-form.js";
 import { followEvents, type LiveStream } from "./live-stream.js";
 import { showFailure, showListState, showLiveStatus } from "./page-status.js";
+import { type RowSummaries, summarize, textMatcher } from "./row-summary.js";
 import { createTimelinePanel } from "./timeline-panel.js";
 import { apiQuery, type Filters, readState, sameFilters, searchOf, type ViewState } from "./url-state.js";
 
 const PAGE_SIZE = "50";
+const GONE_NOTICE =
+  "Retention deleted events this page was following, so it started again from the newest events. Older ones may be missing from the list.";
 
 const stateNode = byId("state", HTMLElement);
 const liveNode = byId("live", HTMLElement);
@@ -28,6 +32,7 @@ const list = createEventList(
   () => {
     olderButton.hidden = false;
   },
+  (event) => summarize(event, rowSummaries),
 );
 const timeline = createTimelinePanel(
   {
@@ -39,12 +44,21 @@ const timeline = createTimelinePanel(
   remember,
   (eventId) => searchOf({ filters: view.filters, event: eventId }),
 );
-const form = bindFilterForm(byId("filters", HTMLFormElement), (filters) => navigate({ filters, event: "" }));
+const form = bindFilterForm(byId("filters", HTMLFormElement), (filters) =>
+  navigate({ filters, event: "", summary: view.summary === true }),
+);
+const panels = createDeskPanels((eventId) => searchOf({ filters: view.filters, event: eventId, summary: true }));
+let rowSummaries: RowSummaries = {};
+const summariesRead = fetchRowSummaries().then((read) => {
+  rowSummaries = read;
+});
 
 let view: ViewState = readState(location.search);
 let loading: AbortController | undefined;
 let live: LiveStream | undefined;
 let paused = false;
+/** With a search, the `before` cursor of Older: where the server's scan stopped (`next_before`). */
+let olderCursor = "";
 const held: WireEvent[] = [];
 
 function navigate(next: ViewState, how: "push" | "replace" = "push"): void {
@@ -57,18 +71,29 @@ function navigate(next: ViewState, how: "push" | "replace" = "push"): void {
 }
 
 function show(next: ViewState, first = false): void {
-  const reload = first || !sameFilters(view.filters, next.filters);
+  const changed = !sameFilters(view.filters, next.filters);
+  const reload = first || changed || (view.summary === true) !== (next.summary === true);
+  if (changed) panels.notice("");
   view = next;
+  panels.show(view, apiQuery(view.filters));
+  pauseButton.hidden = view.summary === true; // the summary does not follow live events
   if (reload) {
     form.fill(view.filters);
-    void load(view.filters);
+    if (view.summary === true) {
+      stopList();
+      showLiveStatus(liveNode, "summary");
+    } else void load(view.filters);
   }
   void showDetail(view.event);
 }
 
-async function load(filters: Filters): Promise<void> {
+function stopList(): void {
   loading?.abort();
   live?.close();
+}
+
+async function load(filters: Filters): Promise<void> {
+  stopList();
   loading = new AbortController();
   const { signal } = loading;
   held.length = 0;
@@ -78,9 +103,10 @@ async function load(filters: Filters): Promise<void> {
   showListState(stateNode, "loading");
   const query = apiQuery(filters);
   try {
-    const page = await fetchEvents(withParams(query, { limit: PAGE_SIZE }), signal);
+    const [page] = await Promise.all([fetchEvents(withParams(query, { limit: PAGE_SIZE }), signal), summariesRead]);
     remember(page.events);
     list.reset(page.events);
+    olderCursor = page.next_before ?? list.oldestId();
     olderButton.hidden = !page.has_more;
     showListState(stateNode, list.size === 0 ? "empty" : "ready");
     void timeline.load(filters, signal);
@@ -95,9 +121,15 @@ function follow(filters: Filters, query: URLSearchParams): void {
     showLiveStatus(liveNode, "off");
     return;
   }
+  // The stream knows no `q`: the page applies the same test as the server to what it receives.
+  const matches = filters.q === "" ? () => true : textMatcher(filters.q);
   live = followEvents(query, list.newestId(), {
     onStatus: (status) => showLiveStatus(liveNode, status),
+    onGone() {
+      void load(filters).then(() => panels.notice(GONE_NOTICE));
+    },
     onEvent(event) {
+      if (!matches(JSON.stringify(event))) return;
       remember([event]);
       if (paused) {
         if (!held.some((waiting) => waiting.event_id === event.event_id)) held.push(event);
@@ -117,10 +149,15 @@ async function loadOlder(): Promise<void> {
   olderButton.disabled = true;
   const signal = loading?.signal ?? new AbortController().signal;
   try {
-    const query = withParams(apiQuery(view.filters), { limit: PAGE_SIZE, before: list.oldestId() });
+    const query = withParams(apiQuery(view.filters), {
+      limit: PAGE_SIZE,
+      // Rows pushed out by live events move the oldest row; a search continues where its scan stopped.
+      before: view.filters.q === "" ? list.oldestId() : olderCursor,
+    });
     const page = await fetchEvents(query, signal);
     remember(page.events);
     list.appendOlder(page.events);
+    olderCursor = page.next_before ?? list.oldestId();
     olderButton.hidden = !page.has_more;
   } catch (error) {
     if (!signal.aborted) showFailure(stateNode, error, () => void loadOlder());

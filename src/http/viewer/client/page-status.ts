@@ -11,6 +11,7 @@ const LIVE_TEXT: Record<LiveStatus, string> = {
   reconnecting: "reconnecting…",
   unavailable: "live updates unavailable, retrying",
   off: "live updates off while an until time is set",
+  summary: "counts as of opening the summary",
 };
 
 /** Shows a list state in `node` (`data-state` carries it for styling and tests). */

@@ -10,14 +10,17 @@ export interface RoundSeries {
 const MAX_SERIES = 6;
 const WIDTH = 640;
 const HEIGHT = 220;
-const PAD = { left: 56, right: 16, top: 16, bottom: 32 };
+const PAD = { left: 72, right: 16, top: 16, bottom: 48 };
+/** Payload fields that hold the seller's floor: drawn as a line, not as a series. */
+const FLOOR_FIELDS = ["floor_cpm", "floor"];
 
 /** The numeric top-level payload fields of negotiation rounds (`round` itself is the x axis, not a series). */
 export function roundSeries(rounds: readonly WireEvent[]): RoundSeries[] {
   const fields: string[] = [];
   for (const round of rounds) {
     for (const [field, value] of Object.entries(round.payload)) {
-      if (field !== "round" && isNumber(value) && !fields.includes(field)) fields.push(field);
+      if (field === "round" || FLOOR_FIELDS.includes(field)) continue;
+      if (isNumber(value) && !fields.includes(field)) fields.push(field);
     }
   }
   return fields.slice(0, MAX_SERIES).map((field) => ({
@@ -29,17 +32,26 @@ export function roundSeries(rounds: readonly WireEvent[]): RoundSeries[] {
   }));
 }
 
+/** The floor of a negotiation: `floor_cpm` (or `floor`) of its start or of any round, when it is a number. */
+export function floorOf(events: readonly WireEvent[]): number | undefined {
+  for (const event of events) {
+    for (const field of FLOOR_FIELDS) if (isNumber(event.payload[field])) return event.payload[field] as number;
+  }
+  return undefined;
+}
+
 /**
  * A line chart of the rounds' numeric payload fields, one point per round, as an SVG element built node by
- * node, with a legend; or a sentence when the rounds hold no numbers.
+ * node, with axis titles (CPM in the payload's currency when every series is a CPM), the floor as a dashed line
+ * when there is one, and a legend; or a sentence when the rounds hold no numbers.
  */
-export function timelineChart(rounds: readonly WireEvent[]): HTMLElement {
+export function timelineChart(rounds: readonly WireEvent[], floor?: number): HTMLElement {
   const series = roundSeries(rounds);
   if (series.length === 0) {
     const text = rounds.length === 0 ? "No negotiation rounds here yet." : "The negotiation rounds hold no numbers.";
     return el("p", { class: "state" }, text);
   }
-  const numbers = series.flatMap((line) => line.values.filter(isNumber));
+  const numbers = [...series.flatMap((line) => line.values.filter(isNumber)), ...(floor === undefined ? [] : [floor])];
   let low = Math.min(...numbers);
   let high = Math.max(...numbers);
   if (low === high) [low, high] = [low - 1, high + 1];
@@ -58,8 +70,10 @@ export function timelineChart(rounds: readonly WireEvent[]): HTMLElement {
     { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: "chart", role: "img", "aria-labelledby": "chart-title" },
     svg("title", { id: "chart-title" }, `${series.map((line) => line.field).join(", ")} by negotiation round`),
     axes(low, high, y),
+    ...axisTitles(series, rounds),
+    floor === undefined ? null : floorLine(floor, y),
     ...rounds.map((_, index) =>
-      svg("text", { x: x(index), y: HEIGHT - 10, class: "tick", "text-anchor": "middle" }, label(index)),
+      svg("text", { x: x(index), y: HEIGHT - 26, class: "tick", "text-anchor": "middle" }, label(index)),
     ),
     ...series.map((line, number) => seriesGroup(line, number, x, y, label)),
   );
@@ -67,8 +81,11 @@ export function timelineChart(rounds: readonly WireEvent[]): HTMLElement {
     "ul",
     { class: "legend" },
     ...series.map((line, number) => el("li", { class: `series-${number}` }, line.field)),
+    floor === undefined ? null : el("li", { class: "floor-key" }, `floor ${format(floor)}`),
   );
-  return el("figure", { class: "chart-figure" }, chart, legend, el("figcaption", {}, `${rounds.length} rounds`));
+  const cpm = series.every((line) => /(^|_)cpm$/.test(line.field));
+  const caption = `${rounds.length} rounds${cpm ? " · CPM: price per 1,000 impressions" : ""}`;
+  return el("figure", { class: "chart-figure" }, chart, legend, el("figcaption", {}, caption));
 }
 
 function axes(low: number, high: number, y: (value: number) => number): SVGGElement {
@@ -81,6 +98,39 @@ function axes(low: number, high: number, y: (value: number) => number): SVGGElem
     ),
   );
   return svg("g", { class: "axes" }, ...lines);
+}
+
+function axisTitles(series: readonly RoundSeries[], rounds: readonly WireEvent[]): SVGTextElement[] {
+  const cpm = series.every((line) => /(^|_)cpm$/.test(line.field));
+  const currency = rounds.find((round) => typeof round.payload.currency === "string")?.payload.currency;
+  // CPM is a price per 1,000 impressions; the caption under the chart says so in full.
+  const unit = cpm ? `CPM (${typeof currency === "string" ? currency.slice(0, 3) : "USD"})` : "value";
+  const middle = PAD.top + (HEIGHT - PAD.top - PAD.bottom) / 2;
+  return [
+    svg(
+      "text",
+      { x: (PAD.left + WIDTH - PAD.right) / 2, y: HEIGHT - 4, class: "axis-title", "text-anchor": "middle" },
+      "negotiation round",
+    ),
+    svg(
+      "text",
+      { x: 14, y: middle, class: "axis-title", "text-anchor": "middle", transform: `rotate(-90 14 ${middle})` },
+      unit,
+    ),
+  ];
+}
+
+function floorLine(floor: number, y: (value: number) => number): SVGGElement {
+  return svg(
+    "g",
+    { class: "floor", "data-floor": floor },
+    svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(floor), y2: y(floor) }),
+    svg(
+      "text",
+      { x: WIDTH - PAD.right, y: y(floor) - 5, class: "tick", "text-anchor": "end" },
+      `floor ${format(floor)}`,
+    ),
+  );
 }
 
 function seriesGroup(

@@ -1,7 +1,8 @@
 import { fetchEvents, type WireEvent } from "./api.js";
 import { el, replaceChildren } from "./dom.js";
 import { groupOf } from "./event-types.js";
-import { timelineChart } from "./timeline-chart.js";
+import { localTime, utcTitle } from "./time-format.js";
+import { floorOf, timelineChart } from "./timeline-chart.js";
 import type { Filters } from "./url-state.js";
 
 const ROUNDS_LIMIT = "1000";
@@ -27,7 +28,7 @@ export function createTimelinePanel(
   remember: (events: readonly WireEvent[]) => void,
   linkTo: (eventId: string) => string,
 ): TimelinePanel {
-  let shown: { key: "session_id" | "deal_id"; value: string; rounds: WireEvent[] } | undefined;
+  let shown: { key: "session_id" | "deal_id"; value: string; rounds: WireEvent[]; floor?: number } | undefined;
 
   const fetchRounds = async (key: string, value: string, signal: AbortSignal) => {
     const query = new URLSearchParams({ [key]: value, event_type: "negotiation.round", limit: ROUNDS_LIMIT });
@@ -41,7 +42,7 @@ export function createTimelinePanel(
       { class: `step group-${groupOf(event.event_type).replace(/[^a-z_]/g, "")}` },
       el("a", { href: linkTo(event.event_id) }, event.event_type),
       " ",
-      el("time", { datetime: event.timestamp }, event.timestamp.slice(11, 23)),
+      el("time", { datetime: event.timestamp, title: utcTitle(event.timestamp) }, localTime(event.timestamp)),
     );
 
   return {
@@ -64,8 +65,12 @@ export function createTimelinePanel(
         if (rounds.length === 0 && key === "deal_id" && proposal !== undefined) {
           rounds = await fetchRounds("proposal_id", proposal, signal);
         }
-        shown = { key, value, rounds };
-        replaceChildren(nodes.chart, timelineChart(rounds));
+        const floor = floorOf([
+          ...events.events.filter((event) => event.event_type === "negotiation.started"),
+          ...rounds,
+        ]);
+        shown = floor === undefined ? { key, value, rounds } : { key, value, rounds, floor };
+        replaceChildren(nodes.chart, timelineChart(rounds, floor));
       } catch (error) {
         if (!signal.aborted) replaceChildren(nodes.chart, error instanceof Error ? error.message : String(error));
       }
@@ -75,7 +80,7 @@ export function createTimelinePanel(
       nodes.steps.append(step(event));
       if (event.event_type !== "negotiation.round") return;
       shown.rounds.push(event);
-      replaceChildren(nodes.chart, timelineChart(shown.rounds));
+      replaceChildren(nodes.chart, timelineChart(shown.rounds, shown.floor));
     },
   };
 }
