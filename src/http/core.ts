@@ -7,6 +7,7 @@ import {
   type ValidationIssue,
 } from "../errors/error-classes.js";
 import { MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
+import { iabJson, readWireFormat } from "./format-param.js";
 import { parseListQuery } from "./query-string.js";
 import { type CoreResponse, json, listBody, problem, serialised, serialisedText } from "./responses.js";
 import { openEventStream, readStreamSettings, type StreamResponse } from "./sse/stream-route.js";
@@ -138,10 +139,16 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
 
   async function listEvents(rawQuery: string): Promise<CoreResponse> {
     const { query, issues } = parseListQuery(rawQuery, maxLimit);
+    const { format, issue } = readWireFormat(rawQuery);
+    if (issue !== undefined) issues.push(issue);
     try {
       if (issues.length > 0) {
         normalizeEventQuery(query, { maxLimit }); // adds what the bus would say about the readable parameters
         return invalidQuery(issues, "query");
+      }
+      if (format === "iab") {
+        const page = await bus.listEventsPage(query, { maxLimit });
+        return json(listBody(page.events.map(iabJson), page.has_more));
       }
       // A store that can hand over its stored JSON skips the parse-freeze-stringify round trip.
       if (bus.storage.listJson !== undefined) {

@@ -1,6 +1,6 @@
 import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
-import { describeThrown, showValue } from "../event/json-value.js";
 import { type Event, eventSchema, freezeEvent } from "../event/event.js";
+import { describeThrown, showValue } from "../event/json-value.js";
 
 /** A foreign record's fields as plain values, read once: a throwing getter or a revoked Proxy names the record. */
 export type ForeignFields = Readonly<Record<string, unknown>>;
@@ -28,7 +28,8 @@ const ZONED_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9
 /** Refuses a timestamp without a zone, naming `field`: a naive time would be read in the wrong zone. */
 export function checkZonedTimestamp(value: unknown, field: string): void {
   if (typeof value !== "string" || value.length > 64 || !ZONED_TIMESTAMP.test(value)) {
-    const why = typeof value === "string" && /^\d{4}-\d{2}-\d{2}/.test(value) ? "has no time zone" : "is not a timestamp";
+    const why =
+      typeof value === "string" && /^\d{4}-\d{2}-\d{2}/.test(value) ? "has no time zone" : "is not a timestamp";
     throw EventValidationError.forField(
       field,
       `${why}: give an RFC 3339 time with Z or an offset, such as 2026-11-24T10:15:30.123Z; got ${showValue(value)}`,

@@ -17,8 +17,8 @@ export {
 } from "./cloudevents/cloud-event-http.js";
 export {
   type EventSink,
-  type ForwardedEvent,
   type ForwardEventsOptions,
+  type ForwardedEvent,
   type ForwardFormat,
   forwardEvents,
 } from "./forwarding/forward-events.js";

@@ -65,10 +65,16 @@ export function amqpSink(options: AmqpSinkOptions): EventSink {
   const { channel, exchange, routingKey = (event: Event) => event.event_type } = options;
   const current = typeof channel === "function" ? channel : () => channel;
   if (typeof channel !== "function" && !isChannel(channel)) {
-    throw EventValidationError.forField("channel", `must be a confirm channel (createConfirmChannel()) or a function returning one, got ${showValue(channel)}`);
+    throw EventValidationError.forField(
+      "channel",
+      `must be a confirm channel (createConfirmChannel()) or a function returning one, got ${showValue(channel)}`,
+    );
   }
   if (typeof exchange !== "string" || exchange.length > 255) {
-    throw EventValidationError.forField("exchange", `must be an exchange name ("" for the default exchange), got ${showValue(exchange)}`);
+    throw EventValidationError.forField(
+      "exchange",
+      `must be an exchange name ("" for the default exchange), got ${showValue(exchange)}`,
+    );
   }
   if (typeof routingKey !== "function") {
     throw EventValidationError.forField("routingKey", `must be a function of the event, got ${showValue(routingKey)}`);
@@ -76,14 +82,24 @@ export function amqpSink(options: AmqpSinkOptions): EventSink {
   return {
     async send(batch: readonly ForwardedEvent[], { signal }) {
       const open = await current();
-      if (!isChannel(open)) throw EventValidationError.forField("channel", `returned ${showValue(open)}, not a confirm channel`);
+      if (!isChannel(open))
+        throw EventValidationError.forField("channel", `returned ${showValue(open)}, not a confirm channel`);
       for (const { event, body, contentType } of batch) {
         signal.throwIfAborted();
         const key = routingKey(event);
         if (typeof key !== "string" || key.length > 255) {
-          throw EventValidationError.forField("routingKey", `gave ${showValue(key)} for event ${event.event_id}: a routing key is a string of at most 255 bytes`);
+          throw EventValidationError.forField(
+            "routingKey",
+            `gave ${showValue(key)} for event ${event.event_id}: a routing key is a string of at most 255 bytes`,
+          );
         }
-        const properties = { persistent: true, messageId: event.event_id, contentType, type: event.event_type, timestamp: Date.parse(event.timestamp) / 1000 | 0 };
+        const properties = {
+          persistent: true,
+          messageId: event.event_id,
+          contentType,
+          type: event.event_type,
+          timestamp: (Date.parse(event.timestamp) / 1000) | 0,
+        };
         if (!open.publish(exchange, key, Buffer.from(body), properties)) await drained(open);
       }
       await open.waitForConfirms();
@@ -93,7 +109,12 @@ export function amqpSink(options: AmqpSinkOptions): EventSink {
 
 function isChannel(value: unknown): value is AmqpConfirmChannel {
   const candidate = value as AmqpConfirmChannel | null;
-  return typeof candidate === "object" && candidate !== null && typeof candidate.publish === "function" && typeof candidate.waitForConfirms === "function";
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.publish === "function" &&
+    typeof candidate.waitForConfirms === "function"
+  );
 }
 
 /** Waits until the channel's write buffer has room again, or the channel closed (the confirms then fail). */

@@ -114,15 +114,34 @@ export function toCloudEventBatch(events: readonly Event[], options: CloudEventO
  * });
  * ```
  */
-export function fromCloudEventHttp(message: { readonly headers: CloudEventHttpHeaders; readonly body: string }): Event[] {
+export function fromCloudEventHttp(message: {
+  readonly headers: CloudEventHttpHeaders;
+  readonly body: string;
+}): Event[] {
   const header = headerReader(message.headers);
   const body = message.body;
-  if (typeof body !== "string") throw EventValidationError.forField("body", `must be the body text, got ${showValue(body)}`);
+  if (typeof body !== "string")
+    throw EventValidationError.forField("body", `must be the body text, got ${showValue(body)}`);
   const contentType = (header("content-type") ?? "").toLowerCase();
   if (contentType.startsWith(BATCH)) return readBatch(parseBody(body));
   if (contentType.startsWith(STRUCTURED)) return [fromCloudEvent(parseBody(body))];
   const attributes: Record<string, unknown> = {};
-  for (const name of ["specversion", "id", "source", "type", "time", "subject", "flowid", "flowtype", "proposalid", "dealid", "sessionid", "metadata", "traceparent", "tracestate"]) {
+  for (const name of [
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "time",
+    "subject",
+    "flowid",
+    "flowtype",
+    "proposalid",
+    "dealid",
+    "sessionid",
+    "metadata",
+    "traceparent",
+    "tracestate",
+  ]) {
     const value = header(`ce-${name}`);
     if (value !== null) attributes[name] = decodeHeaderValue(value, name);
   }
@@ -143,7 +162,9 @@ function readBatch(parsed: unknown): Event[] {
       return fromCloudEvent(item);
     } catch (error) {
       if (!(error instanceof EventValidationError)) throw error;
-      throw new EventValidationError(error.issues.map((issue) => ({ path: [index, ...issue.path], message: issue.message })));
+      throw new EventValidationError(
+        error.issues.map((issue) => ({ path: [index, ...issue.path], message: issue.message })),
+      );
     }
   });
 }
@@ -170,7 +191,9 @@ function headerReader(headers: CloudEventHttpHeaders): (name: string) => string 
 }
 
 function encodeHeaderValue(value: string): string {
-  return HEADER_SAFE.test(value) ? value : value.replace(/[^\x21\x23\x24\x26-\x7e]/gu, (character) => encodeURIComponent(character).replace(/!/g, "%21"));
+  return HEADER_SAFE.test(value)
+    ? value
+    : value.replace(/[^\x21\x23\x24\x26-\x7e]/gu, (character) => encodeURIComponent(character).replace(/!/g, "%21"));
 }
 
 function decodeHeaderValue(value: string, name: string): string {

@@ -64,7 +64,13 @@ export const CLOUD_EVENT_EXTENSIONS = {
 const TRACE_ATTRIBUTES = ["traceparent", "tracestate"] as const;
 const SUBJECT_FIELDS = ["deal_id", "proposal_id", "session_id"] as const;
 const CONTEXT_ATTRIBUTES = ["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "data"];
-const READ_ATTRIBUTES = [...CONTEXT_ATTRIBUTES, "data_base64", ...Object.values(CLOUD_EVENT_EXTENSIONS), "metadata", ...TRACE_ATTRIBUTES];
+const READ_ATTRIBUTES = [
+  ...CONTEXT_ATTRIBUTES,
+  "data_base64",
+  ...Object.values(CLOUD_EVENT_EXTENSIONS),
+  "metadata",
+  ...TRACE_ATTRIBUTES,
+];
 /** Where each event field comes from, for error messages. */
 const FIELD_NAMES: Readonly<Record<string, string>> = {
   event_id: "id",
@@ -93,7 +99,10 @@ export function readSource(options: CloudEventOptions): string {
   checkOptionKeys(options, OPTION_KEYS, "toCloudEvent");
   const { source } = options;
   if (typeof source !== "string" || source.trim() === "" || source.length > 2048) {
-    throw EventValidationError.forField("source", `must be a non-empty URI reference such as "/seller/acme", got ${showValue(source)}`);
+    throw EventValidationError.forField(
+      "source",
+      `must be a non-empty URI reference such as "/seller/acme", got ${showValue(source)}`,
+    );
   }
   return source;
 }
@@ -141,7 +150,10 @@ export function fromCloudEvent(cloudEvent: unknown): Event {
     throw EventValidationError.forField("specversion", `must be "1.0", got ${showValue(attributes.specversion)}`);
   }
   const contentType = attributes.datacontenttype;
-  if (contentType !== undefined && !(typeof contentType === "string" && /^application\/([\w.+-]+\+)?json\b/i.test(contentType))) {
+  if (
+    contentType !== undefined &&
+    !(typeof contentType === "string" && /^application\/([\w.+-]+\+)?json\b/i.test(contentType))
+  ) {
     throw EventValidationError.forField("datacontenttype", `must be application/json, got ${showValue(contentType)}`);
   }
   checkZonedTimestamp(attributes.time, "time");
@@ -161,7 +173,10 @@ export function fromCloudEvent(cloudEvent: unknown): Event {
 
 function readData(attributes: Readonly<Record<string, unknown>>): unknown {
   if (attributes.data_base64 !== undefined) {
-    throw EventValidationError.forField("data_base64", "is binary data; the seller's events carry a JSON object in data");
+    throw EventValidationError.forField(
+      "data_base64",
+      "is binary data; the seller's events carry a JSON object in data",
+    );
   }
   const { data } = attributes;
   if (data === undefined || data === null) return {};
@@ -191,7 +206,8 @@ function readMetadata(attributes: Readonly<Record<string, unknown>>): Record<str
   for (const name of TRACE_ATTRIBUTES) {
     const value = attributes[name];
     if (value === undefined) continue;
-    if (typeof value !== "string") throw EventValidationError.forField(name, `must be a string, got ${showValue(value)}`);
+    if (typeof value !== "string")
+      throw EventValidationError.forField(name, `must be a string, got ${showValue(value)}`);
     metadata = { ...metadata, [name]: value };
   }
   return metadata;

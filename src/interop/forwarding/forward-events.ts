@@ -1,6 +1,6 @@
 import type { EventBus } from "../../bus/event-bus.js";
-import type { ConsumeOptions, ConsumerRetryOptions } from "../../consumers/consumer-options.js";
 import type { Consumer } from "../../consumers/consumer.js";
+import type { ConsumeOptions, ConsumerRetryOptions } from "../../consumers/consumer-options.js";
 import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
@@ -118,7 +118,8 @@ export function forwardEvents(bus: EventBus, sink: EventSink, options: ForwardEv
 
 function encoderFor(format: unknown, source: unknown): (event: Event) => ForwardedEvent {
   if (format === "event") return (event) => ({ event, body: JSON.stringify(event), contentType: "application/json" });
-  if (format === "iab") return (event) => ({ event, body: JSON.stringify(toIabEvent(event)), contentType: "application/json" });
+  if (format === "iab")
+    return (event) => ({ event, body: JSON.stringify(toIabEvent(event)), contentType: "application/json" });
   if (format === "cloudevents") {
     if (source === undefined) throw EventValidationError.forField("source", 'is required with format "cloudevents"');
     const checked = readSource({ source: source as string });

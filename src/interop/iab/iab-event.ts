@@ -1,7 +1,7 @@
 import { EventValidationError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import type { JsonObject, JsonValue } from "../../event/json-value.js";
-import { showValue } from "../../event/json-value.js";
+import { describeThrown, showValue } from "../../event/json-value.js";
 import { checkZonedTimestamp, readForeignFields, toValidEvent } from "../foreign-event.js";
 
 /**
@@ -36,7 +36,18 @@ const IAB_TYPE_OF: Readonly<Record<string, string>> = { "approval.denied": "appr
 const SELLER_TYPE_OF: Readonly<Record<string, string>> = { "approval.rejected": "approval.denied" };
 /** Envelope ids the seller's event has no field for: kept in `metadata` under the same name. */
 const METADATA_IDS = ["order_id", "campaign_id"] as const;
-const ENVELOPE_FIELDS = ["event_id", "event_type", "occurred_at", "source_agent", "deal_id", "order_id", "proposal_id", "campaign_id", "session_id", "metadata"];
+const ENVELOPE_FIELDS = [
+  "event_id",
+  "event_type",
+  "occurred_at",
+  "source_agent",
+  "deal_id",
+  "order_id",
+  "proposal_id",
+  "campaign_id",
+  "session_id",
+  "metadata",
+];
 const FIELD_NAMES: Readonly<Record<string, string>> = {
   timestamp: "occurred_at",
   flow_id: "metadata.flow_id",
@@ -101,7 +112,7 @@ export function fromIabEvent(input: unknown): Event {
     throw EventValidationError.forField("metadata", `must be a JSON object, got ${showValue(given)}`);
   }
   const inner = readForeignFields(given, ["flow_id", "flow_type", "payload"], "fromIabEvent metadata");
-  const { flow_id, flow_type, payload, ...metadata } = { ...(given as Record<string, unknown>) };
+  const metadata = copyWithout(given, ["flow_id", "flow_type", "payload"]);
   for (const name of METADATA_IDS) {
     const value = nullableId(envelope[name], name);
     if (value !== "") metadata[name] = value;
@@ -125,8 +136,20 @@ export function fromIabEvent(input: unknown): Event {
   );
 }
 
+/** A copy of the caller's object minus the named keys; a hostile object (throwing getter, Proxy) names the field. */
+function copyWithout(value: object, dropped: readonly string[]): Record<string, unknown> {
+  try {
+    const copy: Record<string, unknown> = { ...value };
+    for (const key of dropped) delete copy[key];
+    return copy;
+  } catch (error) {
+    throw EventValidationError.forField("metadata", `could not be read: ${describeThrown(error)}`);
+  }
+}
+
 function nullableId(value: unknown, field: string): string {
   if (value === null || value === undefined) return "";
-  if (typeof value !== "string") throw EventValidationError.forField(field, `must be a string or null, got ${showValue(value)}`);
+  if (typeof value !== "string")
+    throw EventValidationError.forField(field, `must be a string or null, got ${showValue(value)}`);
   return value;
 }

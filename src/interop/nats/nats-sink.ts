@@ -58,7 +58,10 @@ export function natsJetStreamSink(options: NatsJetStreamSinkOptions): EventSink 
   checkOptionKeys(options, OPTION_KEYS, "natsJetStreamSink");
   const { jetstream, subject = defaultSubject } = options;
   if (typeof jetstream !== "object" || jetstream === null || typeof jetstream.publish !== "function") {
-    throw EventValidationError.forField("jetstream", `must be a JetStream client (jetstream(connection)), got ${showValue(jetstream)}`);
+    throw EventValidationError.forField(
+      "jetstream",
+      `must be a JetStream client (jetstream(connection)), got ${showValue(jetstream)}`,
+    );
   }
   if (typeof subject !== "function") {
     throw EventValidationError.forField("subject", `must be a function of the event, got ${showValue(subject)}`);
@@ -79,5 +82,8 @@ function defaultSubject(event: Event): string {
 
 function checkedSubject(value: unknown, event: Event): string {
   if (typeof value === "string" && value.length <= 1024 && SUBJECT.test(value)) return value;
-  throw EventValidationError.forField("subject", `gave ${showValue(value)} for event ${event.event_id}: a subject is dot-separated tokens without spaces or wildcards`);
+  throw EventValidationError.forField(
+    "subject",
+    `gave ${showValue(value)} for event ${event.event_id}: a subject is dot-separated tokens without spaces or wildcards`,
+  );
 }
