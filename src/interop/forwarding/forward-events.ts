@@ -112,8 +112,15 @@ export function forwardEvents(bus: EventBus, sink: EventSink, options: ForwardEv
     async (events, { signal }) => {
       await sink.send(events.map(encode), { signal });
     },
-    { retry: FORWARD_RETRY, ...consumeOptions, handlerTimeoutMs: sendTimeoutMs },
+    { ...consumeOptions, retry: forwardRetry(consumeOptions.retry), handlerTimeoutMs: sendTimeoutMs },
   );
+}
+
+/** The caller's retry options over the forwarding defaults; anything but an object is left for consume() to refuse. */
+function forwardRetry(given: ConsumerRetryOptions | undefined): ConsumerRetryOptions | undefined {
+  if (given === undefined) return FORWARD_RETRY;
+  if (typeof given !== "object" || given === null || Array.isArray(given)) return given;
+  return { ...FORWARD_RETRY, ...given };
 }
 
 function encoderFor(format: unknown, source: unknown): (event: Event) => ForwardedEvent {
