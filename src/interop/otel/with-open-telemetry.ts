@@ -114,6 +114,8 @@ function typeName(input: unknown): string {
 /** The emit input with the span's context in `metadata`; the caller's object is never changed. */
 function addContext(input: unknown, span: Span): unknown {
   try {
+    // A no-op tracer's span has no valid context: nothing to carry, so the input is not copied.
+    if (!trace.isSpanContextValid(span.spanContext())) return input;
     if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
     const given = input as EmitEventInput;
     if (given.event_id !== undefined) return input;
