@@ -22,6 +22,29 @@ export function readForeignFields(input: unknown, names: readonly string[], wher
   return fields;
 }
 
+/**
+ * Refuses what is not an event of this library before a conversion reads it: a caller passing `undefined` or a
+ * half-built object gets an `EventValidationError`, not a `TypeError` from deep inside the mapping.
+ */
+export function checkEventShape(value: unknown, where: string): asserts value is Event {
+  const event = value as Partial<Event> | null;
+  const valid =
+    typeof event === "object" &&
+    event !== null &&
+    typeof event.event_id === "string" &&
+    typeof event.event_type === "string" &&
+    typeof event.timestamp === "string" &&
+    typeof event.payload === "object" &&
+    event.payload !== null &&
+    typeof event.metadata === "object" &&
+    event.metadata !== null;
+  if (!valid)
+    throw EventValidationError.forField(
+      "event",
+      `${where} takes an Event (as the bus returns it), got ${showValue(value)}`,
+    );
+}
+
 /** A timestamp that names its zone (`Z` or an offset): the only kind RFC 3339, CloudEvents and IAB accept. */
 const ZONED_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})$/;
 

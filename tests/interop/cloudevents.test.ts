@@ -105,6 +105,8 @@ describe("toCloudEvent / fromCloudEvent", () => {
       /did you mean "source"/,
     );
     expect(() => toCloudEventHttp(event as Event, { source: SOURCE, mode: "batch" as never })).toThrow(/mode: must be/);
+    expect(() => toCloudEvent(undefined as never, { source: SOURCE })).toThrow(/event: toCloudEvent takes an Event/);
+    expect(() => toCloudEventBatch([{ event_id: "x" }] as never, { source: SOURCE })).toThrow(EventValidationError);
   });
 });
 

@@ -46,6 +46,11 @@ describe("toIabEvent", () => {
     });
   });
 
+  it("refuses what is not an event", () => {
+    expect(() => toIabEvent(null as never)).toThrow(/event: toIabEvent takes an Event/);
+    expect(() => toIabEvent({ event_id: "x", event_type: "deal.created" } as never)).toThrow(EventValidationError);
+  });
+
   it("renames approval.denied to approval.rejected, and only that type", async () => {
     const events = await emitted(Object.values(EventType).map((event_type) => ({ event_type })));
     const renamed = events.filter((event) => toIabEvent(event).event_type !== event.event_type);

@@ -48,7 +48,14 @@ export type CloudEventHttpHeaders =
 
 const HTTP_OPTION_KEYS: OptionKeys<CloudEventHttpOptions> = { source: true, mode: true };
 const BATCH_OPTION_KEYS: OptionKeys<CloudEventOptions> = { source: true };
-/** Most CloudEvents one batch body may hold, to bound the work of reading one. */
+/**
+ * Most CloudEvents one batch body may hold (written or read), to bound the work of one call.
+ *
+ * @example
+ * ```ts
+ * for (let index = 0; index < events.length; index += MAX_CLOUD_EVENT_BATCH) send(toCloudEventBatch(events.slice(index, index + MAX_CLOUD_EVENT_BATCH), options));
+ * ```
+ */
 export const MAX_CLOUD_EVENT_BATCH = 10_000;
 const STRUCTURED = "application/cloudevents+json";
 const BATCH = "application/cloudevents-batch+json";

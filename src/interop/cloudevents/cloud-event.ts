@@ -3,7 +3,7 @@ import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import type { JsonObject } from "../../event/json-value.js";
 import { showValue } from "../../event/json-value.js";
-import { checkZonedTimestamp, readForeignFields, toValidEvent } from "../foreign-event.js";
+import { checkEventShape, checkZonedTimestamp, readForeignFields, toValidEvent } from "../foreign-event.js";
 
 /**
  * A CloudEvents 1.0 event in the JSON format, as `toCloudEvent` writes it: the required context attributes, `time`,
@@ -52,6 +52,11 @@ const OPTION_KEYS: OptionKeys<CloudEventOptions> = { source: true };
 /**
  * Correlation field -> extension attribute. CloudEvents allows lower-case letters and digits only in attribute
  * names, so the underscore goes.
+ *
+ * @example
+ * ```ts
+ * const dealId = cloudEvent[CLOUD_EVENT_EXTENSIONS.deal_id]; // cloudEvent.dealid
+ * ```
  */
 export const CLOUD_EVENT_EXTENSIONS = {
   flow_id: "flowid",
@@ -109,6 +114,7 @@ export function readSource(options: CloudEventOptions): string {
 
 /** `toCloudEvent` with a checked source. */
 export function cloudEventOf(event: Event, source: string): CloudEventJson {
+  checkEventShape(event, "toCloudEvent");
   const cloudEvent: Record<string, unknown> = {
     specversion: "1.0",
     id: event.event_id,

@@ -43,7 +43,14 @@ export interface EventSink {
   send(batch: readonly ForwardedEvent[], context: { readonly signal: AbortSignal }): Promise<void>;
 }
 
-/** The body formats `forwardEvents` can publish. */
+/**
+ * The body formats `forwardEvents` can publish.
+ *
+ * @example
+ * ```ts
+ * const format: ForwardFormat = "cloudevents";
+ * ```
+ */
 export type ForwardFormat = "event" | "cloudevents" | "iab";
 
 /**

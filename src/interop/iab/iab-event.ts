@@ -2,7 +2,7 @@ import { EventValidationError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import type { JsonObject, JsonValue } from "../../event/json-value.js";
 import { describeThrown, showValue } from "../../event/json-value.js";
-import { checkZonedTimestamp, readForeignFields, toValidEvent } from "../foreign-event.js";
+import { checkEventShape, checkZonedTimestamp, readForeignFields, toValidEvent } from "../foreign-event.js";
 
 /**
  * An event in the IAB Tech Lab agentic-primitives envelope (v0.5.1), the contract buyer and seller agents share:
@@ -68,6 +68,7 @@ const FIELD_NAMES: Readonly<Record<string, string>> = {
  * ```
  */
 export function toIabEvent(event: Event): IabEvent {
+  checkEventShape(event, "toIabEvent");
   const { order_id, campaign_id, source_agent, ...rest } = event.metadata;
   const metadata: Record<string, JsonValue> = { ...rest };
   if (event.flow_id !== "") metadata.flow_id = event.flow_id;
