@@ -9,7 +9,7 @@ export type ForeignFields = Readonly<Record<string, unknown>>;
  * Reads the named own fields of a foreign envelope (a CloudEvent, an IAB event) into a plain record. Only the
  * listed names are read, so a record with a million keys costs no more than one with ten.
  */
-export function readForeignFields(input: unknown, names: readonly string[], where: string): ForeignFields {
+export function readOwnFields(input: unknown, names: readonly string[], where: string): ForeignFields {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw EventValidationError.forField([], `${where} takes an object, got ${showValue(input)}`);
   }

@@ -93,6 +93,26 @@ describe("forwardEvents", () => {
     ).toThrow(/did you mean "subject"/);
     expect(() => amqpSink({ channel: {} as never, exchange: "x" })).toThrow(/channel: must be a confirm channel/);
     expect(() => amqpSink({ channel: () => ({}) as never, exchange: 7 as never })).toThrow(/exchange: must be/);
+    // A throwing getter is named, never a raw TypeError.
+    const hostile = Object.defineProperty({ exchange: "x" }, "channel", {
+      enumerable: true,
+      get: () => {
+        throw new Error("boom");
+      },
+    });
+    expect(() => amqpSink(hostile as never)).toThrow(EventValidationError);
+    expect(() =>
+      forwardEvents(
+        bus,
+        sink,
+        Object.defineProperty({ name: "x" }, "format", {
+          enumerable: true,
+          get: () => {
+            throw new Error("boom");
+          },
+        }) as never,
+      ),
+    ).toThrow(EventValidationError);
   });
 
   it("a subject function that gives a bad subject fails the batch, naming the event", async () => {

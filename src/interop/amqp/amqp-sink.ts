@@ -2,6 +2,7 @@ import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
+import { readOwnFields } from "../foreign-event.js";
 import type { EventSink, ForwardedEvent } from "../forwarding/forward-events.js";
 
 /**
@@ -62,7 +63,8 @@ const OPTION_KEYS: OptionKeys<AmqpSinkOptions> = { channel: true, exchange: true
  */
 export function amqpSink(options: AmqpSinkOptions): EventSink {
   checkOptionKeys(options, OPTION_KEYS, "amqpSink");
-  const { channel, exchange, routingKey = (event: Event) => event.event_type } = options;
+  const read = readOwnFields(options, Object.keys(OPTION_KEYS), "amqpSink") as unknown as AmqpSinkOptions;
+  const { channel, exchange, routingKey = (event: Event) => event.event_type } = read;
   const current = typeof channel === "function" ? channel : () => channel;
   if (typeof channel !== "function" && !isChannel(channel)) {
     throw EventValidationError.forField(

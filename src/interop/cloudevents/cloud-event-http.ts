@@ -2,6 +2,7 @@ import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { describeThrown, showValue } from "../../event/json-value.js";
+import { readOwnFields } from "../foreign-event.js";
 import { type CloudEventOptions, cloudEventOf, fromCloudEvent, readSource } from "./cloud-event.js";
 
 /**
@@ -72,11 +73,12 @@ const HEADER_SAFE = /^[\x21\x23\x24\x26-\x7e]*$/;
  */
 export function toCloudEventHttp(event: Event, options: CloudEventHttpOptions): CloudEventHttpMessage {
   checkOptionKeys(options, HTTP_OPTION_KEYS, "toCloudEventHttp");
-  const mode = options.mode ?? "binary";
+  const read = readOwnFields(options, ["source", "mode"], "toCloudEventHttp");
+  const mode = read.mode ?? "binary";
   if (mode !== "binary" && mode !== "structured") {
     throw EventValidationError.forField("mode", `must be "binary" or "structured", got ${showValue(mode)}`);
   }
-  const cloudEvent = cloudEventOf(event, readSource({ source: options.source }));
+  const cloudEvent = cloudEventOf(event, readSource({ source: read.source as string }));
   if (mode === "structured") {
     return { headers: { "content-type": `${STRUCTURED}; charset=utf-8` }, body: JSON.stringify(cloudEvent) };
   }

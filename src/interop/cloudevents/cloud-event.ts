@@ -3,7 +3,7 @@ import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import type { JsonObject } from "../../event/json-value.js";
 import { showValue } from "../../event/json-value.js";
-import { checkEventShape, checkZonedTimestamp, readForeignFields, toValidEvent } from "../foreign-event.js";
+import { checkEventShape, checkZonedTimestamp, readOwnFields, toValidEvent } from "../foreign-event.js";
 
 /**
  * A CloudEvents 1.0 event in the JSON format, as `toCloudEvent` writes it: the required context attributes, `time`,
@@ -102,7 +102,7 @@ export function toCloudEvent(event: Event, options: CloudEventOptions): CloudEve
 /** The checked `source` option. */
 export function readSource(options: CloudEventOptions): string {
   checkOptionKeys(options, OPTION_KEYS, "toCloudEvent");
-  const { source } = options;
+  const { source } = readOwnFields(options, ["source"], "toCloudEvent");
   if (typeof source !== "string" || source.trim() === "" || source.length > 2048) {
     throw EventValidationError.forField(
       "source",
@@ -151,7 +151,7 @@ export function cloudEventOf(event: Event, source: string): CloudEventJson {
  * ```
  */
 export function fromCloudEvent(cloudEvent: unknown): Event {
-  const attributes = readForeignFields(cloudEvent, READ_ATTRIBUTES, "fromCloudEvent");
+  const attributes = readOwnFields(cloudEvent, READ_ATTRIBUTES, "fromCloudEvent");
   if (attributes.specversion !== "1.0") {
     throw EventValidationError.forField("specversion", `must be "1.0", got ${showValue(attributes.specversion)}`);
   }

@@ -6,6 +6,7 @@ import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
 import { cloudEventOf, readSource } from "../cloudevents/cloud-event.js";
+import { readOwnFields } from "../foreign-event.js";
 import { toIabEvent } from "../iab/iab-event.js";
 
 /**
@@ -106,7 +107,8 @@ const FORWARD_RETRY: ConsumerRetryOptions = { attempts: 1000, initialDelayMs: 20
  */
 export function forwardEvents(bus: EventBus, sink: EventSink, options: ForwardEventsOptions): Consumer {
   checkOptionKeys(options, OPTION_KEYS, "forwardEvents");
-  const { name, format = "event", source, sendTimeoutMs = 30_000, ...consumeOptions } = options;
+  const read = readOwnFields(options, Object.keys(OPTION_KEYS), "forwardEvents") as unknown as ForwardEventsOptions;
+  const { name, format = "event", source, sendTimeoutMs = 30_000, ...consumeOptions } = read;
   if (typeof sink !== "object" || sink === null || typeof sink.send !== "function") {
     throw EventValidationError.forField("sink", `must be an object with a send(batch) method, got ${showValue(sink)}`);
   }

@@ -2,7 +2,7 @@ import { EventValidationError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import type { JsonObject, JsonValue } from "../../event/json-value.js";
 import { describeThrown, showValue } from "../../event/json-value.js";
-import { checkEventShape, checkZonedTimestamp, readForeignFields, toValidEvent } from "../foreign-event.js";
+import { checkEventShape, checkZonedTimestamp, readOwnFields, toValidEvent } from "../foreign-event.js";
 
 /**
  * An event in the IAB Tech Lab agentic-primitives envelope (v0.5.1), the contract buyer and seller agents share:
@@ -102,7 +102,7 @@ export function toIabEvent(event: Event): IabEvent {
  * ```
  */
 export function fromIabEvent(input: unknown): Event {
-  const envelope = readForeignFields(input, ENVELOPE_FIELDS, "fromIabEvent");
+  const envelope = readOwnFields(input, ENVELOPE_FIELDS, "fromIabEvent");
   checkZonedTimestamp(envelope.occurred_at, "occurred_at");
   const sourceAgent = envelope.source_agent;
   if (sourceAgent !== "seller" && sourceAgent !== "buyer") {
@@ -112,7 +112,7 @@ export function fromIabEvent(input: unknown): Event {
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     throw EventValidationError.forField("metadata", `must be a JSON object, got ${showValue(given)}`);
   }
-  const inner = readForeignFields(given, ["flow_id", "flow_type", "payload"], "fromIabEvent metadata");
+  const inner = readOwnFields(given, ["flow_id", "flow_type", "payload"], "fromIabEvent metadata");
   const metadata = copyWithout(given, ["flow_id", "flow_type", "payload"]);
   for (const name of METADATA_IDS) {
     const value = nullableId(envelope[name], name);

@@ -2,6 +2,7 @@ import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
+import { readOwnFields } from "../foreign-event.js";
 import type { EventSink, ForwardedEvent } from "../forwarding/forward-events.js";
 
 /**
@@ -56,7 +57,12 @@ const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
  */
 export function natsJetStreamSink(options: NatsJetStreamSinkOptions): EventSink {
   checkOptionKeys(options, OPTION_KEYS, "natsJetStreamSink");
-  const { jetstream, subject = defaultSubject } = options;
+  const read = readOwnFields(
+    options,
+    Object.keys(OPTION_KEYS),
+    "natsJetStreamSink",
+  ) as unknown as NatsJetStreamSinkOptions;
+  const { jetstream, subject = defaultSubject } = read;
   if (typeof jetstream !== "object" || jetstream === null || typeof jetstream.publish !== "function") {
     throw EventValidationError.forField(
       "jetstream",

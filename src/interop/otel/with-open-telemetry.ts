@@ -5,6 +5,7 @@ import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { EmitEventInput } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
 import type { EventStorage } from "../../storage/types.js";
+import { readOwnFields } from "../foreign-event.js";
 import { instrumentConsumers } from "./otel-consumers.js";
 import { MESSAGING_SYSTEM, traced } from "./otel-spans.js";
 import { withTraceContext } from "./trace-context.js";
@@ -46,8 +47,9 @@ const instrumented = new WeakSet<object>();
  */
 export function withOpenTelemetry<Bus extends EventBus>(bus: Bus, options: OpenTelemetryOptions = {}): Bus {
   checkOptionKeys(options, OPTION_KEYS, "withOpenTelemetry");
-  const tracer = options.tracer ?? trace.getTracer(MESSAGING_SYSTEM);
-  const meter = options.meter ?? metrics.getMeter(MESSAGING_SYSTEM);
+  const read = readOwnFields(options, Object.keys(OPTION_KEYS), "withOpenTelemetry") as OpenTelemetryOptions;
+  const tracer = read.tracer ?? trace.getTracer(MESSAGING_SYSTEM);
+  const meter = read.meter ?? metrics.getMeter(MESSAGING_SYSTEM);
   if (typeof tracer?.startActiveSpan !== "function") {
     throw EventValidationError.forField("tracer", `must be an OpenTelemetry Tracer, got ${showValue(tracer)}`);
   }
