@@ -134,7 +134,7 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
       return openEventStream(bus, request, { maxLimit, settings: streamSettings, onError: report }, streamSlots);
     }
     if (route.kind === "nested") return problem(404, "Event not found");
-    return getEvent(route.rawId);
+    return getEvent(route.rawId, request.query);
   }
 
   async function listEvents(rawQuery: string): Promise<CoreResponse> {
@@ -164,10 +164,16 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
     }
   }
 
-  async function getEvent(rawId: string): Promise<CoreResponse> {
+  async function getEvent(rawId: string, rawQuery: string): Promise<CoreResponse> {
     const eventId = decodePathSegment(rawId);
     if (eventId === undefined) {
       return invalidQuery([{ path: ["event_id"], message: "is not valid percent-encoded UTF-8" }], "path");
+    }
+    const { format, issue } = readWireFormat(rawQuery);
+    if (issue !== undefined) return invalidQuery([issue], "query");
+    if (format === "iab") {
+      const event = await bus.getEvent(eventId);
+      return event === null ? problem(404, "Event not found") : json(serialisedText(iabJson(event)));
     }
     if (bus.storage.getJson !== undefined) {
       const text = await bus.getEventJson(eventId);

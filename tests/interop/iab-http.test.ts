@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { EventBus } from "ad-seller-events";
+import { type Event, EventBus } from "ad-seller-events";
 import { createEventsHandler } from "ad-seller-events/http";
 import { fromIabEvent, toIabEvent } from "ad-seller-events/interop";
 import { EventSource } from "eventsource";
@@ -54,12 +54,19 @@ describe("GET {base}?format=iab", () => {
       expect(body.events.map(fromIabEvent)).toEqual(events);
       const plain = (await (await fetch(`${base}?format=event`)).json()) as { events: unknown[] };
       expect(plain.events).toEqual(events);
+      const one = await fetch(`${base}/${events[0]?.event_id}?format=iab`);
+      expect(await one.json()).toEqual(toIabEvent(events[0] as Event));
     });
   }
 
   it("answers 400 for a bad or repeated format, on the list and the stream", async () => {
     const base = await serve(new EventBus());
-    for (const path of [`${base}?format=xml`, `${base}?format=iab&format=iab`, `${base}/stream?format=cloudevents`]) {
+    for (const path of [
+      `${base}/${crypto.randomUUID()}?format=xml`,
+      `${base}?format=xml`,
+      `${base}?format=iab&format=iab`,
+      `${base}/stream?format=cloudevents`,
+    ]) {
       const response = await fetch(path);
       expect(response.status).toBe(400);
       const problem = (await response.json()) as { errors: { loc: string[] }[] };
