@@ -76,6 +76,8 @@ describe("toIabEvent", () => {
       ]),
     );
     for (const event of events) expect(fromIabEvent(JSON.parse(JSON.stringify(toIabEvent(event))))).toEqual(event);
+    const nulls = { deal_id: null, order_id: null, proposal_id: null, campaign_id: null, session_id: null };
+    expect(toIabEvent(events[0] as Event)).toMatchObject(nulls); // an event without ids: every id null, never ""
     const withIds = toIabEvent(events[1] as Event);
     expect([withIds.order_id, withIds.campaign_id]).toEqual(["o-1", "c-1"]);
     expect(withIds.metadata).not.toHaveProperty("order_id");
