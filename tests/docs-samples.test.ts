@@ -31,6 +31,10 @@ const ENTRY_PATHS = {
   "ad-seller-events/redis": ["../../src/storage/redis/index.ts"],
   "ad-seller-events/testing": ["../../src/testing/index.ts"],
   "ad-seller-events/outbox": ["../../src/outbox/index.ts"],
+  "ad-seller-events/interop": ["../../src/interop/index.ts"],
+  "ad-seller-events/nats": ["../../src/interop/nats/index.ts"],
+  "ad-seller-events/amqp": ["../../src/interop/amqp/index.ts"],
+  "ad-seller-events/otel": ["../../src/interop/otel/index.ts"],
 };
 
 const NODE_SQLITE_TYPES = `declare module "node:sqlite" {

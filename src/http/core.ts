@@ -8,6 +8,7 @@ import {
 } from "../errors/error-classes.js";
 import { MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
 import { exportEvents } from "./export/export-route.js";
+import { iabJson, readWireFormat } from "./format-param.js";
 import { parseListQuery } from "./query-string.js";
 import { type CoreResponse, json, listBody, problem, serialised, serialisedText } from "./responses.js";
 import { readSearchParam } from "./search/extra-params.js";
@@ -153,17 +154,26 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
       );
     }
     if (route.kind === "nested") return problem(404, "Event not found");
-    return getEvent(route.rawId);
+    return getEvent(route.rawId, request.query);
   }
 
   async function listEvents(rawQuery: string): Promise<CoreResponse> {
     const { query, issues } = parseListQuery(rawQuery, maxLimit);
     const term = readSearchParam(rawQuery, query, issues);
+    const { format, issue } = readWireFormat(rawQuery);
+    if (issue !== undefined) issues.push(issue);
+    if (term !== undefined && format === "iab") {
+      issues.push({ path: ["format"], message: 'cannot be combined with q: a search answers in the "event" format' });
+    }
     try {
       if (term !== undefined && issues.length === 0) return await searchEvents(bus, query, { term, maxLimit });
       if (issues.length > 0) {
         normalizeEventQuery(query, { maxLimit }); // adds what the bus would say about the readable parameters
         return invalidQuery(issues, "query");
+      }
+      if (format === "iab") {
+        const page = await bus.listEventsPage(query, { maxLimit });
+        return json(listBody(page.events.map(iabJson), page.has_more));
       }
       // A store that can hand over its stored JSON skips the parse-freeze-stringify round trip.
       if (bus.storage.listJson !== undefined) {
@@ -179,10 +189,16 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
     }
   }
 
-  async function getEvent(rawId: string): Promise<CoreResponse> {
+  async function getEvent(rawId: string, rawQuery: string): Promise<CoreResponse> {
     const eventId = decodePathSegment(rawId);
     if (eventId === undefined) {
       return invalidQuery([{ path: ["event_id"], message: "is not valid percent-encoded UTF-8" }], "path");
+    }
+    const { format, issue } = readWireFormat(rawQuery);
+    if (issue !== undefined) return invalidQuery([issue], "query");
+    if (format === "iab") {
+      const event = await bus.getEvent(eventId);
+      return event === null ? problem(404, "Event not found") : json(serialisedText(iabJson(event)));
     }
     if (bus.storage.getJson !== undefined) {
       const text = await bus.getEventJson(eventId);

@@ -57,7 +57,7 @@ export async function exportEvents(
 /** The export's file, written through the event stream's transports (backpressure and client-gone included). */
 class ExportStream extends LiveEventStream {
   constructor(
-    private readonly format: ExportFormat,
+    private readonly exportFormat: ExportFormat,
     private pending: IteratorResult<string> | undefined,
     private readonly rows: AsyncGenerator<string>,
     release: () => void,
@@ -68,7 +68,7 @@ class ExportStream extends LiveEventStream {
   }
 
   override get preamble(): string {
-    return exportHeader(this.format);
+    return exportHeader(this.exportFormat);
   }
 
   override async nextFrame(): Promise<string | undefined> {

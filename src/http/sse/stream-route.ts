@@ -2,6 +2,7 @@ import type { EventBus } from "../../bus/event-bus.js";
 import { EventValidationError, type ValidationIssue } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import { isUuid } from "../../event/query.js";
+import { iabJson, readWireFormat, type WireFormat } from "../format-param.js";
 import { parseListQuery } from "../query-string.js";
 import { type CoreResponse, problem, serialised } from "../responses.js";
 
@@ -63,6 +64,7 @@ export class LiveEventStream {
     private readonly settings: StreamSettings,
     private readonly release: () => void,
     private readonly onError: (error: unknown) => void,
+    private readonly format: WireFormat = "event",
   ) {}
 
   /** The signal that the tail watches; aborted by `stop`. */
@@ -88,7 +90,9 @@ export class LiveEventStream {
         this.stop();
         return undefined;
       }
-      return frameOf(result.value);
+      return this.format === "iab"
+        ? `id: ${result.value.event_id}\ndata: ${iabJson(result.value)}\n\n`
+        : frameOf(result.value);
     } catch (error) {
       this.stop();
       if (!this.controller.signal.aborted) this.onError(error);
@@ -146,6 +150,8 @@ export async function openEventStream(
   slots: { open: number },
 ): Promise<CoreResponse | StreamResponse> {
   const { query, issues } = parseListQuery(request.query, context.maxLimit);
+  const { format, issue } = readWireFormat(request.query);
+  if (issue !== undefined) issues.push(issue);
   const lastEventId = request.headers.get("last-event-id")?.trim() ?? "";
   const resumeFromHeader = lastEventId !== "";
   if (resumeFromHeader) {
@@ -174,7 +180,7 @@ export async function openEventStream(
     return { ...busy, headers: { ...busy.headers, "retry-after": BUSY_RETRY_AFTER_S } };
   }
   slots.open++;
-  const stream = new LiveEventStream(tail, context.settings, () => slots.open--, context.onError);
+  const stream = new LiveEventStream(tail, context.settings, () => slots.open--, context.onError, format);
   stream.signal.addEventListener("abort", () => controller.abort(), { once: true });
   return { status: 200, headers: STREAM_HEADERS, stream };
 }

@@ -1,2 +1,2 @@
-// The entry `ad-seller-events/amqp` (DESIGN section 2x): being built in wave 3.
-export {};
+// The entry `ad-seller-events/amqp` (DESIGN section 22): forwarding to RabbitMQ (AMQP 0-9-1).
+export { type AmqpConfirmChannel, type AmqpSinkOptions, amqpSink } from "./amqp-sink.js";

@@ -1,2 +1,6 @@
-// The entry `ad-seller-events/nats` (DESIGN section 2x): being built in wave 3.
-export {};
+// The entry `ad-seller-events/nats` (DESIGN section 22): forwarding to NATS JetStream.
+export {
+  type JetStreamPublisher,
+  type NatsJetStreamSinkOptions,
+  natsJetStreamSink,
+} from "./nats-sink.js";

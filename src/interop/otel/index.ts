@@ -1,2 +1,3 @@
-// The entry `ad-seller-events/otel` (DESIGN section 2x): being built in wave 3.
-export {};
+// The entry `ad-seller-events/otel` (DESIGN section 22): OpenTelemetry traces and metrics for a bus.
+export { MESSAGING_SYSTEM } from "./otel-spans.js";
+export { type OpenTelemetryOptions, withOpenTelemetry } from "./with-open-telemetry.js";
