@@ -6,6 +6,7 @@ import { AppendNotifier } from "../kit/append-notifier.js";
 import { resolvePruneOptions, yieldToAppends } from "../kit/prune-options.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { memoryCheckpoints } from "./memory-checkpoints.js";
+import { memoryWebhooks } from "./memory-webhooks.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
 
 /**
@@ -196,6 +197,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
   return {
     name: "memory",
     checkpoints: memoryCheckpoints(),
+    webhooks: memoryWebhooks(),
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
       const outcomes = batch.map((event) => {
         const existing = seqById.get(event.event_id);
