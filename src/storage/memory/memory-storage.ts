@@ -6,8 +6,8 @@ import { AppendNotifier } from "../kit/append-notifier.js";
 import { resolvePruneOptions, yieldToAppends } from "../kit/prune-options.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { memoryCheckpoints } from "./memory-checkpoints.js";
-import { memoryWebhooks } from "./memory-webhooks.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
+import { memoryWebhooks } from "./memory-webhooks.js";
 
 /**
  * Options of {@link memoryStorage}.
