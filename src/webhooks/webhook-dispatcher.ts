@@ -282,6 +282,7 @@ export class WebhookDispatcher {
 
   private async reconcile(): Promise<void> {
     if (this.halt.signal.aborted) return;
+    if (!this.context.settings.deliver) return;
     const wanted = new Map((await this.list()).filter((s) => s.enabled).map((s) => [s.id, s]));
     for (const [id, deliverer] of this.deliverers) {
       const next = wanted.get(id);

@@ -60,6 +60,8 @@ export interface WebhookErrorReport {
  * ```
  */
 export interface WebhookDispatcherOptions {
+  /** False: manage subscriptions only (an admin process) and leave delivery to the fleet's other dispatchers. */
+  readonly deliver?: boolean | undefined;
   /** Deliver to private, loopback and link-local addresses too (an internal network, tests). Default false. */
   readonly allowPrivateNetworks?: boolean | undefined;
   /** The retry schedule of each event. */
@@ -90,6 +92,7 @@ export interface WebhookDispatcherOptions {
 
 /** Options after validation, with defaults applied. */
 export interface WebhookSettings {
+  readonly deliver: boolean;
   readonly allowPrivateNetworks: boolean;
   readonly attempts: number;
   readonly initialDelayMs: number;
@@ -108,6 +111,7 @@ export interface WebhookSettings {
 }
 
 const OPTION_KEYS: OptionKeys<WebhookDispatcherOptions> = {
+  deliver: true,
   allowPrivateNetworks: true,
   retry: true,
   timeoutMs: true,
@@ -139,6 +143,7 @@ export function readWebhookSettings(options: unknown = {}): WebhookSettings {
   const disable =
     input.autoDisable === false ? false : readSection(input.autoDisable, AUTO_DISABLE_KEYS, "autoDisable");
   const settings: WebhookSettings = {
+    deliver: input.deliver === undefined ? true : readFlag(input.deliver, "deliver", issues),
     allowPrivateNetworks: readFlag(input.allowPrivateNetworks, "allowPrivateNetworks", issues),
     attempts: int(retry.attempts, "retry.attempts", 15, 1, 100),
     initialDelayMs,

@@ -13,13 +13,13 @@ export type Answer = { status: number; delayMs?: number; headers?: Record<string
 
 /**
  * A real HTTP server on 127.0.0.1 standing in for a buyer's endpoint: records every request and answers as
- * `answer` says. Tracks the most requests ever in flight at once.
+ * `answer` says. Tracks the most requests ever in flight at once on one path (one subscription).
  */
 export async function startReceiver(
   answer: (request: ReceivedRequest, index: number) => Answer = () => ({ status: 204 }),
 ) {
   const received: ReceivedRequest[] = [];
-  let inFlight = 0;
+  const inFlight = new Map<string, number>();
   let maxInFlight = 0;
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((request, response) => {
@@ -33,10 +33,11 @@ export async function startReceiver(
       };
       const reply = answer(entry, received.length);
       received.push(entry);
-      inFlight += 1;
-      maxInFlight = Math.max(maxInFlight, inFlight);
+      const open = (inFlight.get(entry.path) ?? 0) + 1;
+      inFlight.set(entry.path, open);
+      maxInFlight = Math.max(maxInFlight, open);
       response.on("close", () => {
-        inFlight -= 1;
+        inFlight.set(entry.path, (inFlight.get(entry.path) ?? 1) - 1);
         hanging.delete(response);
       });
       if (reply === "hang") {
