@@ -87,29 +87,37 @@ export async function sendWebhookAttempt(
     attempt.signal.addEventListener("abort", onAbort, { once: true });
     if (attempt.signal.aborted) onAbort();
     request.on("error", (error) => settle(null, error.message));
-    request.on("response", (response) => {
-      const status = response.statusCode ?? 0;
-      const redirect = status >= 300 && status < 400;
-      const error = redirect
-        ? `redirects are not followed (${status} to ${String(response.headers.location ?? "nowhere").slice(0, 200)})`
-        : status >= 200 && status < 300
-          ? null
-          : `the endpoint answered ${status}`;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on("data", (chunk: Buffer) => {
-        chunks.push(chunk);
-        size += chunk.length;
-        if (size >= attempt.maxResponseBytes) {
-          response.destroy();
-          settle(status, error, excerpt(chunks, attempt.maxResponseBytes));
-        }
-      });
-      response.on("end", () => settle(status, error, excerpt(chunks, attempt.maxResponseBytes)));
-      response.on("error", () => settle(status, error, excerpt(chunks, attempt.maxResponseBytes)));
-    });
+    request.on("response", (response) => readAnswer(response, attempt.maxResponseBytes, settle));
     request.end(attempt.body);
   });
+}
+
+/** Judges the status (2xx only; a redirect is named, never followed) and reads at most `maxBytes` of the body. */
+function readAnswer(
+  response: http.IncomingMessage,
+  maxBytes: number,
+  settle: (status: number, error: string | null, response: string) => void,
+): void {
+  const status = response.statusCode ?? 0;
+  const location = String(response.headers.location ?? "nowhere").slice(0, 200);
+  const error =
+    status >= 300 && status < 400
+      ? `redirects are not followed (${status} to ${location})`
+      : status >= 200 && status < 300
+        ? null
+        : `the endpoint answered ${status}`;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const finish = () => settle(status, error, excerpt(chunks, maxBytes));
+  response.on("data", (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size < maxBytes) return;
+    response.destroy(); // enough kept: the rest of a large answer is not read
+    finish();
+  });
+  response.on("end", finish);
+  response.on("error", finish);
 }
 
 function excerpt(chunks: readonly Buffer[], maxBytes: number): string {
