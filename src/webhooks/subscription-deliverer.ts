@@ -67,12 +67,15 @@ export class SubscriptionDeliverer {
     for (const event of events) {
       if (this.delivered.has(event.event_id)) continue;
       const failure = this.exhausted.get(event.event_id);
-      if (failure !== undefined) throw new Error(failure);
+      if (failure !== undefined) {
+        this.exhausted.delete(event.event_id); // the consumer dead-letters it now
+        throw new Error(failure);
+      }
       await this.deliver(event, either);
       this.delivered.add(event.event_id);
     }
-    this.delivered.clear();
-    this.exhausted.clear();
+    // Handled: the checkpoint moves past these, so they need no memory; other entries wait for their own pass.
+    for (const event of events) this.delivered.delete(event.event_id);
   }
 
   /** Every scheduled attempt of one event; throws once they all failed, or when stopped or disabled. */
@@ -92,6 +95,8 @@ export class SubscriptionDeliverer {
         await pause(backoffDelay(attempt - 1, settings.initialDelayMs, settings.maxDelayMs), signal);
     }
     const failure = `every attempt (${settings.attempts}) to deliver event ${event.event_id} failed`;
+    // A one-event batch is dead-lettered without a second pass: bound what such entries can add up to.
+    if (this.exhausted.size >= 1_000) this.exhausted.clear();
     this.exhausted.set(event.event_id, failure);
     throw new Error(failure);
   }

@@ -82,6 +82,27 @@ describe("webhook delivery", () => {
     expect(log[1]?.error).toMatch(/answered 500/);
   });
 
+  it("does not send a batch's delivered events again when a later event of it fails its whole schedule", async () => {
+    let poison = "";
+    const { receiver, bus, dispatcher } = await setup(
+      (request) => ({ status: request.headers["webhook-id"] === poison ? 500 : 200 }),
+      {
+        ...FAST,
+        retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+        autoDisable: false,
+      },
+    );
+    const events = [];
+    for (let index = 0; index < 3; index++) events.push(await bus.emitEvent({ event_type: "deal.created" }));
+    poison = events[1]?.event_id as string;
+    await dispatcher.add({ url: receiver.url(), secrets: generateWebhookSecret(), from: "start" });
+    await waitFor("the third event", () =>
+      receiver.received.some((r) => r.headers["webhook-id"] === events[2]?.event_id),
+    );
+    const [first, second, third] = events.map((event) => event.event_id);
+    expect(receiver.received.map((request) => request.headers["webhook-id"])).toEqual([first, second, second, third]);
+  });
+
   it("counts a timeout as a failed attempt and a slow answer within the timeout as a success", async () => {
     const { receiver, bus, dispatcher } = await setup(
       (_request, index) => (index === 0 ? "hang" : { status: 200, delayMs: 100 }),
