@@ -45,9 +45,13 @@ export class SubscriptionDeliverer {
     this.subscription = subscription;
   }
 
-  /** True once stopped (by `stop()` or because it disabled its subscription): the dispatcher starts a new one. */
+  /**
+   * True once it no longer delivers: stopped (by `stop()`, a disable, or the bus closing) or its consumer failed
+   * (a store that kept refusing the checkpoint). The dispatcher then starts a new one at its next refresh.
+   */
   get stopped(): boolean {
-    return this.halt.signal.aborted;
+    const { state } = this.consumer.status();
+    return this.halt.signal.aborted || state === "stopped" || state === "failed";
   }
 
   /** The consumer's status: `active` in the one process of the fleet that delivers this subscription. */

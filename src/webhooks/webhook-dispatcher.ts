@@ -300,9 +300,11 @@ export class WebhookDispatcher {
 
   private async refreshLoop(): Promise<void> {
     while (!this.halt.signal.aborted) {
-      await this.refresh().catch((error: unknown) =>
-        this.context.settings.onError({ source: "webhook", error, subscription_id: null }),
-      );
+      await this.refresh().catch((error: unknown) => {
+        // The bus (or its store) was closed under the dispatcher: stop quietly instead of reporting every refresh.
+        if (/\bclosed\b/.test(String(error)) && EventBusError.is(error)) this.halt.abort();
+        else this.context.settings.onError({ source: "webhook", error, subscription_id: null });
+      });
       await pause(this.context.settings.refreshMs, this.halt.signal);
     }
   }

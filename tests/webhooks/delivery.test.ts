@@ -1,4 +1,4 @@
-import { EventBus, memoryStorage } from "ad-seller-events";
+import { type Event, EventBus, memoryStorage } from "ad-seller-events";
 import {
   createWebhookDispatcher,
   generateWebhookSecret,
@@ -92,7 +92,7 @@ describe("webhook delivery", () => {
         autoDisable: false,
       },
     );
-    const events = [];
+    const events: Event[] = [];
     for (let index = 0; index < 3; index++) events.push(await bus.emitEvent({ event_type: "deal.created" }));
     poison = events[1]?.event_id as string;
     await dispatcher.add({ url: receiver.url(), secrets: generateWebhookSecret(), from: "start" });

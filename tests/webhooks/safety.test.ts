@@ -146,3 +146,19 @@ describe("webhook input", () => {
     expect(() => createWebhookDispatcher(bus)).toThrow(/bare storage has no webhooks capability/);
   });
 });
+
+describe("webhook dispatcher lifecycle", () => {
+  it("stops quietly when its bus is closed first, and refuses management calls once closed", async () => {
+    const reports: unknown[] = [];
+    const bus = new EventBus({ storage: memoryStorage(), closeStorage: true });
+    const dispatcher = createWebhookDispatcher(bus, { refreshMs: 10, onError: (report) => reports.push(report) });
+    await dispatcher.add({ url: "https://buyer.example/h", secrets: generateWebhookSecret() });
+    await bus.close();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // ten refresh periods
+    await dispatcher.close();
+    expect(reports).toEqual([]);
+    await expect(dispatcher.add({ url: "https://buyer.example/h", secrets: generateWebhookSecret() })).rejects.toThrow(
+      /dispatcher is closed/,
+    );
+  });
+});
