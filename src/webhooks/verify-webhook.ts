@@ -1,4 +1,7 @@
-import { EventBusError } from "../errors/error-classes.js";
+import { EventBusError, EventValidationError } from "../errors/error-classes.js";
+import type { OptionKeys } from "../errors/option-keys.js";
+import { showValue } from "../event/json-value.js";
+import { readOptions } from "./webhook-options.js";
 import { readWebhookKey, signatureMatches } from "./webhook-secrets.js";
 
 /**
@@ -64,6 +67,7 @@ export type WebhookRequest =
     };
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const VERIFY_OPTION_KEYS: OptionKeys<VerifyWebhookOptions> = { toleranceSeconds: true, now: true };
 
 /**
  * Checks a delivery as a receiver: the Standard Webhooks headers, the timestamp tolerance and a `v1` (HMAC) or
@@ -86,7 +90,18 @@ export async function verifyWebhook(
     readWebhookKey(secret, typeof secrets === "string" ? "secret" : ["secrets", index]),
   );
   if (keys.length === 0) throw new WebhookVerificationError("secrets: give at least one secret");
-  const tolerance = options.toleranceSeconds ?? 300;
+  const { toleranceSeconds: tolerance = 300, now: clock = Date.now } = readOptions<VerifyWebhookOptions>(
+    options,
+    VERIFY_OPTION_KEYS,
+    "verifyWebhook",
+  );
+  if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 86_400)
+    throw EventValidationError.forField(
+      "toleranceSeconds",
+      `must be an integer from 0 to 86400, got ${showValue(tolerance)}`,
+    );
+  if (typeof clock !== "function")
+    throw EventValidationError.forField("now", "must be a function returning milliseconds");
   const read = (name: string) => headerOf(request.headers, name);
   const id = read("webhook-id");
   const stamp = read("webhook-timestamp");
@@ -94,7 +109,7 @@ export async function verifyWebhook(
   if (id === undefined || stamp === undefined || signature === undefined)
     throw new WebhookVerificationError("headers: webhook-id, webhook-timestamp and webhook-signature are required");
   const timestamp = Number(stamp);
-  const now = Math.floor((options.now ?? Date.now)() / 1000);
+  const now = Math.floor(clock() / 1000);
   if (!/^\d{1,12}$/.test(stamp) || Math.abs(now - timestamp) > tolerance)
     throw new WebhookVerificationError(`webhook-timestamp: ${stamp.slice(0, 20)} is not within ${tolerance} s of now`);
   const body = await bodyText(request);

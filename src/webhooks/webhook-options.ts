@@ -1,6 +1,6 @@
 import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
-import { showValue } from "../event/json-value.js";
+import { describeThrown, showValue } from "../event/json-value.js";
 import type { WebhookLookup } from "./webhook-network.js";
 
 /**
@@ -133,8 +133,7 @@ const TIMER_MAX_MS = 2_147_483_647;
 
 /** Validates `createWebhookDispatcher`'s options; every problem is reported at once, each naming its option. */
 export function readWebhookSettings(options: unknown = {}): WebhookSettings {
-  checkOptionKeys(options, OPTION_KEYS, "createWebhookDispatcher");
-  const input = options as WebhookDispatcherOptions;
+  const input = readOptions<WebhookDispatcherOptions>(options, OPTION_KEYS, "createWebhookDispatcher");
   const issues: ValidationIssue[] = [];
   const int = (value: unknown, path: string, fallback: number, min: number, max: number) =>
     readBoundedInteger(value, path, fallback, [min, max], issues);
@@ -173,12 +172,24 @@ export function readWebhookSettings(options: unknown = {}): WebhookSettings {
 function readSection<T>(value: T | undefined, keys: Readonly<Record<string, true>>, name: string): Partial<T> {
   if (value === undefined) return {};
   try {
-    checkOptionKeys(value, keys, name);
+    return readOptions<T>(value, keys, name);
   } catch (error) {
     if (!(error instanceof EventValidationError)) throw error;
     throw new EventValidationError(error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] })));
   }
-  return value;
+}
+
+/**
+ * Checks an options object's keys and copies its own fields once, so that a throwing getter or a hostile Proxy
+ * becomes an `EventValidationError` here and later reads see plain values.
+ */
+export function readOptions<T>(value: unknown, keys: Readonly<Record<string, true>>, where: string): T {
+  checkOptionKeys(value, keys, where);
+  try {
+    return { ...(value as T) };
+  } catch (error) {
+    throw EventValidationError.forField([], `${where} options could not be read: ${describeThrown(error)}`);
+  }
 }
 
 /** An integer within `[min, max]`, or the fallback when absent; anything else is an issue naming `path`. */

@@ -1,13 +1,13 @@
 import type { EventBus } from "../bus/event-bus.js";
 import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
+import type { OptionKeys } from "../errors/option-keys.js";
 import type { Event } from "../event/event.js";
 import { showValue } from "../event/json-value.js";
 import { isUuid } from "../event/query.js";
 import { normalizeTimestamp } from "../event/timestamp.js";
 import type { WebhookStore } from "../storage/types.js";
 import { type DeliveryContext, deliverOnce, type WebhookDelivery } from "./webhook-delivery.js";
-import { readBoundedInteger } from "./webhook-options.js";
+import { readBoundedInteger, readOptions } from "./webhook-options.js";
 import type { WebhookSubscription } from "./webhook-subscription.js";
 
 /**
@@ -83,7 +83,7 @@ export async function listDeliveries(
   subscriptionId: string,
   query: WebhookDeliveryQuery,
 ): Promise<WebhookDelivery[]> {
-  checkOptionKeys(query, QUERY_KEYS, "deliveries");
+  query = readOptions<WebhookDeliveryQuery>(query, QUERY_KEYS, "deliveries");
   const issues: ValidationIssue[] = [];
   const { since, until } = readWindow(query, issues);
   const limit = readBoundedInteger(query.limit, "limit", 100, [1, 1_000], issues);
@@ -127,7 +127,7 @@ async function selectEvents(
   subscription: WebhookSubscription,
   selection: WebhookRedelivery,
 ): Promise<Event[]> {
-  checkOptionKeys(selection, REDELIVERY_KEYS, "redeliver");
+  selection = readOptions<WebhookRedelivery>(selection, REDELIVERY_KEYS, "redeliver");
   const issues: ValidationIssue[] = [];
   const limit = readBoundedInteger(selection.limit, "limit", 100, [1, 1_000], issues);
   const { since, until } = readWindow(selection, issues);

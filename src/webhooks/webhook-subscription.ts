@@ -1,10 +1,11 @@
 import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
+import type { OptionKeys } from "../errors/option-keys.js";
 import { CORRELATION_FIELDS } from "../event/event.js";
 import type { EventTypePattern } from "../event/event-type.js";
 import { showValue } from "../event/json-value.js";
 import { isUuid, normalizeEventQuery } from "../event/query.js";
 import { formatterOf } from "./webhook-formats.js";
+import { readOptions } from "./webhook-options.js";
 import { readWebhookKey } from "./webhook-secrets.js";
 
 /** The body a subscription receives: `"seller"` (the event's wire JSON), `"cloudevents"` or `"iab"`. */
@@ -105,8 +106,7 @@ export function readSubscriptionInput(input: unknown): {
   >;
   readonly from: string;
 } {
-  checkOptionKeys(input, INPUT_KEYS, "add");
-  const value = input as WebhookSubscriptionInput;
+  const value = readOptions<WebhookSubscriptionInput>(input, INPUT_KEYS, "add");
   const issues: ValidationIssue[] = [];
   if (value.id !== undefined && (typeof value.id !== "string" || !ID.test(value.id)))
     issues.push({ path: ["id"], message: `must be 1 to 100 letters, digits or ._:-, got ${showValue(value.id)}` });
@@ -121,9 +121,8 @@ export function readSubscriptionInput(input: unknown): {
 /** Validates `update()`'s patch against the stored subscription and returns the new record. */
 export function applySubscriptionPatch(current: WebhookSubscription, patch: unknown, now: string): WebhookSubscription {
   const { id: _id, from: _from, ...patchKeys } = INPUT_KEYS;
-  checkOptionKeys(patch, patchKeys, "update");
   const issues: ValidationIssue[] = [];
-  const merged = { ...current, ...(patch as WebhookSubscriptionPatch) };
+  const merged = { ...current, ...readOptions<WebhookSubscriptionPatch>(patch, patchKeys, "update") };
   const fields = readFields(merged, issues);
   if (issues.length > 0) throw new EventValidationError(issues);
   const reenabled = fields.enabled && !current.enabled;

@@ -162,3 +162,30 @@ describe("webhook dispatcher lifecycle", () => {
     );
   });
 });
+
+describe("hostile webhook input", () => {
+  it("answers throwing getters and revoked proxies with EventValidationError", async () => {
+    const bus = new EventBus();
+    cleanups.push(() => bus.close());
+    const throwing = Object.defineProperty({}, "timeoutMs", {
+      enumerable: true,
+      get() {
+        throw new Error("boom");
+      },
+    });
+    expect(() => createWebhookDispatcher(bus, throwing)).toThrow(EventValidationError);
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(() => createWebhookDispatcher(bus, proxy)).toThrow(EventValidationError);
+    const dispatcher = createWebhookDispatcher(bus);
+    cleanups.push(() => dispatcher.close());
+    const hostile = Object.defineProperty({ secrets: generateWebhookSecret() }, "url", {
+      enumerable: true,
+      get() {
+        throw new Error("boom");
+      },
+    });
+    await expect(dispatcher.add(hostile as never)).rejects.toThrow(EventValidationError);
+    await expect(dispatcher.add(proxy as never)).rejects.toThrow(EventValidationError);
+  });
+});

@@ -48,6 +48,10 @@ describe("verifyWebhook", () => {
     const { "webhook-signature": _signature, ...unsigned } = headers;
     await refused(verifyWebhook({ headers: unsigned, body }, secret), /headers: webhook-id, webhook-timestamp/);
     await expect(verifyWebhook({ headers, body }, "not-a-secret")).rejects.toThrow(/secret: must be/);
+    await expect(verifyWebhook({ headers, body }, secret, { toleranceSeconds: -1 })).rejects.toThrow(
+      /toleranceSeconds/,
+    );
+    await expect(verifyWebhook({ headers, body }, secret, { tolerance: 5 } as never)).rejects.toThrow(/tolerance: is not an option of verifyWebhook/);
   });
 
   it("verifies v1a Ed25519 signatures made by the dispatcher with the whpk_ key alone", async () => {
