@@ -89,7 +89,11 @@ export class SubscriptionDeliverer {
       if (signal.aborted) throw new Error("the deliverer stopped");
       const entry = await deliverOnce(this.context, this.subscription, event, attempt, "attempt", signal);
       if (signal.aborted) throw new Error("the deliverer stopped");
-      this.subscription = await recordOutcome(this.context, this.subscription, entry);
+      this.subscription = await recordOutcome(this.context, this.subscription, entry).catch((error: unknown) => {
+        // A store hiccup while counting failures must not cost the event its schedule: report it and go on.
+        this.context.settings.onError({ source: "webhook", error, subscription_id: this.subscription.id });
+        return this.subscription;
+      });
       if (entry.ok) return;
       if (!this.subscription.enabled) {
         void this.stop();

@@ -103,6 +103,38 @@ describe("webhook delivery", () => {
     expect(receiver.received.map((request) => request.headers["webhook-id"])).toEqual([first, second, second, third]);
   });
 
+  it("keeps an event's schedule when the store fails while counting its failures, and reports it", async () => {
+    const storage = memoryStorage();
+    const webhooks = storage.webhooks as NonNullable<typeof storage.webhooks>;
+    let failReads = false;
+    const flaky = {
+      ...storage,
+      webhooks: {
+        ...webhooks,
+        readSubscription: (id: string) =>
+          failReads ? Promise.reject(new Error("store down")) : webhooks.readSubscription(id),
+      },
+    };
+    const receiver = await startReceiver((_request, index) => ({ status: index === 0 ? 500 : 200 }));
+    const bus = new EventBus({ storage: flaky });
+    const reports: WebhookErrorReport[] = [];
+    const dispatcher = createWebhookDispatcher(bus, { ...FAST, onError: (report) => reports.push(report) });
+    cleanups.push(
+      () => receiver.close(),
+      () => bus.close(),
+      () => dispatcher.close(),
+    );
+    const { id } = await dispatcher.add({ url: receiver.url(), secrets: generateWebhookSecret() });
+    failReads = true;
+    const event = await bus.emitEvent({ event_type: "deal.created" });
+    await waitFor("the retry", () => receiver.received.length === 2);
+    failReads = false;
+    expect(receiver.received.map((request) => request.headers["webhook-id"])).toEqual([event.event_id, event.event_id]);
+    expect(String(reports[0]?.error)).toMatch(/store down/);
+    const consumer = (await dispatcher.get(id))?.consumer as string;
+    expect(await storage.checkpoints?.deadLetters(consumer)).toEqual([]);
+  });
+
   it("counts a timeout as a failed attempt and a slow answer within the timeout as a success", async () => {
     const { receiver, bus, dispatcher } = await setup(
       (_request, index) => (index === 0 ? "hang" : { status: 200, delayMs: 100 }),

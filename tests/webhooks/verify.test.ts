@@ -51,7 +51,9 @@ describe("verifyWebhook", () => {
     await expect(verifyWebhook({ headers, body }, secret, { toleranceSeconds: -1 })).rejects.toThrow(
       /toleranceSeconds/,
     );
-    await expect(verifyWebhook({ headers, body }, secret, { tolerance: 5 } as never)).rejects.toThrow(/tolerance: is not an option of verifyWebhook/);
+    await expect(verifyWebhook({ headers, body }, secret, { tolerance: 5 } as never)).rejects.toThrow(
+      /tolerance: is not an option of verifyWebhook/,
+    );
   });
 
   it("verifies v1a Ed25519 signatures made by the dispatcher with the whpk_ key alone", async () => {
