@@ -80,7 +80,12 @@ function startDispatcher(config: WebhookChildConfig): { child: ChildProcess; rea
 for (const store of stores) {
   describe.skipIf(!store.available)(`webhook dispatchers in a fleet on ${store.name}`, () => {
     it("a standby takes over from a dispatcher SIGKILLed mid-delivery: every event delivered, never by two at once, at most one batch again", async () => {
-      const receiver = await startReceiver(() => ({ status: 200, delayMs: 15 }));
+      // From the 20th request on, requests hang until the first dispatcher is killed: it dies mid-delivery, with
+      // work left, however long the second process takes to start on a busy machine.
+      let killed = false;
+      const receiver = await startReceiver((_request, index) =>
+        index >= 20 && !killed ? "hang" : { status: 200, delayMs: 5 },
+      );
       cleanups.push(() => receiver.close());
       const { config, storage } = store.open();
       const bus = new EventBus({ storage, closeStorage: true });
@@ -100,6 +105,8 @@ for (const store of stores) {
       const second = startDispatcher(config);
       await second.ready;
       first.child.kill("SIGKILL");
+      await new Promise((resolve) => first.child.once("exit", resolve));
+      killed = true;
       expect(receiver.received.length).toBeLessThan(2 * EVENTS); // killed mid-way, with work left for the standby
       const ids = events.map((event) => event.event_id);
       const deliveredTo = (path: string) => receiver.received.filter((request) => request.path === path);
