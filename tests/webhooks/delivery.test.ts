@@ -135,6 +135,35 @@ describe("webhook delivery", () => {
     expect(await storage.checkpoints?.deadLetters(consumer)).toEqual([]);
   });
 
+  it("applies new types from the checkpoint, reports its state, and forgets a removed subscription", async () => {
+    const { receiver, bus, dispatcher } = await setup();
+    const { id } = await dispatcher.add({
+      url: receiver.url(),
+      secrets: generateWebhookSecret(),
+      event_types: "deal.*",
+    });
+    const deal = await bus.emitEvent({ event_type: "deal.created" });
+    await waitFor("the deal event", () => receiver.received.length === 1);
+    await dispatcher.update(id, { event_types: ["session.*"] });
+    await bus.emitEvent({ event_type: "deal.created" });
+    const session = await bus.emitEvent({ event_type: "session.created" });
+    await waitFor("the session event", () => receiver.received.length === 2);
+    expect(receiver.received.map((request) => request.headers["webhook-id"])).toEqual([
+      deal.event_id,
+      session.event_id,
+    ]);
+    await waitFor(
+      "the checkpoint after the session event",
+      () => dispatcher.status()[0]?.position === session.event_id,
+    );
+    expect(dispatcher.status()).toMatchObject([{ id, state: "active", position: session.event_id }]);
+    expect(await dispatcher.remove(id)).toBe(true);
+    expect(dispatcher.status()).toEqual([]);
+    expect(await dispatcher.get(id)).toBeNull();
+    await expect(dispatcher.deliveries(id)).rejects.toThrow(/no subscription has id/);
+    expect(await dispatcher.remove(id)).toBe(false);
+  });
+
   it("counts a timeout as a failed attempt and a slow answer within the timeout as a success", async () => {
     const { receiver, bus, dispatcher } = await setup(
       (_request, index) => (index === 0 ? "hang" : { status: 200, delayMs: 100 }),
