@@ -26,6 +26,7 @@ const BENCHMARKS = [
   "postgres-read",
   "prune",
   "forwarding",
+  "webhooks",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";

@@ -35,6 +35,7 @@ const ENTRY_PATHS = {
   "ad-seller-events/nats": ["../../src/interop/nats/index.ts"],
   "ad-seller-events/amqp": ["../../src/interop/amqp/index.ts"],
   "ad-seller-events/otel": ["../../src/interop/otel/index.ts"],
+  "ad-seller-events/webhooks": ["../../src/webhooks/index.ts"],
 };
 
 const NODE_SQLITE_TYPES = `declare module "node:sqlite" {

@@ -10,4 +10,7 @@ export type {
   NormalizedEventQuery,
   PruneOptions,
   StorageWatch,
+  WebhookLogQuery,
+  WebhookLogRecord,
+  WebhookStore,
 } from "./types.js";

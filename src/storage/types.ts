@@ -82,6 +82,8 @@ export interface EventStorage {
   watch?(onAppend: () => void): StorageWatch;
   /** Optional durable-consumer capability: checkpoints, leases and dead letters (see {@link CheckpointStore}). */
   readonly checkpoints?: CheckpointStore | undefined;
+  /** Optional webhook capability: subscriptions and their delivery log (see {@link WebhookStore}). */
+  readonly webhooks?: WebhookStore | undefined;
   /**
    * Optional fast path for serving: the JSON text of each event `list` would return, in the same order, exactly
    * `JSON.stringify` of the frozen `Event` `list` would return (byte for byte). The HTTP routes use it when present,
@@ -217,4 +219,68 @@ export interface CheckpointStore {
   writeCheckpoint(lease: ConsumerLease, write: CheckpointWrite): Promise<boolean>;
   /** The name's dead letters, oldest first. */
   deadLetters(name: string): Promise<DeadLetter[]>;
+}
+
+/**
+ * One entry of a webhook delivery log as a store keeps it: the indexed fields beside the entry's JSON text (which
+ * `ad-seller-events/webhooks` writes and reads; the store does not look inside).
+ *
+ * @example
+ * ```ts
+ * await webhooks.appendDelivery({ subscription_id: "s-1", event_id, ok: true, at, json: "{...}" }, 1000);
+ * ```
+ */
+export interface WebhookLogRecord {
+  readonly subscription_id: string;
+  /** The event delivered, `null` for an entry about the subscription itself (auto-disabled). */
+  readonly event_id: string | null;
+  /** Whether the attempt succeeded. */
+  readonly ok: boolean;
+  /** When, ISO-8601 UTC (sortable as text). */
+  readonly at: string;
+  readonly json: string;
+}
+
+/**
+ * Which log entries `listDeliveries` returns: one subscription's, newest first, optionally narrowed.
+ *
+ * @example
+ * ```ts
+ * const query: WebhookLogQuery = { subscription_id: "s-1", ok: false, limit: 50 };
+ * ```
+ */
+export interface WebhookLogQuery {
+  readonly subscription_id: string;
+  readonly event_id?: string | undefined;
+  readonly ok?: boolean | undefined;
+  /** Entries at or after this time (inclusive, ISO-8601 UTC). */
+  readonly since?: string | undefined;
+  /** Entries before this time (exclusive, ISO-8601 UTC). */
+  readonly until?: string | undefined;
+  readonly limit: number;
+}
+
+/**
+ * Optional capability of a store: webhook subscriptions (JSON text by id) and their delivery log, kept beside the
+ * events so that every dispatcher of a fleet sees the same subscriptions. Covered by the conformance suite.
+ *
+ * Rules:
+ * - `saveSubscription` inserts or replaces; `listSubscriptions` returns every one, ordered by id.
+ * - `appendDelivery` keeps at most `keep` entries per subscription (the newest); `listDeliveries` returns the
+ *   newest first. `deleteSubscription` also deletes its log.
+ *
+ * @example
+ * ```ts
+ * await webhooks.saveSubscription("s-1", JSON.stringify(subscription));
+ * const [first] = await webhooks.listSubscriptions();
+ * ```
+ */
+export interface WebhookStore {
+  saveSubscription(id: string, json: string): Promise<void>;
+  readSubscription(id: string): Promise<string | null>;
+  listSubscriptions(): Promise<{ readonly id: string; readonly json: string }[]>;
+  /** True when it existed. */
+  deleteSubscription(id: string): Promise<boolean>;
+  appendDelivery(record: WebhookLogRecord, keep: number): Promise<void>;
+  listDeliveries(query: WebhookLogQuery): Promise<WebhookLogRecord[]>;
 }

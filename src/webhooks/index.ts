@@ -1,2 +1,31 @@
-// The entry `ad-seller-events/webhooks` (DESIGN section 2x): being built in wave 3.
-export {};
+// The entry `ad-seller-events/webhooks` (DESIGN section 21): signed, durable, at-least-once webhook delivery.
+
+export {
+  type VerifiedWebhook,
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookRequest,
+  WebhookVerificationError,
+} from "./verify-webhook.js";
+export type { WebhookDelivery } from "./webhook-delivery.js";
+export {
+  createWebhookDispatcher,
+  WebhookDispatcher,
+  type WebhookSubscriptionStatus,
+} from "./webhook-dispatcher.js";
+export type { WebhookLookup } from "./webhook-network.js";
+export type {
+  WebhookAutoDisableOptions,
+  WebhookDispatcherOptions,
+  WebhookErrorReport,
+  WebhookRetryOptions,
+} from "./webhook-options.js";
+export type { WebhookDeliveryQuery, WebhookRedelivery, WebhookRedeliveryResult } from "./webhook-redelivery.js";
+export { generateWebhookSecret } from "./webhook-secrets.js";
+export type {
+  WebhookFieldFilter,
+  WebhookFormat,
+  WebhookSubscription,
+  WebhookSubscriptionInput,
+  WebhookSubscriptionPatch,
+} from "./webhook-subscription.js";

@@ -7,6 +7,7 @@ describeStorageConformance({
   createStorage: () => memoryStorage(),
   watch: true,
   checkpoints: true,
+  webhooks: true,
   describe,
   it,
   expect,

@@ -41,13 +41,14 @@ describe.skipIf(!available)("postgresStorage", () => {
   }
 
   afterAll(async () => {
-    await dropTestObjects(PG_URL, { tables, schemas });
+    await dropTestObjects(PG_URL, { tables: tables.flatMap((t) => [t, `${t}_webhooks`, `${t}_webhook_log`]), schemas });
     await Promise.all([pool, ...pools].map((each) => each.end()));
   });
 
   describeStorageConformance({
     name: "postgres",
     checkpoints: true,
+    webhooks: true,
     createStorage: () => freshStorage(),
     reopen: (closed) => postgresStorage({ pool: newPool(), table: tableOf.get(closed) as string }),
     watch: true,

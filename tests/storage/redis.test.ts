@@ -80,6 +80,7 @@ describe.skipIf(!available)("redisStorage", () => {
   describeStorageConformance({
     name: "redis",
     checkpoints: true,
+    webhooks: true,
     createStorage: () => openStore(),
     reopen: (closed) => openStore(prefixOf.get(closed)),
     watch: true,

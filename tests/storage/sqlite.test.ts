@@ -70,6 +70,7 @@ for (const flavour of flavours.filter((candidate) => candidate.open !== undefine
     describeStorageConformance({
       name: `sqlite (${flavour.name})`,
       checkpoints: true,
+      webhooks: true,
       createStorage: () => {
         const file = freshFile();
         const storage = sqliteStorage({ database: open(file), closeDatabase: true });

@@ -7,6 +7,7 @@ import { resolvePruneOptions, yieldToAppends } from "../kit/prune-options.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { memoryCheckpoints } from "./memory-checkpoints.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
+import { memoryWebhooks } from "./memory-webhooks.js";
 
 /**
  * Options of {@link memoryStorage}.
@@ -196,6 +197,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
   return {
     name: "memory",
     checkpoints: memoryCheckpoints(),
+    webhooks: memoryWebhooks(),
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
       const outcomes = batch.map((event) => {
         const existing = seqById.get(event.event_id);

@@ -15,6 +15,7 @@ import { EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
 import { StatisticsKeeper } from "./postgres-statistics.js";
 import { PostgresWatch, postgresChannel } from "./postgres-watch.js";
+import { postgresWebhooks } from "./postgres-webhooks.js";
 
 /**
  * Options of {@link postgresStorage}. Only `pool` is required.
@@ -182,6 +183,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     checkpoints: postgresCheckpoints(pool, names, settings.createSchema, (operation, work) =>
       gate.run(operation, work),
     ),
+    webhooks: postgresWebhooks(pool, names, settings.createSchema, (operation, work) => gate.run(operation, work)),
     async close(): Promise<void> {
       const closing = (async () => {
         if (!(await gate.shut())) return;

@@ -13,6 +13,7 @@ import { pruneEvents } from "./redis-prune.js";
 import { parseEventRecord, serializeEvent } from "./redis-record.js";
 import { defineScripts, type RedisScripts } from "./redis-scripts.js";
 import { RedisWatch } from "./redis-watch.js";
+import { redisWebhooks } from "./redis-webhooks.js";
 
 /**
  * Default bound on each round trip to Redis, in milliseconds.
@@ -114,6 +115,7 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
       }),
     list: (query) => call("list", () => listEvents(query, { client, keys, scripts, guard })),
     checkpoints: redisCheckpoints(client, keys.prefix, (operation, work) => call(operation, () => guard.run(work))),
+    webhooks: redisWebhooks(client, keys.prefix, (operation, work) => call(operation, () => guard.run(work))),
     listJson: (query) => call("list", () => listEventJson(query, { client, keys, scripts, guard })),
     getJson: (eventId) =>
       call("get", async () => {

@@ -14,6 +14,7 @@ import {
 import { SqliteEventTable } from "./sqlite-operations.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
+import { sqliteWebhooks } from "./sqlite-webhooks.js";
 
 /**
  * How long a connection waits for another connection's write lock before failing with SQLITE_BUSY, when neither
@@ -146,6 +147,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     },
     watch: (onAppend) => watcher.watch(onAppend),
     checkpoints: sqliteCheckpoints(database, table, use, settings.createSchema),
+    webhooks: sqliteWebhooks(database, table, use, settings.createSchema),
     async listJson(query: NormalizedEventQuery): Promise<string[]> {
       return use("list", () => events.listJson(query));
     },

@@ -18,6 +18,7 @@ import {
 import { definePruneConformance } from "./prune.js";
 import { defineQueryConformance } from "./queries.js";
 import { defineWatchConformance } from "./watch.js";
+import { defineWebhookConformance } from "./webhooks.js";
 
 /**
  * Options of {@link describeStorageConformance}.
@@ -55,6 +56,8 @@ export interface StorageConformanceOptions {
    * dead letters), so run its cases. Default: `false`.
    */
   readonly checkpoints?: boolean | undefined;
+  /** The store implements the optional `webhooks` capability (subscriptions, delivery log): run its cases. */
+  readonly webhooks?: boolean | undefined;
   /** The store implements `prune` (retention): run the prune and gap cases. Default: `false`. */
   readonly prune?: boolean | undefined;
   /** Timeout of each test in milliseconds. Default: 30000. */
@@ -110,6 +113,7 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
     }
     if (options.checkpoints === true) defineCheckpointConformance(it, expect, withStore, timeout);
     if (options.prune === true) definePruneConformance(it, expect, withStore, timeout);
+    if (options.webhooks === true) defineWebhookConformance(it, expect, withStore, timeout);
   });
 }
 
