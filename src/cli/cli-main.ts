@@ -26,7 +26,10 @@ export async function runCli(argv: readonly string[], io: CliProcess): Promise<n
   }
   const command = COMMANDS.find((candidate) => candidate.name === name);
   if (command === undefined) {
-    const close = closestName(name, COMMANDS.map((candidate) => candidate.name));
+    const close = closestName(
+      name,
+      COMMANDS.map((candidate) => candidate.name),
+    );
     const hint = close === undefined ? "; run ad-seller-events --help for the list" : `; did you mean ${close}?`;
     fail(`: ${name.slice(0, 40)}: unknown command${hint}`);
     return EXIT_USAGE;

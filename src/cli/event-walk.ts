@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { EventBus } from "../bus/event-bus.js";
 import type { EventQuery } from "../event/query.js";
 import { readWireHeader } from "../storage/kit/stored-event.js";
@@ -29,6 +30,8 @@ export async function* walkEventJson(
   while (json.length > 0 && !signal.aborted) {
     yield* json;
     const last = json.at(-1) as string;
+    // A synchronous store (SQLite) answers in microtasks only: give the event loop a turn, so Ctrl-C is seen.
+    await nextTurn();
     if (signal.aborted) return;
     json = (await bus.listEventsJsonPage({ ...filters, after: eventIdOf(last), limit: WALK_PAGE })).json;
   }

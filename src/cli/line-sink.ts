@@ -1,5 +1,5 @@
-import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { createWriteStream } from "node:fs";
 import type { CommandContext } from "./command.js";
 
 /** Where a command writes many lines: stdout, or a file (`--output`). Writes wait for the reader (bounded memory). */

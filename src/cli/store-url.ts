@@ -54,7 +54,10 @@ async function openStorage(scheme: string | undefined, location: StoreLocation, 
       return openRedis(location);
     case "memory:": {
       if (rules.allowMemory !== true) {
-        throw new UsageError("--store", "memory: holds nothing outside this process; name a sqlite:, postgres:// or redis:// store");
+        throw new UsageError(
+          "--store",
+          "memory: holds nothing outside this process; name a sqlite:, postgres:// or redis:// store",
+        );
       }
       const { memoryStorage } = await import("../storage/memory/memory-storage.js");
       return memoryStorage();

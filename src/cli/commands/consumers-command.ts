@@ -32,9 +32,13 @@ export const consumersCommand: Command = {
       throw new UsageError("<action>", `consumers takes status or dead-letters${hint}`);
     }
     if (names.length === 0) {
-      throw new UsageError("<name>", "name the consumers (the store keeps no list of names): consumers status <name>...");
+      throw new UsageError(
+        "<name>",
+        "name the consumers (the store keeps no list of names): consumers status <name>...",
+      );
     }
-    if (action === "dead-letters" && names.length > 1) throw new UsageError(names[1] as string, "dead-letters takes one name");
+    if (action === "dead-letters" && names.length > 1)
+      throw new UsageError(names[1] as string, "dead-letters takes one name");
     const query = queryFromFlags(context.args, ["type"]);
     const bus = await context.openStore({ access: "read" });
     try {
@@ -68,7 +72,7 @@ async function printStatus(
   } catch (error) {
     if (!(error instanceof EventGapError)) throw asUsageError(error);
     lag = null;
-    note = "its position was pruned: it fails with a gap until it moves on (onGap: \"oldest\")";
+    note = 'its position was pruned: it fails with a gap until it moves on (onGap: "oldest")';
   }
   if (context.style.json) {
     await context.print(JSON.stringify({ name, position, lag, dead_letters: deadLetters }));

@@ -68,5 +68,8 @@ export const exportCommand: Command = {
 function readFormat(text: string | undefined): ExportFormat {
   if (text === undefined) return "jsonl";
   if ((EXPORT_FORMATS as readonly string[]).includes(text)) return text as ExportFormat;
-  throw new UsageError("--format", `"${text.slice(0, 40)}" is not a format; use jsonl or csv${didYouMean(text, EXPORT_FORMATS)}`);
+  throw new UsageError(
+    "--format",
+    `"${text.slice(0, 40)}" is not a format; use jsonl or csv${didYouMean(text, EXPORT_FORMATS)}`,
+  );
 }

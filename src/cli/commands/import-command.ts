@@ -1,9 +1,9 @@
 import { open } from "node:fs/promises";
 import type { EventBus } from "../../bus/event-bus.js";
-import type { Event } from "../../event/event.js";
 import { didYouMean } from "../../errors/suggestions.js";
-import { excerpt, readLines } from "../../outbox/outbox-lines.js";
+import type { Event } from "../../event/event.js";
 import { importAuditFallback } from "../../outbox/audit-fallback.js";
+import { excerpt, readLines } from "../../outbox/outbox-lines.js";
 import { parseStoredEvent, wireJson } from "../../storage/kit/stored-event.js";
 import { stringFlag, UsageError } from "../cli-args.js";
 import type { Command, CommandContext } from "../command.js";
@@ -86,7 +86,8 @@ async function importJsonLines(
       const event = batch[index] as Event;
       if (stored === null) tally.imported += 1;
       else if (wireJson(stored) === wireJson(event)) tally.duplicates += 1;
-      else reject(context, tally, 0, `event_id ${event.event_id} is stored with different content; kept the stored one`);
+      else
+        reject(context, tally, 0, `event_id ${event.event_id} is stored with different content; kept the stored one`);
     });
     progress.add(batch.length);
     batch = [];

@@ -87,7 +87,9 @@ async function printStatus(context: CommandContext, status: OutboxFileStatus): P
   const owner = status.owner as { pid?: number; host?: string; since?: string } | null;
   await context.print(`${status.file}: ${formatCount(status.pending)} events pending`);
   if (status.oldest_timestamp !== null) await context.print(`  oldest     ${status.oldest_timestamp}`);
-  await context.print(`  owner      ${owner === null ? "none (replay may take it)" : `pid ${owner.pid} on ${owner.host} since ${owner.since}`}`);
+  await context.print(
+    `  owner      ${owner === null ? "none (replay may take it)" : `pid ${owner.pid} on ${owner.host} since ${owner.since}`}`,
+  );
   if (status.rejected_lines > 0) {
     await context.print(`  rejected   ${formatCount(status.rejected_lines)} lines in ${status.file}.rejected`);
   }

@@ -1,5 +1,11 @@
 import type { EventBus } from "../../bus/event-bus.js";
-import { AUDIT_EVENT_TYPES, describeBadPattern, EVENT_TYPES, type EventType, typesMatching } from "../../event/event-type.js";
+import {
+  AUDIT_EVENT_TYPES,
+  describeBadPattern,
+  EVENT_TYPES,
+  type EventType,
+  typesMatching,
+} from "../../event/event-type.js";
 import { normalizeTimestamp } from "../../event/timestamp.js";
 import { booleanFlag, listFlag, type ParsedArgs, stringFlag, UsageError } from "../cli-args.js";
 import type { Command, CommandContext } from "../command.js";
@@ -47,7 +53,9 @@ export const pruneCommand: Command = {
       }
       const total = await printCounts(context, bus, before, types);
       if (!booleanFlag(context.args, "yes")) {
-        context.note(`prune: dry run: ${formatCount(total)} events stamped before ${before} would go; add --yes to delete them`);
+        context.note(
+          `prune: dry run: ${formatCount(total)} events stamped before ${before} would go; add --yes to delete them`,
+        );
         return context.signal.aborted ? EXIT_FAILURE : EXIT_OK;
       }
       return await deleteEvents(context, bus, before, types, total);
@@ -114,7 +122,11 @@ function readBefore(args: ParsedArgs): string {
   }
   if (age === undefined) throw new UsageError("--before", "prune needs --before <time> or --older-than <age>");
   const match = /^(\d{1,6})([smhdw])$/.exec(age);
-  if (match === null) throw new UsageError("--older-than", `must be a number and a unit (s, m, h, d, w), e.g. 90d; got "${age.slice(0, 40)}"`);
+  if (match === null)
+    throw new UsageError(
+      "--older-than",
+      `must be a number and a unit (s, m, h, d, w), e.g. 90d; got "${age.slice(0, 40)}"`,
+    );
   const ms = Number(match[1]) * (UNIT_MS[match[2] as string] as number);
   return new Date(Date.now() - ms).toISOString();
 }

@@ -1,5 +1,5 @@
-import { createServer } from "node:http";
 import { once } from "node:events";
+import { createServer } from "node:http";
 import type { EventBus } from "../../bus/event-bus.js";
 import { createEventsHandler } from "../../http/node.js";
 import { booleanFlag, integerFlag, stringFlag, UsageError } from "../cli-args.js";
@@ -34,7 +34,10 @@ export const serveCommand: Command = {
       await bus.close();
       throw new UsageError("--demo", "seeds only a memory: store; it never writes sample events into a real one");
     }
-    const handler = createEventsHandler(bus, { viewer: true, onError: (error) => context.note(`serve: ${String(error)}`) });
+    const handler = createEventsHandler(bus, {
+      viewer: true,
+      onError: (error) => context.note(`serve: ${String(error)}`),
+    });
     const server = createServer((request, response) => {
       if (request.url === "/" || request.url === "") {
         response.writeHead(302, { location: `${BASE}/ui` }).end();
@@ -49,7 +52,9 @@ export const serveCommand: Command = {
       const address = server.address();
       const actual = typeof address === "object" && address !== null ? address.port : port;
       const shown = host.includes(":") ? `[${host}]` : host;
-      context.note(`serve: http://${shown}:${actual}${BASE} (viewer: http://${shown}:${actual}${BASE}/ui); Ctrl-C to stop`);
+      context.note(
+        `serve: http://${shown}:${actual}${BASE} (viewer: http://${shown}:${actual}${BASE}/ui); Ctrl-C to stop`,
+      );
       if (!context.signal.aborted) await once(context.signal, "abort");
       context.note("serve: stopping");
       return EXIT_OK;
