@@ -1,8 +1,7 @@
 // The built binary against real SQLite files: every command, bad flags, a missing store, the Python fixture
 // imported twice, prune dry then --yes, export then import byte for byte, the readable terminal view.
 import { execFile } from "node:child_process";
-import { once } from "node:events";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";

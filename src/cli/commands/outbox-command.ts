@@ -39,7 +39,6 @@ export const outboxCommand: Command = {
       throw new UsageError("<action>", `outbox takes status or replay${didYouMean(action, ACTIONS)}`);
     }
     if (path === undefined) throw new UsageError("<file>", `outbox ${action} needs the outbox file`);
-    if (!existsSync(path)) throw new UsageError("<file>", `no outbox file at ${path}`);
     const status = await readStatus(path);
     if (action === "status") {
       await printStatus(context, status);
@@ -52,9 +51,10 @@ export const outboxCommand: Command = {
 async function readStatus(path: string): Promise<OutboxFileStatus> {
   let pending = 0;
   let oldest: string | null = null;
-  const handle = await open(path, "r");
+  // The outbox deletes its file once every event is confirmed: no file is nothing pending.
+  const handle = existsSync(path) ? await open(path, "r") : undefined;
   try {
-    for await (const line of readLines(handle)) {
+    for await (const line of handle === undefined ? [] : readLines(handle)) {
       if (!line.complete || line.oversized || line.text.trim() === "") continue;
       try {
         const parsed = JSON.parse(line.text) as { timestamp?: string } | { timestamp?: string }[];
@@ -66,7 +66,7 @@ async function readStatus(path: string): Promise<OutboxFileStatus> {
       }
     }
   } finally {
-    await handle.close();
+    await handle?.close();
   }
   const owner = await readFile(`${path}.lock`, "utf8").then(
     (text) => JSON.parse(text) as unknown,
