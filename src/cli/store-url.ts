@@ -114,12 +114,17 @@ async function openRedis(location: StoreLocation): Promise<EventStorage> {
     connectTimeout: 5_000,
     retryStrategy: () => null,
   });
-  client.on("error", () => undefined);
+  let lastError: Error | undefined;
+  client.on("error", (error: Error) => {
+    lastError = error;
+  });
   try {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new StoreOpenError(`--store: cannot reach Redis at ${redact(location.url)}: ${(error as Error).message}`);
+    // ioredis rejects with "Connection is closed."; the socket's own error says why.
+    const reason = (lastError ?? (error as Error)).message;
+    throw new StoreOpenError(`--store: cannot reach Redis at ${redact(location.url)}: ${reason}`);
   }
   const { redisStorage } = await import("../storage/redis/redis-storage.js");
   return redisStorage({ client, closeClient: true, prefix: location.prefix });
