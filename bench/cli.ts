@@ -4,9 +4,9 @@
 // in this process: reading the table row by row into a file (export), and parsing the lines and appending them
 // in batches through the adapter (import).
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { createReadStream, createWriteStream, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { once } from "node:events";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";

@@ -66,13 +66,16 @@ function freshStore(kind: "postgres" | "redis"): string[] {
 describe.runIf(hasPostgres && hasRedis)("PostgreSQL and Redis", () => {
   it("an export moved SQLite -> PostgreSQL -> Redis and exported again is the same file, byte for byte", async () => {
     const path = join(folder, "source.sqlite");
-    const bus = new EventBus({ storage: sqliteStorage({ database: new Database(path), closeDatabase: true }), closeStorage: true });
+    const bus = new EventBus({
+      storage: sqliteStorage({ database: new Database(path), closeDatabase: true }),
+      closeStorage: true,
+    });
     for (let start = 0; start < 2_400; start += 600) {
       await bus.emitEvents(
         Array.from({ length: 600 }, (_, index) => ({
           event_type: index % 2 === 0 ? ("deal.created" as const) : ("negotiation.round" as const),
           deal_id: `d-${index % 9}`,
-          payload: { round: start + index, text: "ünïcode, \"quotes\"\n", big: 2 ** 53 - 1 },
+          payload: { round: start + index, text: 'ünïcode, "quotes"\n', big: 2 ** 53 - 1 },
         })),
       );
     }
@@ -98,7 +101,12 @@ describe.runIf(hasPostgres && hasRedis)("PostgreSQL and Redis", () => {
       const got = await runCli(cli, ["get", JSON.parse(first as string).event_id, ...store]);
       expect(got.stdout).toBe(`${first}\n`);
       const listed = await runCli(cli, ["list", ...store, "--type", "deal.*", "--deal", "d-0", "--limit", "3"]);
-      expect(listed.stdout.trim().split("\n").map((line) => JSON.parse(line).deal_id)).toEqual(["d-0", "d-0", "d-0"]);
+      expect(
+        listed.stdout
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line).deal_id),
+      ).toEqual(["d-0", "d-0", "d-0"]);
     }
   }, 60_000);
 
@@ -114,9 +122,12 @@ describe.runIf(hasPostgres && hasRedis)("PostgreSQL and Redis", () => {
       const dry = await runCli(cli, ["prune", "--before", "2027-01-01", ...store]);
       expect(dry).toMatchObject({ code: 0, stdout: "" });
       const auditToo = await runCli(cli, ["prune", "--before", "2027-01-01", "--type", "deal.*", ...store]);
-      expect(auditToo.stdout.trim().split("\n").map((line) => JSON.parse(line))).toEqual([
-        { event_type: "deal.created", events: 1, before: "2027-01-01T00:00:00.000Z" },
-      ]);
+      expect(
+        auditToo.stdout
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line)),
+      ).toEqual([{ event_type: "deal.created", events: 1, before: "2027-01-01T00:00:00.000Z" }]);
       expect((await runCli(cli, ["export", ...store])).stdout.trim().split("\n")).toHaveLength(5);
       await runCli(cli, ["prune", "--before", "2027-01-01", "--type", "deal.*", "--yes", ...store]);
       const left = (await runCli(cli, ["export", ...store])).stdout.trim().split("\n");
