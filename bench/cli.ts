@@ -6,35 +6,23 @@
 import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { createReadStream, createWriteStream, statSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
-import { build } from "tsup";
 import type { Event } from "../src/index.js";
 import { parseStoredEvent } from "../src/storage/index.js";
 import { sqliteStorage } from "../src/storage/sqlite/index.js";
+import { buildCli } from "../tests/cli/cli-process.js";
 import { quick, type ResultRow, report } from "./harness.js";
 
 const LARGE = quick ? 100_000 : 1_000_000;
 const SMALL = LARGE / 10;
 /** Far below the size of the data (~33 MiB per 100,000 events): a run that held the events would fail. */
 const HEAP_CAP_MIB = 24;
-const root = join(import.meta.dirname, "..");
-const folder = await mkdtemp(join(root, ".scratch", "bench-cli-"));
-
-await build({
-  config: false,
-  entry: { cli: "src/cli/index.ts" },
-  format: ["esm"],
-  outDir: folder,
-  dts: false,
-  splitting: false,
-  silent: true,
-  target: "node20",
-  external: ["zod", "pg", "ioredis", "better-sqlite3", "node:sqlite"],
-  noExternal: ["nanoid"],
-});
+// The binary as the CLI tests build it: src/cli/index.ts bundled by tsup, in a private folder under .scratch/.
+const built = await buildCli();
+const folder = built.folder;
 
 function event(index: number): Event {
   return Object.freeze({

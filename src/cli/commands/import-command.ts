@@ -57,7 +57,7 @@ export const importCommand: Command = {
     const tally: ImportTally = { imported: 0, duplicates: 0, rejected: 0 };
     const progress = new Progress(context.stderr, "read");
     try {
-      if (format === "audit-fallback") await importFallback(context, bus, path, tally);
+      if (format === "audit-fallback") await importFallback(context, bus, path, tally, progress);
       else await importJsonLines(context, bus, handle, tally, progress);
     } finally {
       await handle.close();
@@ -65,7 +65,6 @@ export const importCommand: Command = {
       progress.clear();
     }
     const counts = `${formatCount(tally.imported)} imported, ${formatCount(tally.duplicates)} already stored, ${formatCount(tally.rejected)} rejected`;
-    progress.add(0);
     context.note(`${summaryLine("import", progress, context.signal.aborted)}: ${counts}`);
     return context.signal.aborted || tally.rejected > 0 ? EXIT_FAILURE : EXIT_OK;
   },
@@ -122,10 +121,17 @@ function readEvent(text: string, number: number, oversized: boolean): Event | st
   }
 }
 
-async function importFallback(context: CommandContext, bus: EventBus, path: string, tally: ImportTally) {
+async function importFallback(
+  context: CommandContext,
+  bus: EventBus,
+  path: string,
+  tally: ImportTally,
+  progress: Progress,
+) {
   const result = await importAuditFallback(bus, path);
   tally.imported = result.imported;
   tally.duplicates = result.duplicates;
+  progress.add(result.imported + result.duplicates + result.rejected.length);
   for (const { line, reason } of result.rejected) reject(context, tally, line, reason);
 }
 
