@@ -10,6 +10,7 @@ import { openStore, STORE_ENV, StoreOpenError } from "./store-url.js";
 
 /** The process around a run: streams, environment and the signal that Ctrl-C aborts. */
 export interface CliProcess {
+  readonly stdin: AsyncIterable<Buffer | string>;
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly env: NodeJS.ProcessEnv;
@@ -55,6 +56,7 @@ async function runCommand(command: Command, argv: readonly string[], io: CliProc
   }
   const context: CommandContext = {
     args,
+    stdin: io.stdin,
     stdout: io.stdout,
     stderr: io.stderr,
     env: io.env,

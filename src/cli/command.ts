@@ -14,6 +14,8 @@ export interface OutputStream {
 /** What a command gets to work with; everything outside the process (store, streams, signals) comes through here. */
 export interface CommandContext {
   readonly args: ParsedArgs;
+  /** Standard input, for `import -`. */
+  readonly stdin: AsyncIterable<Buffer | string>;
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly env: NodeJS.ProcessEnv;

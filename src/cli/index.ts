@@ -19,6 +19,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 });
 
 runCli(process.argv.slice(2), {
+  stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

@@ -9,7 +9,8 @@ const REDRAW_MS = 250;
 export class Progress {
   private done = 0;
   private total: number | undefined;
-  private lastDraw = 0;
+  /** When the line was last drawn; the first count draws at once. */
+  private lastDraw = Number.NEGATIVE_INFINITY;
   private drawn = false;
   private readonly started = performance.now();
 

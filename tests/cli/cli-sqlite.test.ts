@@ -255,6 +255,37 @@ describe("export", () => {
     expect(again.stdout.split("\n")).toHaveLength(2_501);
   });
 
+  it("on a terminal, progress on stderr: count, total, rate and ETA, then the summary on a clean line", async () => {
+    const { bus, store } = openFile();
+    await bus.emitEvents(Array.from({ length: 2_000 }, () => ({ event_type: "session.created" as const })));
+    await bus.close();
+    const output = join(folder, "progress.jsonl");
+    // `script` gives the binary a terminal for stderr (and stdout); the events go to a file.
+    const command = `${process.execPath} ${cli.path} export --store ${store} --output ${output}`;
+    const { stdout } = await promisify(execFile)("script", ["-qec", command, "/dev/null"], { env: cliEnv() });
+    const clearLine = "\r\x1b[2K";
+    expect(stdout).toContain(`${clearLine}exported 1,000 of 2,000 events  `);
+    expect(stdout).toMatch(/exported 1,000 of 2,000 events {2}[\d,]+\/s {2}ETA \d+s/);
+    expect(stdout).toContain(`${clearLine}export: 2,000 events in `);
+    expect((await readFile(output, "utf8")).split("\n")).toHaveLength(2_001);
+  });
+
+  it("import - reads stdin: an export piped into an import of another store", async () => {
+    const source = openFile();
+    await source.bus.emitEvents(
+      Array.from({ length: 1_200 }, (_, round) => ({ event_type: "negotiation.round" as const, payload: { round } })),
+    );
+    await source.bus.close();
+    const target = openFile();
+    const shell = `${process.execPath} ${cli.path} export --store ${source.store} | ${process.execPath} ${cli.path} import - --store ${target.store}`;
+    const { stderr } = await promisify(execFile)("bash", ["-o", "pipefail", "-c", shell], { env: cliEnv() });
+    expect(stderr).toMatch(
+      /import: 1,200 events in [\d.]+s \([\d,]+\/s\): 1,200 imported, 0 already stored, 0 rejected\n$/,
+    );
+    expect((await target.bus.listEventsJsonPage({ limit: 1000 })).json).toHaveLength(1000);
+    await target.bus.close();
+  });
+
   it("CSV: a header, wire columns, RFC 4180 quoting; filters apply", async () => {
     const { bus, store } = openFile();
     const event = await bus.emitEvent({ event_type: "deal.created", deal_id: "d,1", payload: { note: 'say "hi"' } });

@@ -1,14 +1,16 @@
 import { open } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import type { EventBus } from "../../bus/event-bus.js";
 import { didYouMean } from "../../errors/suggestions.js";
 import type { Event } from "../../event/event.js";
 import { importAuditFallback } from "../../outbox/audit-fallback.js";
-import { excerpt, readLines } from "../../outbox/outbox-lines.js";
+import { excerpt, MAX_LINE_BYTES } from "../../outbox/outbox-lines.js";
 import { parseStoredEvent, wireJson } from "../../storage/kit/stored-event.js";
 import { stringFlag, UsageError } from "../cli-args.js";
 import type { Command, CommandContext } from "../command.js";
 import { EXIT_FAILURE, EXIT_OK } from "../command.js";
 import { formatCount, Progress } from "../progress.js";
+import { streamLines } from "../stream-lines.js";
 import { summaryLine } from "../summary.js";
 
 const IMPORT_FORMATS = ["jsonl", "audit-fallback"] as const;
@@ -28,7 +30,7 @@ interface ImportTally {
 export const importCommand: Command = {
   name: "import",
   summary: "store the events of a JSON Lines file or of the Python agent's audit_fallback.jsonl; nothing twice",
-  usage: "import <file> [--format jsonl|audit-fallback]",
+  usage: "import <file | -> [--format jsonl|audit-fallback]",
   usesStore: true,
   maxPositionals: 1,
   flags: {
@@ -41,6 +43,7 @@ export const importCommand: Command = {
   examples: [
     "ad-seller-events import events.jsonl --store postgres://localhost/seller",
     "ad-seller-events import data/audit_fallback.jsonl --format audit-fallback --store sqlite:./events.sqlite",
+    "gunzip -c events.jsonl.gz | ad-seller-events import - --store redis://localhost:6379",
   ],
   async run(context) {
     const [path] = context.args.positionals;
@@ -50,17 +53,21 @@ export const importCommand: Command = {
       const hint = didYouMean(format, IMPORT_FORMATS);
       throw new UsageError("--format", `"${format.slice(0, 40)}" is not a format; use jsonl or audit-fallback${hint}`);
     }
-    const handle = await open(path, "r").catch((error: Error) => {
-      throw new UsageError("<file>", `cannot read ${path}: ${error.message}`);
+    if (path === "-" && format === "audit-fallback") {
+      throw new UsageError("<file>", "--format audit-fallback reads a file by its path, not stdin");
+    }
+    const source = await openSource(context, path);
+    const bus = await context.openStore({ access: "write" }).catch(async (error: unknown) => {
+      await source.close();
+      throw error;
     });
-    const bus = await context.openStore({ access: "write" });
     const tally: ImportTally = { imported: 0, duplicates: 0, rejected: 0 };
     const progress = new Progress(context.stderr, "read");
     try {
       if (format === "audit-fallback") await importFallback(context, bus, path, tally, progress);
-      else await importJsonLines(context, bus, handle, tally, progress);
+      else await importJsonLines(context, bus, source, tally, progress);
     } finally {
-      await handle.close();
+      await source.close();
       await bus.close();
       progress.clear();
     }
@@ -70,14 +77,30 @@ export const importCommand: Command = {
   },
 };
 
+/** The bytes to import: a file (whose size gives the ETA), or stdin for `-`. */
+interface ImportSource {
+  readonly chunks: AsyncIterable<Buffer | string>;
+  readonly size: number | undefined;
+  close(): Promise<void>;
+}
+
+async function openSource(context: CommandContext, path: string): Promise<ImportSource> {
+  if (path === "-") return { chunks: context.stdin, size: undefined, close: () => Promise.resolve() };
+  const handle = await open(path, "r").catch((error: Error) => {
+    throw new UsageError("<file>", `cannot read ${path}: ${error.message}`);
+  });
+  const { size } = await handle.stat();
+  const stream: Readable = handle.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 });
+  return { chunks: stream, size, close: () => handle.close() };
+}
+
 async function importJsonLines(
   context: CommandContext,
   bus: EventBus,
-  handle: Awaited<ReturnType<typeof open>>,
+  source: ImportSource,
   tally: ImportTally,
   progress: Progress,
 ): Promise<void> {
-  const size = (await handle.stat()).size;
   let batch: Event[] = [];
   const store = async () => {
     const outcomes = await bus.storage.append(batch);
@@ -91,7 +114,7 @@ async function importJsonLines(
     progress.add(batch.length);
     batch = [];
   };
-  for await (const line of readLines(handle)) {
+  for await (const line of streamLines(source.chunks, MAX_LINE_BYTES)) {
     if (line.text.trim() === "" && !line.oversized) continue;
     const event = readEvent(line.text, line.number, line.oversized);
     if (typeof event === "string") reject(context, tally, line.number, event);
@@ -99,7 +122,8 @@ async function importJsonLines(
     if (batch.length === IMPORT_BATCH) {
       await store();
       // Estimated from the bytes read so far: lines of a file are about the same size.
-      progress.expect(Math.round((size * progress.count) / Math.max(1, line.end)));
+      if (source.size !== undefined)
+        progress.expect(Math.round((source.size * progress.count) / Math.max(1, line.end)));
       if (context.signal.aborted) return;
     }
   }
