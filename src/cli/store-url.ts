@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { EventBus } from "../bus/event-bus.js";
 import type { EventOutbox } from "../bus/write/outbox-contract.js";
+import type { SqliteDatabase } from "../storage/sqlite/sqlite-driver.js";
 import type { EventStorage } from "../storage/types.js";
 import { UsageError } from "./cli-args.js";
 
@@ -79,20 +80,44 @@ async function openSqlite(location: StoreLocation, access: StoreAccess): Promise
   return sqliteStorage({ database, closeDatabase: true, table: location.table });
 }
 
-async function loadSqlite(path: string) {
+/**
+ * better-sqlite3 where it loads; else `node:sqlite` (Node >= 22.5), e.g. on a Node whose ABI the installed addon was
+ * not built for. The adapter takes either.
+ */
+async function loadSqlite(path: string): Promise<SqliteDatabase> {
+  let addonError: unknown;
   try {
     const { default: Database } = await import("better-sqlite3");
     return new Database(path);
   } catch (error) {
-    if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    if ((error as { code?: string }).code === "SQLITE_CANTOPEN") throw error;
+    addonError = error;
   }
+  const DatabaseSync = await importNodeSqlite();
+  if (DatabaseSync === undefined) {
+    const reason = (addonError as Error).message.split("\n")[0];
+    throw new StoreOpenError(
+      `--store: sqlite: needs the better-sqlite3 package (npm install better-sqlite3): ${reason}`,
+    );
+  }
+  return new DatabaseSync(path);
+}
+
+/** `node:sqlite`'s class, without the one-time "experimental" warning that would break one-line output. */
+async function importNodeSqlite() {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
+    if (!String(warning).includes("SQLite")) Reflect.apply(emitWarning, process, [warning, ...rest]);
+  };
   try {
-    const { DatabaseSync } = (await import("node:sqlite" as string)) as {
-      DatabaseSync: new (path: string) => import("../storage/sqlite/sqlite-driver.js").SqliteDatabase;
-    };
-    return new DatabaseSync(path);
+    // A variable specifier: the types of Node 20 have no node:sqlite, and the bundler must leave it alone.
+    const specifier = "node:sqlite";
+    const module = (await import(specifier)) as { DatabaseSync: new (path: string) => SqliteDatabase };
+    return module.DatabaseSync;
   } catch {
-    throw new StoreOpenError("--store: sqlite: needs the better-sqlite3 package (npm install better-sqlite3)");
+    return undefined;
+  } finally {
+    process.emitWarning = emitWarning;
   }
 }
 

@@ -4,12 +4,14 @@ import { once } from "node:events";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBus } from "../../src/index.js";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";
+import { loadAnySqlite } from "../support/sqlite.js";
 import { type BuiltCli, buildCli, finish, runCli, startCli, waitForOutput } from "./cli-process.js";
 
+/** better-sqlite3 on Node 20, node:sqlite on Node 24 (the binary picks the same way). */
+const openDatabase = await loadAnySqlite();
 let cli: BuiltCli;
 let folder: string;
 
@@ -27,7 +29,7 @@ let files = 0;
 function openFile(): { store: string; bus: EventBus } {
   files += 1;
   const path = join(folder, `events-${files}.sqlite`);
-  const storage = sqliteStorage({ database: new Database(path), closeDatabase: true });
+  const storage = sqliteStorage({ database: openDatabase(path), closeDatabase: true });
   return { store: `sqlite:${path}`, bus: new EventBus({ storage, closeStorage: true }) };
 }
 

@@ -5,13 +5,15 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBus, type EventStorage } from "../../src/index.js";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";
+import { loadAnySqlite } from "../support/sqlite.js";
 import { type BuiltCli, buildCli, cliEnv, runCli } from "./cli-process.js";
 
 const FIXTURE = resolve(import.meta.dirname, "../fixtures/python-audit-fallback.jsonl");
+/** better-sqlite3 on Node 20, node:sqlite on Node 24 (the binary picks the same way). */
+const openDatabase = await loadAnySqlite();
 let cli: BuiltCli;
 let folder: string;
 
@@ -30,7 +32,7 @@ let files = 0;
 function openFile(): { path: string; store: string; bus: EventBus; storage: EventStorage } {
   files += 1;
   const path = join(folder, `events-${files}.sqlite`);
-  const storage = sqliteStorage({ database: new Database(path), closeDatabase: true });
+  const storage = sqliteStorage({ database: openDatabase(path), closeDatabase: true });
   return { path, store: `sqlite:${path}`, bus: new EventBus({ storage, closeStorage: true }), storage };
 }
 

@@ -5,7 +5,6 @@ import { once } from "node:events";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import Database from "better-sqlite3";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { sqliteStorage } from "../../src/storage/sqlite/index.js";
 import { uniqueName } from "../fixtures/postgres-tables.js";
 import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
 import { PG_URL, REDIS_URL, serviceAvailable } from "../support/services.js";
+import { loadAnySqlite } from "../support/sqlite.js";
 import { type BuiltCli, buildCli, runCli, startCli, waitForOutput } from "./cli-process.js";
 
 const FIXTURE = resolve(import.meta.dirname, "../fixtures/python-audit-fallback.jsonl");
@@ -21,6 +21,8 @@ const hasPostgres = await serviceAvailable("PostgreSQL", PG_URL);
 const hasRedis = await serviceAvailable("Redis", REDIS_URL);
 const tables: string[] = [];
 const prefixes: string[] = [];
+/** better-sqlite3 on Node 20, node:sqlite on Node 24 (the binary picks the same way). */
+const openDatabase = await loadAnySqlite();
 let cli: BuiltCli;
 let folder: string;
 
@@ -67,7 +69,7 @@ describe.runIf(hasPostgres && hasRedis)("PostgreSQL and Redis", () => {
   it("an export moved SQLite -> PostgreSQL -> Redis and exported again is the same file, byte for byte", async () => {
     const path = join(folder, "source.sqlite");
     const bus = new EventBus({
-      storage: sqliteStorage({ database: new Database(path), closeDatabase: true }),
+      storage: sqliteStorage({ database: openDatabase(path), closeDatabase: true }),
       closeStorage: true,
     });
     for (let start = 0; start < 2_400; start += 600) {
