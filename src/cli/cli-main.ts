@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { StorageError } from "../errors/error-classes.js";
 import { closestName } from "../errors/suggestions.js";
 import { booleanFlag, type FlagSpecs, parseFlags, stringFlag, UsageError } from "./cli-args.js";
 import type { Command, CommandContext, OutputStream } from "./command.js";
@@ -6,7 +7,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.js";
 import { COMMANDS } from "./command-table.js";
 import { lineStyle } from "./event-lines.js";
 import { COMMON_FLAGS, commandHelp, STORE_FLAGS, toolHelp } from "./help-text.js";
-import { openStore, STORE_ENV, StoreOpenError } from "./store-url.js";
+import { openStore, redact, STORE_ENV, StoreOpenError } from "./store-url.js";
 
 /** The process around a run: streams, environment and the signal that Ctrl-C aborts. */
 export interface CliProcess {
@@ -62,19 +63,28 @@ async function runCommand(command: Command, argv: readonly string[], io: CliProc
     env: io.env,
     style: lineStyle(booleanFlag(args, "json"), io.stdout, io.env),
     signal: io.signal,
-    openStore: (rules) => {
-      const url = stringFlag(args, "store") ?? io.env[STORE_ENV];
-      if (url === undefined || url === "") {
-        throw new UsageError("--store", `name the store, e.g. --store sqlite:./events.sqlite, or set ${STORE_ENV}`);
-      }
-      return openStore({ url, table: stringFlag(args, "table"), prefix: stringFlag(args, "prefix") }, rules);
-    },
+    openStore: (rules) =>
+      openStore({ url: storeUrl(), table: stringFlag(args, "table"), prefix: stringFlag(args, "prefix") }, rules),
     print: (line) => write(io.stdout, `${line}\n`, io.signal),
     note: (line) => {
       io.stderr.write(`${line}\n`);
     },
   };
-  return command.run(context);
+  try {
+    return await command.run(context);
+  } catch (error) {
+    // A store that fails mid-command (unreachable server, refused login, missing table) is named like a flag.
+    if (error instanceof StorageError) throw new StoreOpenError(`--store ${redact(storeUrl())}: ${oneLine(error)}`);
+    throw error;
+  }
+
+  function storeUrl(): string {
+    const url = stringFlag(args, "store") ?? io.env[STORE_ENV];
+    if (url === undefined || url === "") {
+      throw new UsageError("--store", `name the store, e.g. --store sqlite:./events.sqlite, or set ${STORE_ENV}`);
+    }
+    return url;
+  }
 }
 
 /** Writes and, when the stream's buffer is full, waits for it to drain (or for Ctrl-C). */

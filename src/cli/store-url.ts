@@ -149,7 +149,7 @@ async function openRedis(location: StoreLocation): Promise<EventStorage> {
     client.disconnect();
     // ioredis rejects with "Connection is closed."; the socket's own error says why.
     const reason = (lastError ?? (error as Error)).message;
-    throw new StoreOpenError(`--store: cannot reach Redis at ${redact(location.url)}: ${reason}`);
+    throw new StoreOpenError(`--store ${redact(location.url)}: cannot reach Redis: ${reason}`);
   }
   const { redisStorage } = await import("../storage/redis/redis-storage.js");
   return redisStorage({ client, closeClient: true, prefix: location.prefix });
