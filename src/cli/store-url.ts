@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { EventBus } from "../bus/event-bus.js";
 import type { EventOutbox } from "../bus/write/outbox-contract.js";
+import { EventValidationError } from "../errors/error-classes.js";
 import type { SqliteDatabase } from "../storage/sqlite/sqlite-driver.js";
 import type { EventStorage } from "../storage/types.js";
 import { UsageError } from "./cli-args.js";
@@ -39,7 +40,14 @@ export async function openStore(location: StoreLocation, rules: OpenStoreRules):
   if (location.prefix !== undefined && !scheme?.startsWith("redis")) {
     throw new UsageError("--prefix", "applies to redis:// stores only");
   }
-  const storage = await openStorage(scheme, location, rules);
+  const storage = await openStorage(scheme, location, rules).catch((error: unknown) => {
+    // The adapter checks its own options: restate a bad table name or prefix as the flag it came from.
+    const issue = error instanceof EventValidationError ? error.issues[0] : undefined;
+    const option = String(issue?.path[0] ?? "");
+    if (issue !== undefined && (option === "table" || option === "prefix"))
+      throw new UsageError(`--${option}`, issue.message);
+    throw error;
+  });
   return new EventBus({ storage, closeStorage: true, onListenerError: () => undefined, outbox: rules.outbox });
 }
 
