@@ -72,14 +72,14 @@ async function exportFloor(path: string, out: string): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-/** Import floor: parse and validate each line, append batches of 500 through the adapter. */
+/** Import floor: parse and validate each line, append batches of 1,000 through the adapter. */
 async function importFloor(source: string, path: string): Promise<number> {
   const started = performance.now();
   const storage = sqliteStorage({ database: new Database(path), closeDatabase: true });
   let batch: Event[] = [];
   for await (const line of createInterface({ input: createReadStream(source) })) {
     batch.push(parseStoredEvent(JSON.parse(line), "line"));
-    if (batch.length === 500) {
+    if (batch.length === 1000) {
       await storage.append(batch);
       batch = [];
     }
@@ -127,7 +127,7 @@ try {
     const importFloorSeconds = await importFloor(exported, join(folder, "floor.sqlite"));
     for (const [name, run, floorSeconds, floor] of [
       ["export", out, exportFloorSeconds, "SELECT every row in order into a file, in-process"],
-      ["import", into, importFloorSeconds, "parse + validate lines, append batches of 500, in-process"],
+      ["import", into, importFloorSeconds, "parse + validate lines, append batches of 1,000, in-process"],
     ] as const) {
       rows.push({
         question: "cli",

@@ -27,7 +27,8 @@ export function openLineSink(context: CommandContext, path: string | undefined):
     async write(lines) {
       if (failure !== undefined) throw failure;
       if (lines.length === 0) return;
-      if (!file.write(`${lines.join("\n")}\n`)) await Promise.race([once(file, "drain"), once(file, "error")]);
+      // `once` rejects when the stream emits "error" meanwhile, and leaves no listener behind either way.
+      if (!file.write(`${lines.join("\n")}\n`)) await once(file, "drain");
       if (failure !== undefined) throw failure;
     },
     async close() {

@@ -15,7 +15,7 @@ import { summaryLine } from "../summary.js";
 
 const IMPORT_FORMATS = ["jsonl", "audit-fallback"] as const;
 /** Events per `append`: one transaction (one Lua script on Redis) each. */
-const IMPORT_BATCH = 500;
+const IMPORT_BATCH = 1000;
 /** Rejected lines printed one by one; past this only their count. */
 const SHOWN_REJECTIONS = 20;
 
