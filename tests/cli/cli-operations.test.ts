@@ -1,14 +1,16 @@
 // The built binary for the long-running and operational commands: consumers, outbox, serve, and Ctrl-C (SIGINT)
 // during tail and export, against real SQLite files.
+
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBus } from "../../src/index.js";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";
 import { loadAnySqlite } from "../support/sqlite.js";
-import { type BuiltCli, buildCli, finish, runCli, startCli, waitForOutput } from "./cli-process.js";
+import { type BuiltCli, buildCli, cliEnv, finish, runCli, startCli, waitForOutput } from "./cli-process.js";
 
 /** better-sqlite3 on Node 20, node:sqlite on Node 24 (the binary picks the same way). */
 const openDatabase = await loadAnySqlite();
@@ -24,6 +26,22 @@ afterAll(async () => {
   await cli?.remove();
   if (folder) await rm(folder, { recursive: true, force: true });
 });
+
+/** A stored event of the export tests, built directly (appending 100,000 through the bus would take longer). */
+function makeWire(index: number) {
+  return {
+    event_id: crypto.randomUUID(),
+    event_type: "negotiation.round" as const,
+    timestamp: new Date(Date.parse("2026-01-01T00:00:00.000Z") + index).toISOString(),
+    flow_id: "",
+    flow_type: "",
+    proposal_id: "",
+    deal_id: "",
+    session_id: "",
+    payload: Object.freeze({ round: index }),
+    metadata: Object.freeze({}),
+  };
+}
 
 let files = 0;
 function openFile(): { store: string; bus: EventBus } {
@@ -201,6 +219,37 @@ describe("Ctrl-C", () => {
       );
     expect(summary?.[1]?.replaceAll(",", "")).toBe(String(exported.length));
     expect(summary?.[2]).toBe(JSON.parse(exported.at(-1) as string).event_id);
+  }, 30_000);
+
+  it("export to a file (stdout written synchronously) still sees SIGINT: it yields to the event loop per page", async () => {
+    const { bus, store } = openFile();
+    for (let start = 0; start < 100_000; start += 5000) {
+      await bus.storage.append(Array.from({ length: 5000 }, (_, index) => Object.freeze(makeWire(start + index))));
+    }
+    await bus.close();
+    const output = join(folder, "redirected.jsonl");
+    const file = await open(output, "w");
+    const child = spawn(process.execPath, [cli.path, "export", "--store", store], {
+      stdio: ["ignore", file.fd, "pipe"],
+      env: cliEnv(),
+    });
+    let stderr = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    // Freeze it as soon as its first page is in the file, then queue Ctrl-C: it must stop long before the end.
+    while ((await stat(output)).size === 0) await new Promise((resolve) => setImmediate(resolve));
+    child.kill("SIGSTOP");
+    child.kill("SIGINT");
+    child.kill("SIGCONT");
+    const [code] = await once(child, "close");
+    await file.close();
+    expect(code).toBe(1);
+    const lines = (await readFile(output, "utf8")).split("\n").slice(0, -1);
+    expect(lines.length).toBeLessThan(100_000);
+    expect(stderr).toMatch(
+      new RegExp(`^export: stopped by Ctrl-C after ${lines.length.toLocaleString("en-US")} events`),
+    );
   }, 30_000);
 });
 
