@@ -27,6 +27,7 @@ const BENCHMARKS = [
   "prune",
   "forwarding",
   "webhooks",
+  "cli",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";
