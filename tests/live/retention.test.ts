@@ -93,6 +93,15 @@ describe.each(["memory", "sqlite", "postgres", "redis"] as const)("retention und
     await bus.close();
   });
 
+  it.runIf(available[kind])("prune refuses an unknown option, naming the one meant, and deletes nothing", async () => {
+    const { bus, storage } = openBus(kind);
+    const event = await bus.emitEvent({ event_type: ROUND });
+    const misspelt = { befor: FUTURE(), before: FUTURE() } as never;
+    await expect(storage.prune(misspelt)).rejects.toThrow(/befor: is not an option of prune.*before/);
+    expect(await bus.getEvent(event.event_id)).not.toBeNull();
+    await bus.close();
+  });
+
   it.runIf(available[kind])("a tail after a pruned event throws EventGapError with oldest, at once", async () => {
     const { bus, storage } = openBus(kind);
     const pruned = await bus.emitEvent({ event_type: ROUND });
@@ -147,6 +156,37 @@ describe.each(["memory", "sqlite", "postgres", "redis"] as const)("retention und
     await moving.stop();
     await bus.close();
   });
+});
+
+describe.each(["memory", "sqlite", "postgres", "redis"] as const)("a tail with no cursor on %s", (kind) => {
+  it.runIf(available[kind])(
+    "gets every event appended after tail() returned, however late its first read",
+    async () => {
+      const { bus: writer, storage } = openBus(kind);
+      // The reader's first read reaches the store only after the other writer's appends (a slow pool, a busy loop).
+      const slow: EventStorage = {
+        name: storage.name,
+        append: (events) => storage.append(events),
+        get: (id) => storage.get(id),
+        list: async (query) => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          return storage.list(query);
+        },
+        close: async () => {},
+      };
+      const reader = new EventBus({ storage: slow });
+      const before = await writer.emitEvent({ event_type: ROUND });
+      // (An event stamped in the very millisecond of tail() may be included: the documented "a few just before".)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const tail = reader.tail({});
+      const appended = [await writer.emitEvent({ event_type: ROUND }), await writer.emitEvent({ event_type: AUDIT })];
+      const got = await next(tail, 2);
+      expect(ids(got)).toEqual(ids(appended));
+      expect(ids(got)).not.toContain(before.event_id);
+      await reader.close();
+      await writer.close();
+    },
+  );
 });
 
 async function waitUntil(condition: () => boolean): Promise<void> {
