@@ -62,3 +62,22 @@ describe("the outbox's circuit breaker", () => {
     expect(await storage.get(direct.event_id)).toEqual(direct);
   });
 });
+
+describe("outboxStatus() right after a restart", () => {
+  it("counts what the previous process left from the very first call, before replay stores it", async () => {
+    const storage = flakyStore();
+    const { path, remove } = await outboxFolder();
+    cleanups.push(remove);
+    storage.down = true;
+    const first = new EventBus({ storage, outbox: fileOutbox({ path, onError: () => {} }) });
+    const left = await first.emitEvent({ event_type: "deal.created" });
+    await first.close();
+    storage.down = false;
+    const second = new EventBus({ storage, outbox: fileOutbox({ path, onError: () => {} }) });
+    cleanups.push(() => second.close());
+    // Synchronously after start-up: the left-over line is pending, though the replay has not run yet.
+    expect(second.outboxStatus()).toMatchObject({ pending: 1, oldest_timestamp: left.timestamp });
+    await drained(second, path);
+    expect(await storage.get(left.event_id)).toEqual(left);
+  });
+});
