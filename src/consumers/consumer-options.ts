@@ -1,8 +1,8 @@
 import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
+import { readOptionValues } from "../errors/read-options.js";
 import type { Event } from "../event/event.js";
 import type { EventTypeFilter } from "../event/event-type.js";
-import { describeThrown } from "../event/json-value.js";
 import { type EventQuery, isUuid, normalizeEventQuery } from "../event/query.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 
@@ -159,7 +159,7 @@ export function readConsumerSettings(name: unknown, handler: unknown, options: u
     if (typeof options !== "object" || options === null || Array.isArray(options))
       throw new EventValidationError(issues);
   }
-  const input = readOptions(options as object);
+  const input = readOptionValues(options as object, Object.keys(OPTION_KEYS));
   const retry = readRetry(input.retry, issues);
   const settings = {
     name: name as string,
@@ -268,18 +268,6 @@ function readOnGap(value: unknown, issues: ValidationIssue[]): "fail" | "oldest"
   if (value === undefined || value === "fail" || value === "oldest") return value ?? "fail";
   issues.push({ path: ["onGap"], message: `must be "fail" or "oldest", got ${describe(value)}` });
   return "fail";
-}
-
-/** Each option read once, so that a throwing getter or a Proxy trap becomes an error naming the option. */
-function readOptions(options: object): Record<string, unknown> {
-  const read: Record<string, unknown> = {};
-  let name = "options";
-  try {
-    for (name of Object.keys(OPTION_KEYS)) read[name] = (options as Record<string, unknown>)[name];
-  } catch (error) {
-    throw EventValidationError.forField(name, `could not be read: ${describeThrown(error)}`);
-  }
-  return read;
 }
 
 function readSignal(value: unknown, issues: ValidationIssue[]): AbortSignal | undefined {

@@ -1,5 +1,6 @@
 import { EventValidationError } from "../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
+import { readOptionValues } from "../errors/read-options.js";
 import type { EventTypeFilter } from "../event/event-type.js";
 import { describeThrown, showValue } from "../event/json-value.js";
 import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
@@ -81,7 +82,12 @@ export function readTailRequest(query: unknown, options: unknown): TailRequest {
   }
   const fromStart = readFrom(rest, issues);
   checkOptionKeys(options ?? {}, OPTION_KEYS, "tail");
-  const { signal, batchSize = DEFAULT_TAIL_BATCH_SIZE, onError, onGap = "fail" } = readOptions(options ?? {});
+  const {
+    signal,
+    batchSize = DEFAULT_TAIL_BATCH_SIZE,
+    onError,
+    onGap = "fail",
+  } = readOptionValues(options ?? {}, Object.keys(OPTION_KEYS));
   if (onGap !== "fail" && onGap !== "oldest") {
     issues.push({ path: ["onGap"], message: `must be "fail" or "oldest", got ${String(onGap)}` });
   }
@@ -138,18 +144,6 @@ function readFrom(query: Record<string, unknown>, issues: { path: string[]; mess
   else
     issues.push({ path: ["from"], message: `must be "start", "end" or an event_id (a UUID), got ${showValue(from)}` });
   return false;
-}
-
-/** Reads each option once, so a throwing getter or a Proxy trap becomes an error that names the option. */
-function readOptions(options: object): Record<keyof TailOptions, unknown> {
-  const read: Record<string, unknown> = {};
-  let name = "options";
-  try {
-    for (name of Object.keys(OPTION_KEYS)) read[name] = (options as Record<string, unknown>)[name];
-  } catch (error) {
-    throw EventValidationError.forField(name, `could not be read: ${describeThrown(error)}`);
-  }
-  return read as Record<keyof TailOptions, unknown>;
 }
 
 /** The filters of a tail without its start, for matching window entries. */
