@@ -5,7 +5,7 @@ export { EventScope } from "./bus/event-scope.js";
 export type { EventJsonPage, EventPage } from "./bus/read/event-page.js";
 export type { EventListener, SubscribeOptions } from "./bus/subscriptions.js";
 export type { EventOutbox, OutboxSink, OutboxStatus, ReplayOutcome } from "./bus/write/outbox-contract.js";
-export type { ConsumerState, ConsumerStatus } from "./consumers/consumer.js";
+export type { ConsumerGap, ConsumerState, ConsumerStatus } from "./consumers/consumer.js";
 export { Consumer } from "./consumers/consumer.js";
 export type {
   ConsumeOptions,

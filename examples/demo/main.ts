@@ -6,6 +6,7 @@
  * this process only.
  */
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { EventBus, type EventStorage, memoryStorage } from "ad-seller-events";
 import type { SqliteDatabase } from "ad-seller-events/sqlite";
 import { type DemoRun, runDemoSellerFlow } from "./seller-flow.js";
@@ -14,11 +15,14 @@ import { startDemoServer } from "./server.js";
 const SQLITE_FILE = ".data/events.sqlite";
 
 const port = readPort(process.env.PORT);
+const host = process.env.HOST ?? "127.0.0.1";
+// Checked before anything is written: a busy port must not cost another run's worth of events in the store.
+await checkPortFree(port, host);
 const store = process.argv.includes("--memory") ? memoryStore() : await sqliteStore(SQLITE_FILE);
 // The bus closes the store (and the store its SQLite connection) on shutdown.
 const bus = new EventBus({ storage: store.storage, closeStorage: true });
 const run = await runDemoSellerFlow(bus);
-const server = await startDemoServer(bus, { port, host: process.env.HOST ?? "127.0.0.1" });
+const server = await startDemoServer(bus, { port, host });
 console.log(`Seller flow emitted ${run.eventIds.length} events into ${store.description}.`);
 console.log(`Serving GET /events on ${server.url} (Ctrl+C stops)`);
 console.log(`The events page: http://localhost:${server.port}/events/ui\n`);
@@ -91,6 +95,20 @@ function curlCommands(base: string, run: DemoRun): string[] {
     "# a bad query: 400 problem+json naming the parameter",
     `curl -i '${base}/events?limit=5000'`,
   ];
+}
+
+/** Exits with a one-line hint when `port` is taken (or cannot be bound), instead of a raw EADDRINUSE stack. */
+async function checkPortFree(port: number, host: string): Promise<void> {
+  const probe = createServer();
+  const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    probe.once("error", resolve);
+    probe.listen(port, host, () => probe.close(() => resolve(undefined)));
+  });
+  if (failure === undefined) return;
+  const why =
+    failure.code === "EADDRINUSE" ? "is in use (another demo or server?)" : `cannot be used (${failure.code})`;
+  console.error(`Port ${port} on ${host} ${why}; nothing was written. Choose another: PORT=9000 npm run demo`);
+  process.exit(1);
 }
 
 function readPort(value: string | undefined): number {

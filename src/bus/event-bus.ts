@@ -79,7 +79,13 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
         reportListenerError(secondary, event);
       }
     });
-    this.outbox?.attach(storageSink(this.storage, (event) => this.subscriptions.deliver(event)));
+    this.outbox?.attach(
+      storageSink(
+        this.storage,
+        (event) => this.subscriptions.deliver(event),
+        () => this.writer.storeAnswered(),
+      ),
+    );
   }
 
   /**

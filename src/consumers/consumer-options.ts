@@ -1,4 +1,6 @@
 import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
+import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
+import { readOptionValues } from "../errors/read-options.js";
 import type { Event } from "../event/event.js";
 import type { EventTypeFilter } from "../event/event-type.js";
 import { type EventQuery, isUuid, normalizeEventQuery } from "../event/query.js";
@@ -78,6 +80,12 @@ export interface ConsumeOptions<Filter extends EventTypeFilter = EventTypeFilter
   readonly handlerTimeoutMs?: number | undefined;
   /** Stops the consumer when aborted (like `stop()`). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * What a pruned checkpoint does (retention deleted the events after it): `"fail"` (default: state `failed`,
+   * `last_error` the `EventGapError`, lag visible) or `"oldest"` (go on from the oldest retained match and record
+   * the skipped range in `status().gaps`).
+   */
+  readonly onGap?: "fail" | "oldest" | undefined;
 }
 
 /** Options after validation, with defaults applied. */
@@ -94,6 +102,7 @@ export interface ConsumerSettings {
   readonly onFailure: "stop" | "skip";
   readonly handlerTimeoutMs: number | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly onGap: "fail" | "oldest";
 }
 
 /** Longest consumer name accepted (it becomes a key or a primary key in the store). */
@@ -104,16 +113,19 @@ export const DEFAULT_BATCH_SIZE = 100;
 export const DEFAULT_LEASE_MS = 10_000;
 export const DEFAULT_RETRY = Object.freeze({ attempts: 5, initialDelayMs: 200, maxDelayMs: 10_000 });
 
-const OPTION_KEYS = new Set([
-  "query",
-  "from",
-  "batchSize",
-  "leaseMs",
-  "retry",
-  "onFailure",
-  "handlerTimeoutMs",
-  "signal",
-]);
+const OPTION_KEYS: OptionKeys<ConsumeOptions> = {
+  query: true,
+  from: true,
+  batchSize: true,
+  leaseMs: true,
+  retry: true,
+  onFailure: true,
+  handlerTimeoutMs: true,
+  signal: true,
+  onGap: true,
+};
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const RETRY_KEYS = new Set(["attempts", "initialDelayMs", "maxDelayMs"]);
 const MAX_DELAY_MS = 2_147_483_647; // setTimeout's limit
 
@@ -126,6 +138,12 @@ export function readConsumerSettings(name: unknown, handler: unknown, options: u
       path: ["name"],
       message: `must be a string of 1 to ${MAX_CONSUMER_NAME_LENGTH} characters, got ${got}`,
     });
+  } else if (CONTROL_CHARACTER.test(name)) {
+    // PostgreSQL text cannot hold U+0000, and a name is a key in every store and a line in logs.
+    issues.push({
+      path: ["name"],
+      message: "must not contain NUL or other control characters; use letters, digits, - _ . :",
+    });
   }
   if (typeof handler !== "function") {
     issues.push({
@@ -133,14 +151,15 @@ export function readConsumerSettings(name: unknown, handler: unknown, options: u
       message: `must be a function, got ${handler === null ? "null" : typeof handler}`,
     });
   }
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new EventValidationError([...issues, { path: ["options"], message: "must be an object" }]);
+  try {
+    checkOptionKeys(options, OPTION_KEYS, "consume");
+  } catch (error) {
+    if (!(error instanceof EventValidationError)) throw error;
+    issues.push(...error.issues);
+    if (typeof options !== "object" || options === null || Array.isArray(options))
+      throw new EventValidationError(issues);
   }
-  const input = options as Record<string, unknown>;
-  for (const key of Object.keys(input)) {
-    if (!OPTION_KEYS.has(key))
-      issues.push({ path: [key], message: `is not an option of consume(); use one of ${[...OPTION_KEYS].join(", ")}` });
-  }
+  const input = readOptionValues(options as object, Object.keys(OPTION_KEYS));
   const retry = readRetry(input.retry, issues);
   const settings = {
     name: name as string,
@@ -156,6 +175,7 @@ export function readConsumerSettings(name: unknown, handler: unknown, options: u
         ? undefined
         : readInteger(input.handlerTimeoutMs, "handlerTimeoutMs", 0, 1, MAX_DELAY_MS, issues),
     signal: readSignal(input.signal, issues),
+    onGap: readOnGap(input.onGap, issues),
   };
   if (issues.length > 0) throw new EventValidationError(issues);
   return settings;
@@ -242,6 +262,12 @@ function readOnFailure(value: unknown, issues: ValidationIssue[]): "stop" | "ski
   if (value === undefined || value === "stop" || value === "skip") return value ?? "stop";
   issues.push({ path: ["onFailure"], message: `must be "stop" or "skip", got ${describe(value)}` });
   return "stop";
+}
+
+function readOnGap(value: unknown, issues: ValidationIssue[]): "fail" | "oldest" {
+  if (value === undefined || value === "fail" || value === "oldest") return value ?? "fail";
+  issues.push({ path: ["onGap"], message: `must be "fail" or "oldest", got ${describe(value)}` });
+  return "fail";
 }
 
 function readSignal(value: unknown, issues: ValidationIssue[]): AbortSignal | undefined {

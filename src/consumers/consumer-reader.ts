@@ -1,8 +1,7 @@
+import { EventGapError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
+import { oldestMatches, readPastPruned } from "../live/oldest-match.js";
 import type { EventStorage, NormalizedEventQuery } from "../storage/types.js";
-
-/** Page size of the one-time backward walk that finds the oldest match for `from: "start"`. */
-const START_PAGE = 1_000;
 
 /**
  * Reads a consumer's events by cursor, ahead of the handler, into a bounded window. The window doubles as the
@@ -78,22 +77,40 @@ export class ConsumerReader {
     return batch;
   }
 
-  private readAfter(after: string, limit: number): Promise<Event[]> {
-    return this.storage.list({ ...this.query, after, limit });
+  /**
+   * The matches after the last one read. When retention deleted that one, the window still holds what was read
+   * before it: reading on from a kept one of those loses nothing. Only a cursor with nothing kept behind it in the
+   * window (a pruned checkpoint) is a gap, and the `EventGapError` goes to the consumer.
+   */
+  private async readAfter(after: string, limit: number): Promise<Event[]> {
+    try {
+      return await this.storage.list({ ...this.query, after, limit });
+    } catch (error) {
+      if (!(error instanceof EventGapError)) throw error;
+      const known = this.buffer;
+      const ids = new Set(known.map((event) => event.event_id));
+      const page = await readPastPruned(this.storage, this.query, known, (id) => ids.has(id), limit);
+      if (page === undefined) throw error;
+      return page.events;
+    }
   }
 
   /**
-   * The list contract has no "oldest first" window without a cursor, so the first read of a name that starts at
-   * the beginning walks back with `before` to the oldest page, once. Cost: one read per 1,000 stored matches.
+   * Reads on from the oldest retained match: the cursor was pruned (a gap) and the consumer chose to move on. What
+   * the window held is dropped; it lay after the pruned cursor and is read again in order.
    */
-  private async oldestPage(): Promise<Event[]> {
-    let page = await this.storage.list({ ...this.query, limit: START_PAGE });
-    while (page.length === START_PAGE) {
-      const older = await this.storage.list({ ...this.query, before: (page[0] as Event).event_id, limit: START_PAGE });
-      if (older.length === 0) break;
-      page = older;
-    }
-    return page;
+  restartAtOldest(): void {
+    this.ahead?.catch(() => undefined);
+    this.ahead = undefined;
+    this.buffer = [];
+    this.head = 0;
+    this.cursor = null;
+    this.complete = false;
+  }
+
+  /** The first read of a name that starts at the beginning (or after a gap): the oldest matches, once. */
+  private oldestPage(): Promise<Event[]> {
+    return oldestMatches(this.storage, this.query, this.window - this.lag);
   }
 }
 

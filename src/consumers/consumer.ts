@@ -1,6 +1,7 @@
-import { EventBusError, EventValidationError } from "../errors/error-classes.js";
+import { EventBusError, EventGapError, EventValidationError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
 import { backoffDelay, pause } from "../live/backoff.js";
+import { oldestMatches } from "../live/oldest-match.js";
 import type { CheckpointStore, DeadLetter, EventStorage } from "../storage/types.js";
 import { type AttemptFailure, callHandler, errorText } from "./consumer-attempts.js";
 import { LeaseKeeper } from "./consumer-lease.js";
@@ -41,7 +42,30 @@ export interface ConsumerStatus {
   readonly lag: number;
   /** The text of the most recent error (handler, store or checkpoint write), `null` when there was none. */
   readonly last_error: string | null;
+  /** The ranges retention deleted before this consumer handled them (`onGap: "oldest"`), oldest first. */
+  readonly gaps: readonly ConsumerGap[];
 }
+
+/**
+ * Events a consumer never handled because retention deleted them first: everything after `after` and before
+ * `resumed_at` (both exclusive) that matched its query.
+ *
+ * @example
+ * ```ts
+ * for (const gap of consumer.status().gaps) log.warn(`lost events after ${gap.after} (found ${gap.detected_at})`);
+ * ```
+ */
+export interface ConsumerGap {
+  /** The pruned position the consumer was at. */
+  readonly after: string;
+  /** The oldest retained event it went on from (`null`: the store held none). */
+  readonly resumed_at: string | null;
+  /** When the gap was found, ISO-8601 UTC. */
+  readonly detected_at: string;
+}
+
+/** Gaps kept in `status()`: the most recent ones. */
+const MAX_GAPS = 100;
 
 /** What a consumer needs from its bus. */
 export interface ConsumerHost {
@@ -73,6 +97,7 @@ export class Consumer {
   private committed: string | null = null;
   private lag = 0;
   private lastError: string | null = null;
+  private gaps: readonly ConsumerGap[] = Object.freeze([]);
   private readonly halt = new AbortController();
   private readonly checkpoints: CheckpointStore;
   private readonly keeper: LeaseKeeper;
@@ -109,7 +134,7 @@ export class Consumer {
    */
   status(): ConsumerStatus {
     const { name, state, position, lag } = this;
-    return Object.freeze({ name, state, position, lag, last_error: this.lastError });
+    return Object.freeze({ name, state, position, lag, last_error: this.lastError, gaps: this.gaps });
   }
 
   /**
@@ -178,13 +203,20 @@ export class Consumer {
     }
     this.state = "active";
     let failures = 0;
-    while (!this.halt.signal.aborted && this.keeper.valid && this.state === "active") {
+    while (!this.halt.signal.aborted && this.keeper.valid && (this.state as ConsumerState) !== "failed") {
       try {
         await reader.fill();
         failures = 0;
+        this.state = "active";
       } catch (error) {
         if (error instanceof EventValidationError)
           return this.fail(`cannot read after ${this.committed}: ${errorText(error)}`);
+        if (error instanceof EventGapError) {
+          if (await this.onGap(error, reader)) continue;
+          return;
+        }
+        // Not active while the store does not answer: the consumer is not handling anything.
+        this.state = "standby";
         await this.pauseAfter(error, either, ++failures);
         continue;
       }
@@ -293,6 +325,30 @@ export class Consumer {
     }
     this.fail(`the checkpoint write to ${position} failed ${attempts} time(s): ${this.lastError}`);
     return false;
+  }
+
+  /**
+   * Retention deleted events after the checkpoint before they were handled. `"fail"`: state `failed` with the gap
+   * as `last_error` and the retained backlog as `lag`. `"oldest"`: record the range and read on from the oldest
+   * retained match. True: go on serving.
+   */
+  private async onGap(gap: EventGapError, reader: ConsumerReader): Promise<boolean> {
+    const { storage } = this.host;
+    const { query } = this.settings;
+    if (this.settings.onGap === "fail") {
+      this.lag = await oldestMatches(storage, query, 1_000).then(
+        (events) => events.length,
+        () => this.lag,
+      );
+      this.fail(errorText(gap));
+      return false;
+    }
+    const [oldest] = await oldestMatches(storage, query, 1).catch(() => []);
+    const record = { after: gap.eventId, resumed_at: oldest?.event_id ?? null, detected_at: new Date().toISOString() };
+    this.gaps = Object.freeze([...this.gaps, Object.freeze(record)].slice(-MAX_GAPS));
+    this.record(gap);
+    reader.restartAtOldest();
+    return true;
   }
 
   private fail(reason: string): void {

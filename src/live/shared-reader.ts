@@ -1,7 +1,8 @@
-import { EventValidationError, StorageError } from "../errors/error-classes.js";
+import { EventGapError, EventValidationError, StorageError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
 import type { EventStorage, StorageWatch } from "../storage/types.js";
 import { backoffDelay, pause } from "./backoff.js";
+import { oldestMatches, type PageAfterGap, readPastPruned } from "./oldest-match.js";
 
 /** Tuning of a {@link SharedReader}; the defaults suit production, tests shrink them. */
 export interface SharedReaderSettings {
@@ -49,8 +50,6 @@ export class SharedReader {
   headSeq = 0;
   /** The store cursor: the newest event read, `undefined` while the store was empty at start. */
   headId: string | undefined;
-  /** The store cursor at start, before any read: `undefined` when the store was empty. */
-  startId: string | undefined;
   /** True once the start position is known. */
   started = false;
   closed = false;
@@ -143,8 +142,8 @@ export class SharedReader {
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         const [newest] = await this.storage.list({ limit: 1 });
-        this.headId = newest?.event_id;
-        this.startId = this.headId;
+        // Kept in the window: should retention delete it, the reader still knows where it stood.
+        if (newest !== undefined) this.push([newest]);
         this.started = true;
         break;
       } catch (error) {
@@ -195,25 +194,58 @@ export class SharedReader {
   private async readToEnd(): Promise<void> {
     const limit = this.settings.readLimit;
     for (;;) {
+      // The store was empty at start: everything in it now is new, from its oldest event on.
       const page =
         this.headId === undefined
-          ? await this.readFromOrigin()
-          : await this.storage.list({ after: this.headId, limit });
+          ? fullness(await oldestMatches(this.storage, {}, limit), limit)
+          : await this.readAfterHead(limit);
       if (this.closed) return;
-      if (page.length > 0) this.push(page);
-      if (page.length < limit) return;
+      if (page.events.length > 0) this.push(page.events);
+      if (!page.full) return;
     }
   }
 
-  /** The store was empty at start: everything in it now is new. Pages back in the rare case of a full page. */
-  private async readFromOrigin(): Promise<Event[]> {
-    const limit = this.settings.readLimit;
-    const pages = [await this.storage.list({ limit })];
-    while ((pages[0] as Event[]).length === limit) {
-      const before = (pages[0] as Event[])[0] as Event;
-      pages.unshift(await this.storage.list({ before: before.event_id, limit }));
+  /** The next events after the head in store order; `full` when more may follow at once. */
+  private async readAfterHead(limit: number): Promise<PageAfterGap> {
+    try {
+      return fullness(await this.storage.list({ after: this.headId as string, limit }), limit);
+    } catch (error) {
+      if (!(error instanceof EventGapError)) throw error;
+      return this.readAfterRetained(limit);
     }
-    return pages.flat();
+  }
+
+  /**
+   * Retention deleted the head: the reader's position is a place in store order, not that event. It reads on from
+   * an older event of its window that retention kept; when the whole window is gone too, from the newest events
+   * back to where its window began (see `readBackToWindow`).
+   */
+  private async readAfterRetained(limit: number): Promise<PageAfterGap> {
+    const page = await readPastPruned(this.storage, {}, this.entries, (id) => this.seqById.has(id), limit);
+    return page ?? { events: await this.readBackToWindow(limit), full: false };
+  }
+
+  /**
+   * Every event of the window was pruned. What the store holds after the window is what lies, newest first, down
+   * to an event the window holds or one stamped before the window's oldest event (less a minute for writers'
+   * clocks and append latency); retention deletes by age, so older events were read before. Those are the new ones.
+   */
+  private async readBackToWindow(limit: number): Promise<Event[]> {
+    const oldest = this.entries[0];
+    if (oldest === undefined)
+      throw new EventValidationError([{ path: ["after"], message: "the reader's head was pruned" }]);
+    const boundary = new Date(Date.parse(oldest.timestamp) - CLOCK_MARGIN_MS).toISOString();
+    const fresh: Event[] = [];
+    let page = await this.storage.list({ limit });
+    for (;;) {
+      for (let index = page.length - 1; index >= 0; index--) {
+        const event = page[index] as Event;
+        if (this.seqById.has(event.event_id) || event.timestamp < boundary) return fresh.reverse();
+        fresh.push(event);
+      }
+      if (page.length < limit) return fresh.reverse();
+      page = await this.storage.list({ before: (page[0] as Event).event_id, limit });
+    }
   }
 
   private async restartAtEnd(): Promise<void> {
@@ -221,7 +253,8 @@ export class SharedReader {
     this.trim(this.headSeq + 1);
     try {
       const [newest] = await this.storage.list({ limit: 1 });
-      this.headId = newest?.event_id;
+      this.headId = undefined;
+      if (newest !== undefined) this.push([newest]);
     } catch (error) {
       this.report(error);
     }
@@ -274,6 +307,13 @@ export class SharedReader {
     for (const member of this.members) handled = member.reportFailure(failure) || handled;
     if (!handled) this.reportUnhandled(failure);
   }
+}
+
+/** How far before its window's oldest event a reader whose whole window was pruned looks for new events. */
+const CLOCK_MARGIN_MS = 60_000;
+
+function fullness(events: Event[], limit: number): PageAfterGap {
+  return { events, full: events.length === limit };
 }
 
 function createSignal(): { promise: Promise<void>; resolve: () => void } {

@@ -1,21 +1,25 @@
 import { EventValidationError } from "../errors/error-classes.js";
+import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
+import { readOptionValues } from "../errors/read-options.js";
 import type { EventTypeFilter } from "../event/event-type.js";
-import { type EventQuery, MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
+import { describeThrown, showValue } from "../event/json-value.js";
+import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 
 /**
- * The query of `bus.tail()`: the `listEvents` filters plus `after` to resume. `since` starts at that time when
- * there is no `after`; with neither, the tail starts at the current end of the store.
+ * The query of `bus.tail()`: the `listEvents` filters plus where to start. `from` is `"end"` (the default: events
+ * appended from now on), `"start"` (every stored match first) or an `event_id` to resume after (exclusive, the same
+ * as `after`, which stays the cursor name `listEvents` uses). `since` starts at that time instead.
  *
  * @example
  * ```ts
- * const query: TailQuery = { session_id: "s-1", event_type: ["negotiation.round"], after: lastSeenId };
+ * const query: TailQuery = { session_id: "s-1", event_type: ["negotiation.round"], from: lastSeenId };
  * ```
  */
 export type TailQuery<Filter extends EventTypeFilter = EventTypeFilter> = Omit<
   EventQuery<Filter>,
   "before" | "until" | "limit"
->;
+> & { readonly from?: "start" | "end" | (string & {}) | undefined };
 
 /**
  * Options of `bus.tail()`.
@@ -33,9 +37,16 @@ export interface TailOptions {
   readonly batchSize?: number | undefined;
   /**
    * Receives each store failure while the tail retries it (capped exponential backoff, 0.1 s doubling to 5 s).
-   * Default: `console.error`. The tail never ends because of a store outage.
+   * Default: `console.error`. The tail never ends because of a store outage. With `onGap: "oldest"` it also
+   * receives each `EventGapError` the tail skipped.
    */
   readonly onError?: ((error: unknown) => void) | undefined;
+  /**
+   * What a pruned cursor does (retention deleted the event the tail would resume after): `"fail"` (default) ends
+   * the tail by throwing the `EventGapError` from `next()`; `"oldest"` reports it to `onError` and reads on from
+   * the oldest retained match.
+   */
+  readonly onGap?: "fail" | "oldest" | undefined;
 }
 
 /** The checked form of a tail's query and options. */
@@ -44,11 +55,14 @@ export interface TailRequest {
   readonly query: NormalizedEventQuery;
   readonly signal: AbortSignal | undefined;
   readonly onError: ((error: unknown) => void) | undefined;
+  readonly onGap: "fail" | "oldest";
+  /** `from: "start"`: read every stored match first. */
+  readonly fromStart: boolean;
 }
 
 export const DEFAULT_TAIL_BATCH_SIZE = 100;
 const WINDOW_FIELDS = ["before", "until", "limit"] as const;
-const OPTION_KEYS: ReadonlySet<string> = new Set(["signal", "batchSize", "onError"]);
+const OPTION_KEYS: OptionKeys<TailOptions> = { signal: true, batchSize: true, onError: true, onGap: true };
 
 /** Validates a tail's query and options, every problem at once, each naming its field. */
 export function readTailRequest(query: unknown, options: unknown): TailRequest {
@@ -56,23 +70,27 @@ export function readTailRequest(query: unknown, options: unknown): TailRequest {
     throw EventValidationError.forField([], `tail takes a query object, got ${query === null ? "null" : typeof query}`);
   }
   const issues: { path: string[]; message: string }[] = [];
+  const rest = copyQuery(query);
   for (const field of WINDOW_FIELDS) {
-    if ((query as Record<string, unknown>)[field] !== undefined) {
+    if (rest[field] !== undefined) {
       issues.push({
         path: [field],
-        message: "is not a tail option: a tail never ends and has no window; use after (or since) to choose the start",
+        message: "is not a tail option: a tail never ends and has no window; use from (or since) to choose the start",
       });
     }
+    delete rest[field];
   }
-  const given = (options ?? {}) as Record<string, unknown>;
-  if (typeof given !== "object" || Array.isArray(given)) {
-    throw EventValidationError.forField([], `tail options must be an object, got ${typeof options}`);
+  const fromStart = readFrom(rest, issues);
+  checkOptionKeys(options ?? {}, OPTION_KEYS, "tail");
+  const {
+    signal,
+    batchSize = DEFAULT_TAIL_BATCH_SIZE,
+    onError,
+    onGap = "fail",
+  } = readOptionValues(options ?? {}, Object.keys(OPTION_KEYS));
+  if (onGap !== "fail" && onGap !== "oldest") {
+    issues.push({ path: ["onGap"], message: `must be "fail" or "oldest", got ${String(onGap)}` });
   }
-  for (const key of Object.keys(given)) {
-    if (!OPTION_KEYS.has(key))
-      issues.push({ path: [key], message: `is not a tail option; use signal, batchSize or onError` });
-  }
-  const { signal, batchSize = DEFAULT_TAIL_BATCH_SIZE, onError } = given;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     issues.push({ path: ["signal"], message: "must be an AbortSignal, e.g. new AbortController().signal" });
   }
@@ -87,8 +105,6 @@ export function readTailRequest(query: unknown, options: unknown): TailRequest {
   }
   let normalized: NormalizedEventQuery | undefined;
   try {
-    const rest = { ...(query as Record<string, unknown>) };
-    for (const field of WINDOW_FIELDS) delete rest[field];
     normalized = normalizeEventQuery({ ...rest, limit: issues.length === 0 ? batchSize : 1 });
   } catch (error) {
     if (!(error instanceof EventValidationError)) throw error;
@@ -99,7 +115,35 @@ export function readTailRequest(query: unknown, options: unknown): TailRequest {
     query: normalized,
     signal: signal as AbortSignal | undefined,
     onError: onError as ((error: unknown) => void) | undefined,
+    onGap: onGap as "fail" | "oldest",
+    fromStart,
   };
+}
+
+/** An own copy of the query's fields, so that a throwing getter or a Proxy trap is read once and named. */
+function copyQuery(query: object): Record<string, unknown> {
+  try {
+    return { ...(query as Record<string, unknown>) };
+  } catch (error) {
+    throw EventValidationError.forField([], `the tail query could not be read: ${describeThrown(error)}`);
+  }
+}
+
+/**
+ * `from` (one vocabulary with `consume`): `"start"` reads every stored match first, `"end"` (the default) starts at
+ * the current end, an `event_id` resumes after it like `after`. True for `"start"`.
+ */
+function readFrom(query: Record<string, unknown>, issues: { path: string[]; message: string }[]): boolean {
+  const { from } = query;
+  delete query.from;
+  if (from === undefined || from === "end") return false;
+  if (from === "start") return query.after === undefined && query.since === undefined;
+  if (query.after !== undefined) {
+    issues.push({ path: ["from"], message: "and after both name a start: give one of them" });
+  } else if (typeof from === "string" && isUuid(from)) query.after = from;
+  else
+    issues.push({ path: ["from"], message: `must be "start", "end" or an event_id (a UUID), got ${showValue(from)}` });
+  return false;
 }
 
 /** The filters of a tail without its start, for matching window entries. */

@@ -1,8 +1,9 @@
-import { EventBusError, EventValidationError, StorageError } from "../errors/error-classes.js";
+import { EventBusError, EventGapError, EventValidationError, StorageError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
 import { matchesQuery } from "../event/query.js";
 import type { EventStorage, NormalizedEventQuery } from "../storage/types.js";
 import { backoffDelay, pause } from "./backoff.js";
+import { oldestMatches } from "./oldest-match.js";
 import type { ReaderMember, SharedReader } from "./shared-reader.js";
 import { filtersOf, type TailRequest } from "./tail-query.js";
 
@@ -36,8 +37,8 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
   private failures = 0;
   /** A cursor known to be at or behind the reader's head though outside its window (older than the window). */
   private knownBehindHead: string | undefined;
-  /** The frontier is the reader's start position, known once it is ready. */
-  private cursorIsStart = false;
+  /** Set when the tail began before the shared reader had read the store: its first read starts at this time. */
+  private createdAt: string | undefined;
   private pending: Promise<IteratorResult<Event>> = Promise.resolve({ done: true, value: undefined });
   private readonly onAbort = () => this.finish();
 
@@ -50,12 +51,16 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
     const { signal } = request;
     if (signal?.aborted) this.ended = true;
     else signal?.addEventListener("abort", this.onAbort, { once: true });
-    if (!this.ended && this.cursor === undefined && request.query.since === undefined) this.markCurrentEnd();
+    if (!this.ended && this.cursor === undefined && request.query.since === undefined && !request.fromStart)
+      this.markCurrentEnd();
   }
 
   /**
    * No `after` and no `since`: the start is the shared reader's position now, so nothing appended after `tail()`
    * returned is missed (a few events appended just before it may be included when the reader had not read them).
+   * When the reader has not read the store yet, its first read comes after `tail()` returned: events appended in
+   * between lie before its start, so this tail first reads by its own cursor from the events stamped since it was
+   * created (see `begin`).
    */
   private markCurrentEnd(): void {
     const reader = this.host.enter(this);
@@ -64,9 +69,12 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
       return;
     }
     this.reader = reader;
-    this.position = reader.headSeq + 1;
-    this.cursor = reader.headId;
-    this.cursorIsStart = !reader.started;
+    if (reader.started) {
+      this.position = reader.headSeq + 1;
+      this.cursor = reader.headId;
+    } else {
+      this.createdAt = new Date().toISOString();
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Event> {
@@ -135,8 +143,6 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
     await this.waitFor(reader.ready);
     if (this.ended || reader.closed) return this.finish();
     this.started = true;
-    // Marked before the reader knew where the store ended: the frontier is that first position.
-    if (this.cursorIsStart) this.cursor = reader.startId;
   }
 
   private attachAt(position: number): void {
@@ -195,20 +201,38 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
     const { query } = this.request;
     if (this.cursor !== undefined)
       return this.host.storage.list({ ...this.filters, after: this.cursor, limit: query.limit });
-    return this.readFromOrigin();
+    // No cursor: a `since` start, a start before the reader's first read, or the oldest retained match after a gap.
+    const since = this.filters.since ?? this.createdAt;
+    return oldestMatches(
+      this.host.storage,
+      since === undefined ? this.filters : { ...this.filters, since },
+      query.limit,
+    );
   }
 
-  /** No cursor (a `since` start): the oldest match, found by paging back from the newest ones. */
-  private async readFromOrigin(): Promise<Event[]> {
-    const limit = this.request.query.limit;
-    const newest = await this.host.storage.list({ ...this.filters, limit });
-    if (newest.length < limit) return newest;
-    let oldest = newest[0] as Event;
-    for (;;) {
-      const older = await this.host.storage.list({ ...this.filters, before: oldest.event_id, limit });
-      if (older.length > 0) oldest = older[0] as Event;
-      if (older.length < limit) return [oldest];
-    }
+  /**
+   * The cursor's event was pruned, but the shared reader may hold it still (it read it before): then the tail's place
+   * in store order is known and it attaches right after it, losing nothing. True when attached.
+   */
+  private async attachPastPruned(gap: EventGapError): Promise<boolean> {
+    const reader = this.reader;
+    if (reader === undefined || gap.eventId !== this.cursor) return false;
+    await this.waitFor(reader.catchUp());
+    const seq = reader.seqOf(gap.eventId);
+    if (seq === undefined || seq + 1 < reader.firstSeq) return false;
+    this.position = seq + 1;
+    return true;
+  }
+
+  /**
+   * Retention deleted the event the cursor names. Without `onGap: "oldest"` that ends the tail with the
+   * `EventGapError`; with it, the gap goes to `onError` and the tail reads on from the oldest retained match.
+   */
+  private skipGap(gap: EventGapError): void {
+    if (this.request.onGap !== "oldest") throw gap;
+    report(this.request.onError ?? reportTailError, gap);
+    this.cursor = undefined;
+    this.createdAt = undefined;
   }
 
   /** Runs a store read until it succeeds, backing off and reporting each failure; `undefined` once ended. */
@@ -220,8 +244,13 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
         return page;
       } catch (error) {
         if (this.ended) return undefined;
-        // A bad cursor is the caller's mistake, not an outage: retrying cannot fix it.
+        // A bad cursor is the caller's mistake and a pruned one a gap, not an outage: retrying cannot fix either.
         if (error instanceof EventValidationError) throw error;
+        if (error instanceof EventGapError) {
+          if (await this.attachPastPruned(error)) return undefined;
+          this.skipGap(error);
+          continue;
+        }
         const failure = error instanceof StorageError ? error : new StorageError(this.host.storage.name, "list", error);
         report(this.request.onError ?? reportTailError, failure);
         await pause(backoffDelay(this.failures++), this.ender.signal);

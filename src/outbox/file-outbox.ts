@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
 import { dirname } from "node:path";
 import type { EventOutbox, OutboxSink, OutboxStatus } from "../bus/write/outbox-contract.js";
 import { EventBusError, OutboxLockedError, type StorageError } from "../errors/error-classes.js";
@@ -38,6 +38,8 @@ class FileOutbox implements EventOutbox {
   private sink: OutboxSink | undefined;
   private scanned: Promise<void> | undefined;
   private pending = 0;
+  /** Events of the first left-over line, counted before the scan (which counts that line again). */
+  private peeked = 0;
   private head: string | null = null;
   private lastError: string | null = null;
   private confirmedBytes = 0;
@@ -63,6 +65,14 @@ class FileOutbox implements EventOutbox {
       throw new EventBusError(`cannot take the lock of the outbox ${settings.path}: ${describe(error)}`, {
         cause: error,
       });
+    }
+    // What a previous process left is counted in the background; its first line is read now, so that `status()` says
+    // something is pending from the very first call (the count grows to the exact one once the scan is done).
+    const first = readFirstLine(settings.path);
+    if (first !== undefined) {
+      this.peeked = countLine(first);
+      this.pending = this.peeked;
+      this.head = headTimestamp(first);
     }
     // Ownership is checked once per write of a group of lines, not per event.
     this.file = new OutboxFile(settings.path, settings.fsync, () => this.checkOwnership());
@@ -126,6 +136,8 @@ class FileOutbox implements EventOutbox {
 
   /** Counts what a previous process left; streamed, one line at a time. */
   private async scan(): Promise<void> {
+    this.pending -= this.peeked;
+    this.peeked = 0;
     const lines = this.file.lines(0, this.leftBytes);
     if (lines === undefined) return;
     for await (const line of lines) {
@@ -235,6 +247,26 @@ class FileOutbox implements EventOutbox {
     } catch (secondary) {
       console.warn("[ad-seller-events] the outbox onError handler threw:", secondary);
     }
+  }
+}
+
+/** The file's first complete line when it lies within the first 64 KiB; `undefined` for none (or a torn one). */
+function readFirstLine(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return undefined; // no file yet
+  }
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    const end = buffer.subarray(0, read).indexOf(10);
+    return end < 0 ? undefined : buffer.subarray(0, end).toString("utf8");
+  } catch {
+    return undefined; // not a readable file (a folder in its place): opening it for append reports why
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -19,6 +19,21 @@ describe("consume() input", () => {
     ["an empty name", () => bus.consume("", noop), ["name"]],
     ["a 201-character name", () => bus.consume("x".repeat(201), noop), ["name"]],
     ["a name that is not a string", () => bus.consume(7 as never, noop), ["name"]],
+    // PostgreSQL text cannot hold U+0000: such a name used to pass, then every lease attempt failed (standby forever).
+    ["a name holding NUL", () => bus.consume("export\u0000x", noop), ["name"]],
+    ["a name holding a line break", () => bus.consume("export\nx", noop), ["name"]],
+    ["an unknown onGap", () => bus.consume("a", noop, { onGap: "skip" } as never), ["onGap"]],
+    ["a misspelt option", () => bus.consume("a", noop, { batchSiz: 5 } as never), ["batchSiz"]],
+    [
+      "an option whose getter throws",
+      () =>
+        bus.consume("a", noop, {
+          get leaseMs(): number {
+            throw new Error("boom");
+          },
+        }),
+      ["leaseMs"],
+    ],
     ["a handler that is not a function", () => bus.consume("a", "handler" as never), ["handler"]],
     ["batchSize 0", () => bus.consume("a", noop, { batchSize: 0 }), ["batchSize"]],
     ["batchSize 10,001", () => bus.consume("a", noop, { batchSize: 10_001 }), ["batchSize"]],

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EVENT_TYPES, EventBus } from "ad-seller-events";
@@ -84,6 +85,25 @@ describe("npm run demo (examples/demo/main.ts)", () => {
     );
     return { script, urls };
   }
+
+  it("on a busy port says how to choose another and writes nothing", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const { port } = busy.address() as AddressInfo;
+    const folder = mkdtempSync(join(tmpdir(), "ad-seller-demo-busy-"));
+    try {
+      const failed = await runScript("examples/demo/main.ts", { cwd: folder, env: { PORT: String(port) }, ready: /$^/ })
+        .then(() => undefined)
+        .catch((error: Error) => error.message);
+      expect(failed).toMatch(/exited with 1/);
+      expect(failed).toContain(`Port ${port} on 127.0.0.1 is in use`);
+      expect(failed).toContain("PORT=9000 npm run demo");
+      expect(existsSync(join(folder, ".data"))).toBe(false);
+    } finally {
+      busy.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 
   it("--memory prints curl commands that answer as documented, and stops cleanly", async () => {
     const { script, urls } = await startDemo(["--memory"]);

@@ -21,6 +21,7 @@ describe.skipIf(server === undefined)("redisStorage during CLIENT PAUSE WRITE", 
 
   function newClient(): Redis {
     const client = new Redis(server?.url ?? "", { maxRetriesPerRequest: 0 });
+    client.on("error", () => {}); // the private server stops at the end; a late reconnect attempt is expected
     clients.push(client);
     return client;
   }
@@ -69,6 +70,34 @@ describe.skipIf(server === undefined)("redisStorage during CLIENT PAUSE WRITE", 
   it("answers listEvents and getEvent while writes are paused; an append waits for the pause", async () => {
     await readDuringPause(false);
   });
+
+  it("answers the first reads of a cold bus (a new connection, nothing run on it yet) during the pause", async () => {
+    const prefix = uniquePrefix("cold");
+    const [writerClient, admin] = [newClient(), newClient()];
+    const writer = new EventBus({ storage: redisStorage({ client: writerClient, prefix }) });
+    const stored = await writer.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+    const writerId = Number(await writerClient.client("ID"));
+    const event_id = randomUUID();
+    await admin.script("FLUSH"); // a failover's new primary does not know the scripts either
+    // Long enough that a read waiting for the pause would outlive the test's timeout.
+    await admin.client("PAUSE", "60000", "WRITE");
+    try {
+      const append = writer.emitEvent({ event_id, event_type: "deal.synced", deal_id: "d-1" });
+      while (!(await isHeldBack(admin, writerId))) await new Promise((resolve) => setTimeout(resolve, 5));
+      const cold = new EventBus({ storage: redisStorage({ client: newClient(), prefix }) });
+      const [listed, filtered, got] = await Promise.all([
+        cold.listEvents(),
+        cold.listEvents({ deal_id: "d-1", event_type: ["deal.created", "deal.synced"] }),
+        cold.getEvent(stored.event_id),
+      ]);
+      expect(await isHeldBack(admin, writerId)).toBe(true);
+      expect([listed, filtered, got]).toEqual([[stored], [stored], stored]);
+      await admin.client("UNPAUSE");
+      expect((await append).event_id).toBe(event_id);
+    } finally {
+      await admin.client("UNPAUSE");
+    }
+  }, 20_000);
 
   it("answers listEvents during the pause even when Redis has just lost its scripts (failover)", async () => {
     await readDuringPause(true);

@@ -38,6 +38,8 @@ export interface BuiltEvent {
 export class EventWriter {
   private readonly stamps: EventStamps;
   private readonly inputSchema: ReturnType<typeof buildEmitInputSchema>;
+  /** Set while the breaker is open: the store failure that opened it. */
+  private storeDown: StorageError | undefined;
 
   constructor(
     private readonly storage: EventStorage,
@@ -58,18 +60,35 @@ export class EventWriter {
    * The one place where events go to storage, for `emitEvent` and `emitEvents` alike: one `append` per call, all
    * or nothing. When the store fails with a `StorageError` and the outbox takes the batch (all of its types), the
    * batch goes to the outbox as one unit and this resolves `undefined`.
+   *
+   * A circuit breaker sits in front of the store for what the outbox takes: after a store failure such batches go
+   * straight to the outbox (one fsync, not a wait of the store's `timeoutMs` each) until the store answers again,
+   * which the outbox's replay finds out (see {@link storeAnswered}).
    */
   async append(events: readonly Event[]): Promise<readonly AppendOutcome[] | undefined> {
+    const { outbox } = this.settings;
+    const takes = outbox !== undefined && outboxTakes(outbox, events);
+    if (takes && this.storeDown !== undefined) {
+      await writeToOutbox(outbox, events, this.storeDown);
+      return undefined;
+    }
     try {
-      return await this.storage.append(events);
+      const outcomes = await this.storage.append(events);
+      this.storeDown = undefined;
+      return outcomes;
     } catch (error) {
       if (error instanceof EventBusError && !(error instanceof StorageError)) throw error;
       const failure = error instanceof StorageError ? error : new StorageError(this.storage.name, "append", error);
-      const { outbox } = this.settings;
-      if (outbox === undefined || !outboxTakes(outbox, events)) throw failure;
+      if (outbox === undefined || !takes) throw failure;
+      this.storeDown = failure;
       await writeToOutbox(outbox, events, failure);
       return undefined;
     }
+  }
+
+  /** The store took an append (a replay from the outbox): the breaker closes, emits go to the store again. */
+  storeAnswered(): void {
+    this.storeDown = undefined;
   }
 
   /** `emitEvents`: builds every event first, appends them together, settles each in input order. */

@@ -100,8 +100,15 @@ export async function writeToOutbox(outbox: EventOutbox, events: readonly Event[
   }
 }
 
-/** The outbox side of the bus: replays into `storage` with the bus's rule for ids that are already taken. */
-export function storageSink(storage: EventStorage, deliver: (event: Event) => void): OutboxSink {
+/**
+ * The outbox side of the bus: replays into `storage` with the bus's rule for ids that are already taken, and calls
+ * `answered` after each append the store took (which closes the bus's circuit breaker).
+ */
+export function storageSink(
+  storage: EventStorage,
+  deliver: (event: Event) => void,
+  answered: () => void = () => {},
+): OutboxSink {
   return {
     async replay(events) {
       let outcomes: readonly (Event | null)[];
@@ -110,6 +117,7 @@ export function storageSink(storage: EventStorage, deliver: (event: Event) => vo
       } catch (error) {
         throw error instanceof StorageError ? error : new StorageError(storage.name, "append", error);
       }
+      answered();
       return events.map((event, index) => {
         const stored = outcomes[index] ?? null;
         if (stored === null) {

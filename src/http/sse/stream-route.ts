@@ -1,5 +1,5 @@
 import type { EventBus } from "../../bus/event-bus.js";
-import { EventValidationError, type ValidationIssue } from "../../errors/error-classes.js";
+import { capIssues, EventGapError, EventValidationError, type ValidationIssue } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import { isUuid } from "../../event/query.js";
 import { iabJson, readWireFormat, type WireFormat } from "../format-param.js";
@@ -167,11 +167,10 @@ export async function openEventStream(
     if (error instanceof EventValidationError) return invalid(error.issues, resumeFromHeader);
     throw error;
   }
-  const after = query.after;
-  if (after !== undefined && after !== "" && (await bus.getEvent(after)) === null) {
+  const refused = await checkCursor(bus, query.after, resumeFromHeader);
+  if (refused !== undefined) {
     void tail.return?.();
-    const path = resumeFromHeader ? "last-event-id" : "after";
-    return invalid([{ path: [path], message: `no stored event has event_id ${after}` }], resumeFromHeader);
+    return refused;
   }
   if (request.method === "HEAD" || slots.open >= context.settings.maxStreams) {
     void tail.return?.();
@@ -185,8 +184,32 @@ export async function openEventStream(
   return { status: 200, headers: STREAM_HEADERS, stream };
 }
 
+/**
+ * The cursor must name a stored event, read the way `GET {base}?after=` reads it: unknown is a `400`, pruned by
+ * retention a `410 Gone` with where the retained events start. Both before any stream byte.
+ */
+async function checkCursor(
+  bus: EventBus,
+  after: string | undefined,
+  fromHeader: boolean,
+): Promise<CoreResponse | undefined> {
+  if (after === undefined || after === "") return undefined;
+  try {
+    await bus.listEvents({ after, limit: 1 });
+    return undefined;
+  } catch (error) {
+    if (error instanceof EventGapError) {
+      return problem(410, error.message.replace(/^\[ad-seller-events\] /, ""), { oldest: error.oldest });
+    }
+    if (!(error instanceof EventValidationError)) throw error;
+    const path = fromHeader ? "last-event-id" : "after";
+    return invalid([{ path: [path], message: `no stored event has event_id ${after}` }], fromHeader);
+  }
+}
+
 function invalid(issues: readonly ValidationIssue[], fromHeader: boolean): CoreResponse {
-  const errors = issues.map((issue) => {
+  // At most MAX_REPORTED_ISSUES are listed, as on GET {base}: a URL full of bad parameters answers a few KB.
+  const errors = capIssues(issues).map((issue) => {
     const name = String(issue.path[0] ?? "query");
     const where = name === "last-event-id" || (fromHeader && name === "after") ? "header" : "query";
     return { loc: [where, where === "header" ? "last-event-id" : name], msg: issue.message };

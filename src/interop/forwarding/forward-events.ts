@@ -86,6 +86,7 @@ const OPTION_KEYS: OptionKeys<ForwardEventsOptions> = {
   retry: true,
   onFailure: true,
   signal: true,
+  onGap: true,
 };
 /**
  * A broker outage should pause forwarding, not fail it: about 80 minutes of retries (5 s apart at most) before the

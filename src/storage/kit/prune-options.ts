@@ -1,10 +1,13 @@
 import { EventValidationError } from "../../errors/error-classes.js";
+import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import { AUDIT_EVENT_TYPES, EVENT_TYPES, type EventType, isEventType } from "../../event/event-type.js";
 import { normalizeTimestamp } from "../../event/timestamp.js";
 import type { PruneOptions } from "../types.js";
 
 /** Default number of events one prune batch deletes: small enough that a waiting append waits milliseconds. */
 export const DEFAULT_PRUNE_BATCH = 1000;
+
+const PRUNE_OPTION_KEYS: OptionKeys<PruneOptions> = { before: true, types: true, batchSize: true, onBatch: true };
 
 /** {@link PruneOptions} checked and filled in, as every adapter's `prune` uses them. */
 export interface ResolvedPrune {
@@ -22,6 +25,8 @@ export function resolvePruneOptions(options: PruneOptions): ResolvedPrune {
   if (typeof options !== "object" || options === null) {
     throw EventValidationError.forField([], "prune takes an options object such as { before: new Date(...) }");
   }
+  // A misspelt option (`befor`, `type`) must not widen what is deleted by being ignored.
+  checkOptionKeys(options, PRUNE_OPTION_KEYS, "prune");
   const issues: { path: (string | number)[]; message: string }[] = [];
   const before = normalizeTimestamp(options.before);
   if (before === null) {
