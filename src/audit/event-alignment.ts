@@ -27,8 +27,10 @@ export interface AlignmentSettings {
 export class EventAlignment {
   private readonly ahead = new Map<string, SealRef>();
   private exhausted = false;
-  private highest = -1;
-  private highestId: string | null = null;
+  /** Key of the last event confirmed in sealed order. */
+  private base = -1;
+  /** An event that skipped over unmatched entries: moved earlier, or the entries were removed (decided next). */
+  private jumper: { readonly key: number; readonly eventId: string; readonly digest: number } | null = null;
   private held: string[] = [];
   private heldCount = 0;
   /** Matched events per digest. */
@@ -61,17 +63,7 @@ export class EventAlignment {
         `event ${event.event_id} was altered after digest ${seal.digest} sealed it (sealed hash ${seal.entry.hash}, stored ${hash})`,
       );
     }
-    if (seal.key < this.highest) {
-      findings.add(
-        "reordered",
-        seal.digest,
-        event.event_id,
-        `event ${event.event_id} is sealed at position ${seal.key} (digest ${seal.digest}) but the store returns it after event ${this.highestId} (position ${this.highest})`,
-      );
-      return;
-    }
-    this.highest = seal.key;
-    this.highestId = event.event_id;
+    this.placeInOrder(seal, event.event_id);
   }
 
   /** Reports every entry never matched: removed or pruned. */
@@ -102,9 +94,39 @@ export class EventAlignment {
     return seal;
   }
 
+  /**
+   * Tells moved events from removed ones with one pending decision: an event that skips unmatched entries is held
+   * as `jumper`; if a later event fills the gap it skipped, the jumper was moved earlier, otherwise the skipped
+   * entries were removed and the jumper is in place. An event behind the last in-order one was moved later.
+   */
+  private placeInOrder(seal: SealRef, eventId: string): void {
+    const jumper = this.jumper;
+    if (seal.key < this.base) {
+      this.reordered(seal.key, eventId, seal.digest, "later");
+      return;
+    }
+    if (jumper !== null && seal.key < jumper.key) this.reordered(jumper.key, jumper.eventId, jumper.digest, "earlier");
+    this.jumper = null;
+    const [oldestAhead] = this.ahead.values();
+    if (jumper === null && oldestAhead !== undefined && oldestAhead.key < seal.key) {
+      this.jumper = { key: seal.key, eventId, digest: seal.digest };
+      return;
+    }
+    this.base = seal.key;
+  }
+
+  private reordered(key: number, eventId: string, digest: number, moved: "earlier" | "later"): void {
+    this.settings.findings.add(
+      "reordered",
+      digest,
+      eventId,
+      `event ${eventId} is sealed at position ${key} (digest ${digest}) but the store returns it ${moved} than that`,
+    );
+  }
+
   private evictBehind(): boolean {
     const [oldest] = this.ahead.values();
-    if (oldest === undefined || oldest.key > this.highest) return false;
+    if (oldest === undefined || oldest.key > Math.max(this.base, this.jumper?.key ?? -1)) return false;
     this.ahead.delete(oldest.entry.event_id);
     this.missing(oldest);
     return true;
