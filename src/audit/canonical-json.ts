@@ -1,5 +1,7 @@
 import { EventValidationError } from "../errors/error-classes.js";
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * The JSON Canonicalization Scheme (RFC 8785) text of a JSON value: no whitespace, object members sorted by the
  * UTF-16 code units of their names at every level, strings escaped and numbers written exactly as ECMAScript's
@@ -17,64 +19,72 @@ import { EventValidationError } from "../errors/error-classes.js";
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  const parts: string[] = [];
-  write(value, parts, "$");
-  return parts.join("");
+  const text = write(value);
+  // Fast path without bookkeeping; only a refusal walks again to name the path.
+  if (text !== undefined) return text;
+  return refuse(value, "$");
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function write(value: unknown, parts: string[], path: string): void {
+/** The canonical text, or `undefined` when something in `value` is not JSON. */
+function write(value: unknown): string | undefined {
   switch (typeof value) {
     case "string":
-      if (LONE_SURROGATE.test(value))
-        refuse(path, "is a string with a lone surrogate; RFC 8785 needs well-formed Unicode");
-      parts.push(JSON.stringify(value));
-      return;
+      return LONE_SURROGATE.test(value) ? undefined : JSON.stringify(value);
     case "number":
-      if (!Number.isFinite(value)) refuse(path, `is ${String(value)}, which JSON cannot hold`);
-      parts.push(JSON.stringify(value));
-      return;
+      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
     case "boolean":
-      parts.push(value ? "true" : "false");
-      return;
+      return value ? "true" : "false";
     case "object":
-      if (value === null) parts.push("null");
-      else if (Array.isArray(value)) writeArray(value, parts, path);
-      else writeObject(value as Record<string, unknown>, parts, path);
-      return;
+      if (value === null) return "null";
+      return Array.isArray(value) ? writeArray(value) : writeObject(value as Record<string, unknown>);
     default:
-      refuse(path, `is a ${typeof value}, which JSON cannot hold`);
+      return undefined;
   }
 }
 
-function writeArray(values: readonly unknown[], parts: string[], path: string): void {
-  parts.push("[");
-  values.forEach((item, index) => {
-    if (index > 0) parts.push(",");
+function writeArray(values: readonly unknown[]): string | undefined {
+  let text = "[";
+  for (let index = 0; index < values.length; index++) {
+    const item = values[index];
     // As in JSON.stringify, an array hole or undefined item is written as null.
-    if (item === undefined) parts.push("null");
-    else write(item, parts, `${path}[${index}]`);
-  });
-  parts.push("]");
+    const written = item === undefined ? "null" : write(item);
+    if (written === undefined) return undefined;
+    text += index === 0 ? written : `,${written}`;
+  }
+  return `${text}]`;
 }
 
-function writeObject(object: Record<string, unknown>, parts: string[], path: string): void {
+function writeObject(object: Record<string, unknown>): string | undefined {
   // Array.prototype.sort without a comparator orders strings by UTF-16 code units: exactly RFC 8785's member order.
-  const names = Object.keys(object)
-    .filter((name) => object[name] !== undefined)
-    .sort();
-  parts.push("{");
-  names.forEach((name, index) => {
-    if (index > 0) parts.push(",");
-    const memberPath = `${path}.${name}`;
-    if (LONE_SURROGATE.test(name)) refuse(memberPath, "is a member name with a lone surrogate");
-    parts.push(JSON.stringify(name), ":");
-    write(object[name], parts, memberPath);
-  });
-  parts.push("}");
+  const names = Object.keys(object).sort();
+  let text = "{";
+  for (const name of names) {
+    const member = object[name];
+    if (member === undefined) continue;
+    const written = write(member);
+    if (written === undefined || LONE_SURROGATE.test(name)) return undefined;
+    text += `${text.length === 1 ? "" : ","}${JSON.stringify(name)}:${written}`;
+  }
+  return `${text}}`;
 }
 
-function refuse(path: string, message: string): never {
+/** Finds the first value that is not JSON and throws naming its path. */
+function refuse(value: unknown, path: string): never {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      if (item !== undefined && write(item) === undefined) refuse(item, `${path}[${index}]`);
+    });
+  } else if (typeof value === "object" && value !== null) {
+    for (const [name, member] of Object.entries(value)) {
+      if (LONE_SURROGATE.test(name)) fail(`${path}.${name}`, "is a member name with a lone surrogate");
+      if (member !== undefined && write(member) === undefined) refuse(member, `${path}.${name}`);
+    }
+  }
+  if (typeof value === "string") fail(path, "is a string with a lone surrogate; RFC 8785 needs well-formed Unicode");
+  if (typeof value === "number") fail(path, `is ${String(value)}, which JSON cannot hold`);
+  return fail(path, `is a ${typeof value}, which JSON cannot hold`);
+}
+
+function fail(path: string, message: string): never {
   throw EventValidationError.forField(path, `${message}; canonical JSON (RFC 8785) is defined for JSON values only`);
 }

@@ -81,7 +81,36 @@ export type SealedPruneRecord = z.infer<typeof pruneRecordSchema>;
 
 /** Hex SHA-256 of the event's RFC 8785 canonical JSON. */
 export function eventHash(event: Event): string {
-  return sha256(canonicalJson(event));
+  return sha256(eventJson(event));
+}
+
+// An Event's members in RFC 8785 order (UTF-16 code units), all strings but payload and metadata.
+const EVENT_MEMBERS = [
+  "deal_id",
+  "event_id",
+  "event_type",
+  "flow_id",
+  "flow_type",
+  "metadata",
+  "payload",
+  "proposal_id",
+  "session_id",
+  "timestamp",
+] as const;
+
+/**
+ * `canonicalJson(event)` for the event shape, without sorting the top level each time (sealing's hot path): the
+ * schema fixes its ten members. Anything else (a member more or fewer) goes through the generic walk.
+ */
+function eventJson(event: Event): string {
+  if (Object.keys(event).length !== EVENT_MEMBERS.length) return canonicalJson(event);
+  let text = "{";
+  for (const member of EVENT_MEMBERS) {
+    const value: unknown = event[member];
+    if (value === undefined) return canonicalJson(event);
+    text += `${text.length === 1 ? "" : ","}"${member}":${canonicalJson(value)}`;
+  }
+  return `${text}}`;
 }
 
 /** The entry that follows `chain` for `event`. */
@@ -93,8 +122,24 @@ export function sealEntry(event: Event, chain: string): SealEntry {
 /** Recomputes an entry's chain value from the previous one (what the verifier does with each stored entry). */
 export function nextEntry(chain: string, fields: Omit<SealEntry, "chain">): SealEntry {
   const { event_id, event_type, timestamp, hash } = fields;
-  const link = sha256(`${chain}\n${canonicalJson({ event_id, event_type, hash, timestamp })}`);
+  const link = sha256(`${chain}\n${linkJson(fields)}`);
   return { event_id, event_type, timestamp, hash, chain: link };
+}
+
+/**
+ * The canonical JSON of an entry's linked fields, written directly: the members are strings in RFC 8785 order, so
+ * this is exactly `canonicalJson({ event_id, event_type, hash, timestamp })` without the generic walk (sealing's
+ * hot path). A lone surrogate (which no valid event holds) falls back to the generic refusal.
+ */
+function linkJson(fields: Omit<SealEntry, "chain">): string {
+  const { event_id, event_type, hash, timestamp } = fields;
+  const text = `{"event_id":${JSON.stringify(event_id)},"event_type":${JSON.stringify(event_type)},"hash":${JSON.stringify(hash)},"timestamp":${JSON.stringify(timestamp)}}`;
+  return text.includes("\\ud") ? canonicalJson({ event_id, event_type, hash, timestamp }) : text;
+}
+
+/** The stored text of an entry: its canonical JSON (members in RFC 8785 order, all strings). */
+export function entryJson(entry: SealEntry): string {
+  return `{"chain":${JSON.stringify(entry.chain)},${linkJson(entry).slice(1)}`;
 }
 
 /** Hex SHA-256 of the digest's canonical JSON (signature included): what the next digest names as `previous`. */

@@ -84,13 +84,21 @@ export function sealAuditTrail<Schemas extends PayloadSchemas>(
     keyId: keyId(createPublicKey(settings.signingKey)),
   });
   const query = settings.types === null ? {} : { event_type: settings.types };
-  const consumer: Consumer = bus.consume(settings.name, (events) => writer.add(events as readonly Event[]), {
-    query,
-    batchSize: settings.batchSize,
-    from: "start",
-    ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
-    ...(settings.signal === undefined ? {} : { signal: settings.signal }),
-  });
+  const handle = async (events: readonly Event[], signal: AbortSignal) => {
+    await writer.add(events);
+    if (events.length < settings.batchSize && settings.lingerMs > 0) await linger(settings.lingerMs, signal);
+  };
+  const consumer: Consumer = bus.consume(
+    settings.name,
+    (events, { signal }) => handle(events as readonly Event[], signal),
+    {
+      query,
+      batchSize: settings.batchSize,
+      from: "start",
+      ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
+      ...(settings.signal === undefined ? {} : { signal: settings.signal }),
+    },
+  );
   let lastDigest: AuditDigest | null = null;
   let lastError: string | null = null;
   let stopped = false;
@@ -150,4 +158,17 @@ export function sealAuditTrail<Schemas extends PayloadSchemas>(
     },
     stop,
   };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (a stop or a lost lease never waits for it). */
+function linger(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }

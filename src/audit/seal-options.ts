@@ -25,6 +25,11 @@ export interface SealAuditTrailOptions {
   readonly name?: string | undefined;
   /** Events per handler call of the consumer, 1 to 10,000. Default 1,000. */
   readonly batchSize?: number | undefined;
+  /**
+   * After a batch smaller than `batchSize`, wait this long (ms, 0 to 10,000) before taking the next, so that a
+   * trickle of emits is sealed in few larger writes instead of one write per emit. Default 200.
+   */
+  readonly lingerMs?: number | undefined;
   /** The consumer's lease (see `bus.consume`): how soon a standby sealer takes over. Default 10,000. */
   readonly leaseMs?: number | undefined;
   /** Stops sealing when aborted, as `stop()` does. */
@@ -38,6 +43,7 @@ export interface SealSettings {
   readonly types: readonly EventType[] | null;
   readonly name: string;
   readonly batchSize: number;
+  readonly lingerMs: number;
   readonly leaseMs: number | undefined;
   readonly signal: AbortSignal | undefined;
 }
@@ -48,6 +54,7 @@ const SEAL_OPTION_KEYS: OptionKeys<SealAuditTrailOptions> = {
   types: true,
   name: true,
   batchSize: true,
+  lingerMs: true,
   leaseMs: true,
   signal: true,
 };
@@ -58,7 +65,7 @@ const TRAIL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export function readSealSettings(options: SealAuditTrailOptions): SealSettings {
   checkOptionKeys(options, SEAL_OPTION_KEYS, "sealAuditTrail");
   const issues: ValidationIssue[] = [];
-  const { every, name = "audit-trail", batchSize = 1000 } = options;
+  const { every, name = "audit-trail", batchSize = 1000, lingerMs = 200 } = options;
   if (!(Number.isInteger(every) && every >= 100 && every <= 86_400_000)) {
     issues.push({
       path: ["every"],
@@ -71,6 +78,9 @@ export function readSealSettings(options: SealAuditTrailOptions): SealSettings {
   if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 10_000)) {
     issues.push({ path: ["batchSize"], message: `must be an integer from 1 to 10000, got ${showValue(batchSize)}` });
   }
+  if (!(Number.isInteger(lingerMs) && lingerMs >= 0 && lingerMs <= 10_000)) {
+    issues.push({ path: ["lingerMs"], message: `must be an integer from 0 to 10000, got ${showValue(lingerMs)}` });
+  }
   const types = readTypes(options.types, issues);
   let signingKey: KeyObject | undefined;
   try {
@@ -80,7 +90,7 @@ export function readSealSettings(options: SealAuditTrailOptions): SealSettings {
     issues.push(...error.issues.map((issue) => ({ path: [...issue.path], message: issue.message })));
   }
   if (issues.length > 0 || signingKey === undefined) throw new EventValidationError(issues);
-  return { signingKey, every, types, name, batchSize, leaseMs: options.leaseMs, signal: options.signal };
+  return { signingKey, every, types, name, batchSize, lingerMs, leaseMs: options.leaseMs, signal: options.signal };
 }
 
 /** The concrete types a filter stands for, in catalogue order; `null` for every event. */

@@ -8,6 +8,7 @@ import {
   type AuditDigest,
   DIGEST_FORMAT,
   digestHash,
+  entryJson,
   GENESIS,
   parseDigest,
   parseEntry,
@@ -87,7 +88,7 @@ export class TrailWriter {
       const records: DigestRecord[] = fresh.map((event, index) => {
         const entry = sealEntry(event, chain);
         chain = entry.chain;
-        return { key: state.from + state.count + index, value: canonicalJson(entry) };
+        return { key: state.from + state.count + index, value: entryJson(entry) };
       });
       if (!(await this.settings.store.append(this.logs.entries, records))) this.lostRace("entries");
       state.chain = chain;
