@@ -1,6 +1,7 @@
+import * as crypto from "node:crypto";
 import { createHash, createPrivateKey, createPublicKey, KeyObject, sign, verify } from "node:crypto";
 import { z } from "zod";
-import { EventValidationError } from "../errors/error-classes.js";
+import type { ValidationIssue } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
 import { canonicalJson } from "./canonical-json.js";
 
@@ -189,10 +190,15 @@ function parseWith<T>(schema: z.ZodType<T>, text: string): T | string {
 }
 
 /**
- * An Ed25519 key from a `KeyObject` or PEM text, checked: `kind` says which half the caller had to give.
- * Anything else is an `EventValidationError` naming `field`.
+ * An Ed25519 key from a `KeyObject` or PEM text, checked: `kind` says which half the caller had to give. Anything
+ * else adds an issue naming `field` to `issues` and gives `undefined`.
  */
-export function ed25519Key(value: unknown, kind: "private" | "public", field: string): KeyObject {
+export function readEd25519Key(
+  value: unknown,
+  kind: "private" | "public",
+  field: string,
+  issues: ValidationIssue[],
+): KeyObject | undefined {
   let key: KeyObject;
   try {
     if (typeof value === "string") key = kind === "private" ? createPrivateKey(value) : createPublicKey(value);
@@ -200,17 +206,20 @@ export function ed25519Key(value: unknown, kind: "private" | "public", field: st
       key = kind === "public" && value.type === "private" ? createPublicKey(value) : value;
     else throw new Error("not a key");
   } catch {
-    throw EventValidationError.forField(field, `must be an Ed25519 ${kind} KeyObject or PEM text, got ${typeof value}`);
+    issues.push({ path: [field], message: `must be an Ed25519 ${kind} KeyObject or PEM text, got ${typeof value}` });
+    return undefined;
   }
-  if (key.asymmetricKeyType !== "ed25519" || key.type !== kind) {
-    throw EventValidationError.forField(
-      field,
-      `must be an Ed25519 ${kind} key, got a ${key.asymmetricKeyType ?? key.type} ${key.type} key`,
-    );
-  }
-  return key;
+  if (key.asymmetricKeyType === "ed25519" && key.type === kind) return key;
+  issues.push({
+    path: [field],
+    message: `must be an Ed25519 ${kind} key, got a ${key.asymmetricKeyType ?? key.type} ${key.type} key`,
+  });
+  return undefined;
 }
 
+// One-shot hashing (Node >= 20.12) skips a Hash object per call: sealing hashes twice per event.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+
 function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return oneShot === undefined ? createHash("sha256").update(text).digest("hex") : oneShot("sha256", text, "hex");
 }

@@ -3,7 +3,7 @@ import { EventValidationError, type ValidationIssue } from "../errors/error-clas
 import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
 import { describeBadPattern, type EventType, type EventTypeFilter, typesMatching } from "../event/event-type.js";
 import { showValue } from "../event/json-value.js";
-import { ed25519Key } from "./digest-format.js";
+import { readEd25519Key } from "./digest-format.js";
 
 /**
  * Options of `sealAuditTrail`.
@@ -82,13 +82,7 @@ export function readSealSettings(options: SealAuditTrailOptions): SealSettings {
     issues.push({ path: ["lingerMs"], message: `must be an integer from 0 to 10000, got ${showValue(lingerMs)}` });
   }
   const types = readTypes(options.types, issues);
-  let signingKey: KeyObject | undefined;
-  try {
-    signingKey = ed25519Key(options.signingKey, "private", "signingKey");
-  } catch (error) {
-    if (!(error instanceof EventValidationError)) throw error;
-    issues.push(...error.issues.map((issue) => ({ path: [...issue.path], message: issue.message })));
-  }
+  const signingKey = readEd25519Key(options.signingKey, "private", "signingKey", issues);
   if (issues.length > 0 || signingKey === undefined) throw new EventValidationError(issues);
   return { signingKey, every, types, name, batchSize, lingerMs, leaseMs: options.leaseMs, signal: options.signal };
 }

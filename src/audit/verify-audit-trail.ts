@@ -7,7 +7,7 @@ import { showValue } from "../event/json-value.js";
 import type { PayloadSchemas } from "../event/payload-schemas.js";
 import type { EventStorage } from "../storage/types.js";
 import { type AuditReport, FindingLog, type IntervalReport } from "./audit-report.js";
-import { type AuditDigest, ed25519Key, parseDigest } from "./digest-format.js";
+import { type AuditDigest, parseDigest, readEd25519Key } from "./digest-format.js";
 import { type DigestInfo, scanDigests } from "./digest-scan.js";
 import { scanEntries } from "./entry-scan.js";
 import { EventAlignment } from "./event-alignment.js";
@@ -153,13 +153,7 @@ function readVerifySettings(options: VerifyAuditTrailOptions): VerifySettings {
     issues.push({ path: ["name"], message: `must be the trail's name, 1-100 characters, got ${showValue(name)}` });
   }
   const anchor = readAnchor(options.anchor, issues);
-  let publicKey: KeyObject | undefined;
-  try {
-    publicKey = ed25519Key(options.publicKey, "public", "publicKey");
-  } catch (error) {
-    if (!(error instanceof EventValidationError)) throw error;
-    issues.push(...error.issues.map((issue) => ({ path: [...issue.path], message: issue.message })));
-  }
+  const publicKey = readEd25519Key(options.publicKey, "public", "publicKey", issues);
   if (issues.length > 0 || publicKey === undefined) throw new EventValidationError(issues);
   return { publicKey, anchor, from, to, name, maxFindings, window };
 }
