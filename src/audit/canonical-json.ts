@@ -1,6 +1,12 @@
 import { EventValidationError } from "../errors/error-classes.js";
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE_PATTERN = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// String.prototype.isWellFormed (Node >= 20) is native and far cheaper than the pattern on every string.
+const hasWellFormed = typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === "function";
+const LONE_SURROGATE = {
+  test: (text: string): boolean =>
+    hasWellFormed ? !(text as string & { isWellFormed(): boolean }).isWellFormed() : LONE_SURROGATE_PATTERN.test(text),
+};
 
 /**
  * The JSON Canonicalization Scheme (RFC 8785) text of a JSON value: no whitespace, object members sorted by the
