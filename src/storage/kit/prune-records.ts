@@ -45,7 +45,9 @@ export function withDigests<Storage extends EventStorage>(digests: DigestStore, 
     digests,
     async prune(options: PruneOptions): Promise<number> {
       const { before, types } = resolvePruneOptions(options);
-      await recordPrune(digests, { before, types, recorded_at: new Date().toISOString() });
+      // A dry run (retention's counting mode) deletes nothing, so it records nothing.
+      const dryRun = (options as { readonly dryRun?: unknown }).dryRun === true;
+      if (!dryRun) await recordPrune(digests, { before, types, recorded_at: new Date().toISOString() });
       return prune.call(storage, options);
     },
   };
