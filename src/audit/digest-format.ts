@@ -5,7 +5,14 @@ import type { ValidationIssue } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
 import { canonicalJson } from "./canonical-json.js";
 
-/** The `format` every digest of this version carries. */
+/**
+ * The `format` every digest of this version carries.
+ *
+ * @example
+ * ```ts
+ * if (digest.format !== DIGEST_FORMAT) throw new Error("a digest of another version");
+ * ```
+ */
 export const DIGEST_FORMAT = "ad-seller-events/audit-digest@1";
 
 /** Where each interval's chain starts when there is no previous digest. */
@@ -77,10 +84,24 @@ const entrySchema = z.strictObject({
  */
 export type AuditDigest = z.infer<typeof digestSchema>;
 
-/** A prune record as a digest carries it: the record plus its key in the prune-record log. */
+/**
+ * A prune record as a digest carries it: the record plus its key in the prune-record log.
+ *
+ * @example
+ * ```ts
+ * for (const record of digest.pruned.records as SealedPruneRecord[]) console.log(record.before, record.types);
+ * ```
+ */
 export type SealedPruneRecord = z.infer<typeof pruneRecordSchema>;
 
-/** Hex SHA-256 of the event's RFC 8785 canonical JSON. */
+/**
+ * Hex SHA-256 of the event's RFC 8785 canonical JSON: what a seal entry records for it.
+ *
+ * @example
+ * ```ts
+ * const hash = eventHash(await bus.emitEvent({ event_type: "deal.created", deal_id: "d-1" }));
+ * ```
+ */
 export function eventHash(event: Event): string {
   return sha256(eventJson(event));
 }
@@ -143,7 +164,15 @@ export function entryJson(entry: SealEntry): string {
   return `{"chain":${JSON.stringify(entry.chain)},${linkJson(entry).slice(1)}`;
 }
 
-/** Hex SHA-256 of the digest's canonical JSON (signature included): what the next digest names as `previous`. */
+/**
+ * Hex SHA-256 of the digest's canonical JSON (signature included): what the next digest names as `previous`, and
+ * what to publish beside it.
+ *
+ * @example
+ * ```ts
+ * console.log(`digest ${digest.sequence}: sha256 ${digestHash(digest)}`);
+ * ```
+ */
 export function digestHash(digest: AuditDigest): string {
   return sha256(canonicalJson(digest));
 }

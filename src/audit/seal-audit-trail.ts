@@ -3,10 +3,12 @@ import type { EventBus } from "../bus/event-bus.js";
 import type { Consumer, ConsumerStatus } from "../consumers/consumer.js";
 import { EventBusError, EventGapError, EventValidationError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
+import type { EventType } from "../event/event-type.js";
 import type { PayloadSchemas } from "../event/payload-schemas.js";
+import type { EventStorage } from "../storage/types.js";
 import type { AuditDigest } from "./digest-format.js";
 import { keyId } from "./digest-format.js";
-import { readSealSettings, type SealAuditTrailOptions } from "./seal-options.js";
+import { readSealSettings, type SealAuditTrailOptions, type SealSettings } from "./seal-options.js";
 import { TrailWriter } from "./trail-writer.js";
 
 /**
@@ -69,36 +71,9 @@ export function sealAuditTrail<Schemas extends PayloadSchemas>(
   options: SealAuditTrailOptions,
 ): AuditTrailSealer {
   const settings = readSealSettings(options);
-  const store = bus.storage.digests;
-  if (store === undefined) {
-    throw EventValidationError.forField(
-      "bus",
-      `its ${bus.storage.name} storage has no digests capability; use a built-in adapter`,
-    );
-  }
-  const writer = new TrailWriter({
-    store,
-    trail: settings.name,
-    types: settings.types,
-    signingKey: settings.signingKey,
-    keyId: keyId(createPublicKey(settings.signingKey)),
-  });
+  const writer = writerFor(bus.storage, settings);
   const query = settings.types === null ? {} : { event_type: settings.types };
-  const handle = async (events: readonly Event[], signal: AbortSignal) => {
-    await writer.add(events);
-    if (events.length < settings.batchSize && settings.lingerMs > 0) await linger(settings.lingerMs, signal);
-  };
-  const consumer: Consumer = bus.consume(
-    settings.name,
-    (events, { signal }) => handle(events as readonly Event[], signal),
-    {
-      query,
-      batchSize: settings.batchSize,
-      from: "start",
-      ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
-      ...(settings.signal === undefined ? {} : { signal: settings.signal }),
-    },
-  );
+  const consumer = startConsumer(bus, settings, writer, query);
   let lastDigest: AuditDigest | null = null;
   let lastError: string | null = null;
   let stopped = false;
@@ -121,18 +96,14 @@ export function sealAuditTrail<Schemas extends PayloadSchemas>(
     await consumer.stop();
   };
   settings.signal?.addEventListener("abort", () => void stop(), { once: true });
-  /** True once the writer holds `newest` or an event after it (nothing matching is stored after its last one). */
-  const caughtUp = async (newest: string): Promise<boolean> => {
-    const last = writer.lastEventId;
-    if (last === null || last === newest) return last === newest;
-    try {
-      return (await bus.listEvents({ ...query, after: last, limit: 1 })).length === 0;
-    } catch (error) {
-      // The writer's last event was pruned since: the consumer's own view tells whether it has caught up.
-      if (!(error instanceof EventGapError)) throw error;
-      const status = consumer.status();
-      return status.position === last && status.lag === 0;
-    }
+  const progress: SealProgress = {
+    writer,
+    consumer,
+    isStopped: () => stopped,
+    newestAfter: async (after) => {
+      const [newest] = await bus.listEvents({ ...query, ...(after === null ? {} : { after }), limit: 1 });
+      return newest?.event_id ?? null;
+    },
   };
 
   return {
@@ -140,21 +111,13 @@ export function sealAuditTrail<Schemas extends PayloadSchemas>(
     status: () => ({ consumer: consumer.status(), last_digest: lastDigest, last_error: lastError }),
     async sealNow(sealOptions = {}) {
       const timeoutMs = sealOptions.timeoutMs ?? 30_000;
-      const [newest] = await bus.listEvents({ ...query, limit: 1 });
-      const deadline = Date.now() + timeoutMs;
-      // The consumer hands events over asynchronously: wait (briefly, polling) until the newest one has reached the writer.
-      while (newest !== undefined && !(await caughtUp(newest.event_id))) {
-        const state = consumer.status().state;
-        if (stopped || state === "stopped" || state === "failed") return null;
-        // A standby (another instance holds the lease) seals nothing; one starting up may still take the lease.
-        if (Date.now() > deadline && state === "standby") return null;
-        if (Date.now() > deadline)
-          throw new EventBusError(
-            `sealNow: timeoutMs: the sealer did not reach ${newest.event_id} within ${timeoutMs} ms`,
-          );
-        await new Promise((resolve) => setTimeout(resolve, 5));
+      if (!(Number.isInteger(timeoutMs) && timeoutMs >= 0 && timeoutMs <= 86_400_000)) {
+        throw EventValidationError.forField(
+          "timeoutMs",
+          `must be an integer from 0 to 86400000, got ${String(timeoutMs)}`,
+        );
       }
-      return stopped ? null : sealIfActive();
+      return (await reachedNewest(progress, timeoutMs)) && !stopped ? sealIfActive() : null;
     },
     stop,
   };
@@ -170,5 +133,82 @@ function linger(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener("abort", done);
       resolve();
     }
+  });
+}
+
+/** What `sealNow` watches while it waits for the writer. */
+interface SealProgress {
+  readonly writer: TrailWriter;
+  readonly consumer: Consumer;
+  readonly isStopped: () => boolean;
+  /** With `null`: the newest matching event's id; with an id: the first match stored after it; `null` when none. */
+  readonly newestAfter: (after: string | null) => Promise<string | null>;
+}
+
+/**
+ * Waits (polling every 5 ms: the consumer hands events over asynchronously) until every event stored now has
+ * reached the writer. `false` when this instance will not seal: stopped, failed, or a standby past the deadline.
+ */
+async function reachedNewest(progress: SealProgress, timeoutMs: number): Promise<boolean> {
+  const newest = await progress.newestAfter(null);
+  const deadline = Date.now() + timeoutMs;
+  while (newest !== null && !(await caughtUp(progress, newest))) {
+    const state = progress.consumer.status().state;
+    if (progress.isStopped() || state === "stopped" || state === "failed") return false;
+    // A standby (another instance holds the lease) seals nothing; one starting up may still take the lease.
+    if (Date.now() > deadline && state === "standby") return false;
+    if (Date.now() > deadline) {
+      throw new EventBusError(`sealNow: timeoutMs: the sealer did not reach ${newest} within ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return true;
+}
+
+/** True once the writer holds `newest` or an event after it (nothing matching is stored after its last one). */
+async function caughtUp(progress: SealProgress, newest: string): Promise<boolean> {
+  const last = progress.writer.lastEventId;
+  if (last === null || last === newest) return last === newest;
+  try {
+    return (await progress.newestAfter(last)) === null;
+  } catch (error) {
+    // The writer's last event was pruned since: the consumer's own view tells whether it has caught up.
+    if (!(error instanceof EventGapError)) throw error;
+    const status = progress.consumer.status();
+    return status.position === last && status.lag === 0;
+  }
+}
+
+/** The trail's writer over the store's digests capability (refused, naming `bus`, when the store has none). */
+function writerFor(storage: EventStorage, settings: SealSettings): TrailWriter {
+  const store = storage.digests;
+  if (store === undefined) {
+    throw EventValidationError.forField(
+      "bus",
+      `its ${storage.name} storage has no digests capability; use a built-in adapter`,
+    );
+  }
+  const { name: trail, types, signingKey } = settings;
+  return new TrailWriter({ store, trail, types, signingKey, keyId: keyId(createPublicKey(signingKey)) });
+}
+
+/** The durable consumer that hands the trail's events to the writer, lingering after a short batch. */
+function startConsumer<Schemas extends PayloadSchemas>(
+  bus: EventBus<Schemas>,
+  settings: SealSettings,
+  writer: TrailWriter,
+  query: { readonly event_type?: readonly EventType[] },
+): Consumer {
+  const handle = async (events: readonly Event[], signal: AbortSignal) => {
+    await writer.add(events);
+    if (events.length < settings.batchSize && settings.lingerMs > 0) await linger(settings.lingerMs, signal);
+  };
+  const { leaseMs, signal } = settings;
+  return bus.consume(settings.name, (events, context) => handle(events as readonly Event[], context.signal), {
+    query,
+    batchSize: settings.batchSize,
+    from: "start",
+    ...(leaseMs === undefined ? {} : { leaseMs }),
+    ...(signal === undefined ? {} : { signal }),
   });
 }
