@@ -28,6 +28,7 @@ const BENCHMARKS = [
   "forwarding",
   "webhooks",
   "cli",
+  "audit",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";

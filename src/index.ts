@@ -71,6 +71,8 @@ export type {
   CheckpointWrite,
   ConsumerLease,
   DeadLetter,
+  DigestRecord,
+  DigestStore,
   EventStorage,
   NormalizedEventQuery,
   PruneOptions,

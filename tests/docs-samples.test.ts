@@ -36,6 +36,7 @@ const ENTRY_PATHS = {
   "ad-seller-events/amqp": ["../../src/interop/amqp/index.ts"],
   "ad-seller-events/otel": ["../../src/interop/otel/index.ts"],
   "ad-seller-events/webhooks": ["../../src/webhooks/index.ts"],
+  "ad-seller-events/audit": ["../../src/audit/index.ts"],
 };
 
 const NODE_SQLITE_TYPES = `declare module "node:sqlite" {

@@ -1,2 +1,16 @@
-// The entry `ad-seller-events/audit` (DESIGN section 2x): being built in wave 3.
-export {};
+// The entry `ad-seller-events/audit` (DESIGN section 23): a tamper-evident trail of the store, sealed by a durable
+// consumer into signed, chained digests, and verified against a public key. See docs/audit-trail.md.
+export type { AuditFinding, AuditFindingKind, AuditReport, AuditSummary, IntervalReport } from "./audit-report.js";
+export { canonicalJson } from "./canonical-json.js";
+export {
+  type AuditDigest,
+  DIGEST_FORMAT,
+  digestHash,
+  eventHash,
+  type SealEntry,
+  type SealedPruneRecord,
+} from "./digest-format.js";
+export { type AuditTrailSealer, type AuditTrailStatus, sealAuditTrail } from "./seal-audit-trail.js";
+export type { SealAuditTrailOptions } from "./seal-options.js";
+export { trailLogs } from "./trail-writer.js";
+export { type VerifyAuditTrailOptions, verifyAuditTrail } from "./verify-audit-trail.js";

@@ -6,6 +6,8 @@ export type {
   CheckpointWrite,
   ConsumerLease,
   DeadLetter,
+  DigestRecord,
+  DigestStore,
   EventStorage,
   NormalizedEventQuery,
   PruneOptions,

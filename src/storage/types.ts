@@ -100,6 +100,8 @@ export interface EventStorage {
    * then on. See {@link PruneOptions}.
    */
   prune?(options: PruneOptions): Promise<number>;
+  /** Optional audit-trail capability: append-only records beside the events (see {@link DigestStore}). */
+  readonly digests?: DigestStore | undefined;
 }
 
 /**
@@ -283,4 +285,45 @@ export interface WebhookStore {
   deleteSubscription(id: string): Promise<boolean>;
   appendDelivery(record: WebhookLogRecord, keep: number): Promise<void>;
   listDeliveries(query: WebhookLogQuery): Promise<WebhookLogRecord[]>;
+}
+
+/**
+ * One record of a {@link DigestStore} log: an integer key, unique within its log, and a text value.
+ *
+ * @example
+ * ```ts
+ * const record: DigestRecord = { key: 1, value: '{"sequence":1}' };
+ * ```
+ */
+export interface DigestRecord {
+  /** A non-negative safe integer; records are read back in ascending key order. */
+  readonly key: number;
+  /** The stored text, returned byte for byte. */
+  readonly value: string;
+}
+
+/**
+ * Optional capability of a store: named, append-only logs of keyed text records kept beside the events (a table, a
+ * hash, a map). The audit trail (`ad-seller-events/audit`) keeps its per-event seal entries, its signed digests and
+ * the prune records there. Implemented by every built-in adapter; covered by the conformance suite (`digests`).
+ *
+ * Rules:
+ * - `append` stores every record of the batch, or none when any of their keys is already taken in that log
+ *   (resolving `false`): two writers that race for the same keys cannot both win.
+ * - `range` returns the records whose key is greater than `afterKey`, ascending, at most `limit`.
+ * - Nothing here is trusted by the verifier: it checks what it reads against signatures and hashes.
+ *
+ * @example
+ * ```ts
+ * if (await storage.digests?.append("trail:audit:digests", [{ key: 1, value: digestJson }])) console.log("sealed");
+ * const newest = await storage.digests?.last("trail:audit:digests");
+ * ```
+ */
+export interface DigestStore {
+  /** Stores all of `records` (distinct keys) in `log`, or nothing and `false` when a key is taken. */
+  append(log: string, records: readonly DigestRecord[]): Promise<boolean>;
+  /** Up to `limit` records of `log` with a key above `afterKey`, ascending. */
+  range(log: string, afterKey: number, limit: number): Promise<DigestRecord[]>;
+  /** The record of `log` with the largest key, or `null` when the log is empty. */
+  last(log: string): Promise<DigestRecord | null>;
 }

@@ -4,8 +4,10 @@ import type { Event } from "../../event/event.js";
 import { matchesQuery, unknownCursorError } from "../../event/query.js";
 import { AppendNotifier } from "../kit/append-notifier.js";
 import { resolvePruneOptions, yieldToAppends } from "../kit/prune-options.js";
+import { withDigests } from "../kit/prune-records.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { memoryCheckpoints } from "./memory-checkpoints.js";
+import { memoryDigests } from "./memory-digests.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
 import { memoryWebhooks } from "./memory-webhooks.js";
 
@@ -194,7 +196,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
     return deleted;
   }
 
-  return {
+  return withDigests(memoryDigests(), {
     name: "memory",
     checkpoints: memoryCheckpoints(),
     webhooks: memoryWebhooks(),
@@ -226,7 +228,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage 
       for (const index of indexes.values()) index.clear();
       log.clear();
     },
-  };
+  });
 
   /**
    * The smallest candidate among the equality filters' index lists and the union of the event-type lists (merged by

@@ -1,5 +1,6 @@
 export { postgresCheckpointSchemaSql } from "./postgres-checkpoints.js";
 export { DEFAULT_POSTGRES_TIMEOUT_MS, PostgresTimeoutError } from "./postgres-deadline.js";
+export { postgresDigestSchemaSql } from "./postgres-digests.js";
 export type { PostgresTableName } from "./postgres-schema.js";
 export {
   DEFAULT_POSTGRES_SCHEMA,

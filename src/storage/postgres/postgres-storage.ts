@@ -4,10 +4,12 @@ import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { isUuid } from "../../event/query.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
+import { withDigests } from "../kit/prune-records.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
 import { postgresCheckpoints } from "./postgres-checkpoints.js";
 import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, withDeadline } from "./postgres-deadline.js";
+import { postgresDigests } from "./postgres-digests.js";
 import { statementName } from "./postgres-insert.js";
 import { listEventJson, listEventRows } from "./postgres-list.js";
 import { pruneEvents } from "./postgres-prune.js";
@@ -144,7 +146,8 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
   };
   const gate = new OperationGate(table, settings.timeoutMs, setup);
 
-  return {
+  const run = <T>(operation: string, work: () => Promise<T>) => gate.run(operation, work);
+  return withDigests(postgresDigests(pool, names, settings.createSchema, run), {
     name: NAME,
     table,
     ensureSchema: () => gate.run("setup", async () => {}),
@@ -197,7 +200,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
         throw new StorageError(NAME, "close", error);
       }
     },
-  };
+  });
 }
 
 /**

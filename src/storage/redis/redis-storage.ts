@@ -3,10 +3,12 @@ import { EventBusError, EventValidationError, StorageError } from "../../errors/
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
+import { withDigests } from "../kit/prune-records.js";
 import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { redisCheckpoints } from "./redis-checkpoints.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
+import { redisDigests } from "./redis-digests.js";
 import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
 import { listEventJson, listEvents } from "./redis-list.js";
 import { pruneEvents } from "./redis-prune.js";
@@ -99,7 +101,8 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
     }
   }
 
-  return {
+  const run = <T>(operation: string, work: () => Promise<T>) => call(operation, () => guard.run(work));
+  return withDigests(redisDigests(client, keys.prefix, run), {
     name: "redis",
     append: (events) =>
       call("append", () => appendBatch(events, keys, scripts, guard)).then((outcomes) => {
@@ -136,7 +139,7 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
       guard.detach();
       if (closeClient && client.status !== "end") await quitClient(client);
     },
-  };
+  });
 }
 
 function appendBatch(

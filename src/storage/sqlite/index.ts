@@ -1,4 +1,5 @@
 export { sqliteCheckpointSchemaSql } from "./sqlite-checkpoints.js";
+export { sqliteDigestSchemaSql } from "./sqlite-digests.js";
 export type { SqliteDatabase, SqliteDriverName, SqliteStatement } from "./sqlite-driver.js";
 export type { SqliteSchemaOptions } from "./sqlite-schema.js";
 export { DEFAULT_SQLITE_TABLE, sqliteSchemaSql } from "./sqlite-schema.js";

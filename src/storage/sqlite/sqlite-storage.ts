@@ -2,8 +2,10 @@ import { EventBusError, EventValidationError, StorageError } from "../../errors/
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
+import { withDigests } from "../kit/prune-records.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
+import { sqliteDigests } from "./sqlite-digests.js";
 import {
   detectSqliteDriver,
   inWriteTransaction,
@@ -130,7 +132,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     return wrapFailure(operation, work);
   }
 
-  return {
+  return withDigests(sqliteDigests(database, table, use, settings.createSchema), {
     name: "sqlite",
     driver: settings.driver,
     table,
@@ -169,7 +171,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       events.release();
       if (settings.closeDatabase) wrapFailure("close", () => database.close());
     },
-  };
+  });
 }
 
 interface SqliteSettings {

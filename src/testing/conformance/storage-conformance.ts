@@ -5,6 +5,7 @@ import type { EventStorage } from "../../storage/types.js";
 import { createTestClock } from "../test-clock.js";
 import { defineCheckpointConformance } from "./checkpoints.js";
 import { defineConflictConformance } from "./conflicts.js";
+import { defineDigestConformance } from "./digests.js";
 import {
   buildEvent,
   type ConformanceDescribe,
@@ -60,6 +61,8 @@ export interface StorageConformanceOptions {
   readonly webhooks?: boolean | undefined;
   /** The store implements `prune` (retention): run the prune and gap cases. Default: `false`. */
   readonly prune?: boolean | undefined;
+  /** The store implements the optional `digests` capability (audit-trail records): run its cases. Default: `false`. */
+  readonly digests?: boolean | undefined;
   /** Timeout of each test in milliseconds. Default: 30000. */
   readonly timeoutMs?: number | undefined;
 }
@@ -114,6 +117,7 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
     if (options.checkpoints === true) defineCheckpointConformance(it, expect, withStore, timeout);
     if (options.prune === true) definePruneConformance(it, expect, withStore, timeout);
     if (options.webhooks === true) defineWebhookConformance(it, expect, withStore, timeout);
+    if (options.digests === true) defineDigestConformance(it, expect, withStore, timeout);
   });
 }
 
