@@ -2,7 +2,7 @@ import { EventBusError, EventValidationError, StorageError } from "../../errors/
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions, TransactionalAppend } from "../types.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import {
   detectSqliteDriver,
@@ -13,6 +13,7 @@ import {
 } from "./sqlite-driver.js";
 import { SqliteEventTable } from "./sqlite-operations.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
+import { appendInSqliteTransaction } from "./sqlite-transaction.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
 
 /**
@@ -137,6 +138,12 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       const outcomes = use("append", () => events.append(batch));
       if (outcomes.includes(null)) watcher.appended();
       return outcomes;
+    },
+    async appendInTransaction(batch: readonly Event[], transaction: unknown): Promise<TransactionalAppend> {
+      // Synchronous up to here, so that it runs inside a caller's db.transaction(fn) too.
+      return use("append", () =>
+        appendInSqliteTransaction(database, events, batch, transaction, () => watcher.appended()),
+      );
     },
     async get(eventId: string): Promise<Event | null> {
       return use("get", () => events.get(eventId));
