@@ -142,17 +142,18 @@ describe.skipIf(!available)("postgresStorage shared by several processes", () =>
     const indexes = await pool.query("SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
     expect(indexes.rows.map((row) => row.indexname)).toEqual(
       [
-        "seller_events_deal_id_seq",
+        "seller_events_deal_id_pos",
         "seller_events_event_id_key",
-        "seller_events_event_type_seq",
-        "seller_events_flow_id_seq",
-        "seller_events_flow_type_seq",
-        "seller_events_pkey",
-        "seller_events_proposal_id_seq",
+        "seller_events_event_type_pos",
+        "seller_events_flow_id_pos",
+        "seller_events_flow_type_pos",
+        "seller_events_position_key",
+        "seller_events_proposal_id_pos",
         "seller_events_pruned_pkey",
         "seller_events_seq_key",
-        "seller_events_session_id_seq",
-        "seller_events_timestamp_seq",
+        "seller_events_session_id_pos",
+        "seller_events_timestamp_pos",
+        "seller_events_unpositioned",
       ].sort(),
     );
     const stored = await pool.query(`SELECT event_id::text AS id FROM "${schema}"."seller_events"`);

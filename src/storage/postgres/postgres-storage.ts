@@ -178,7 +178,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     if (settings.createSchema) await createSchemaObjects(pool, names);
     statistics.checkAtStart();
   };
-  const gate = new OperationGate(table, settings.timeoutMs, setup);
+  const gate = new OperationGate(table, settings.timeoutMs, setup, () => pool.stopBusy());
 
   return {
     name: NAME,
@@ -266,6 +266,8 @@ class OperationGate {
     private readonly table: string,
     private readonly timeoutMs: number,
     private readonly setup: (() => Promise<void>) | undefined,
+    /** Stops the server work of the queries in flight, before an append is reported failed. */
+    private readonly stopBusy: () => Promise<void>,
   ) {}
 
   run<T>(operation: string, work: () => Promise<T>): Promise<T> {
@@ -279,7 +281,15 @@ class OperationGate {
       if (waiting.setup !== undefined && this.schemaReady === waiting.setup) this.schemaReady = undefined;
     };
     const deadline = `to ${operation} on ${this.table}`;
-    const call = withDeadline(this.guard(operation, work, waiting), this.timeoutMs, deadline, forgetSetup).catch(
+    // A write told it failed must not commit later: its backend (waiting on a lock, say) is ended first.
+    const onTimeout =
+      operation === "append"
+        ? () => {
+            forgetSetup();
+            return this.stopBusy();
+          }
+        : forgetSetup;
+    const call = withDeadline(this.guard(operation, work, waiting), this.timeoutMs, deadline, onTimeout).catch(
       (error: unknown) => {
         throw error instanceof EventBusError ? error : new StorageError(NAME, operation, error);
       },

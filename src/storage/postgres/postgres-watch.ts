@@ -3,6 +3,7 @@ import { backoffDelay } from "../../live/backoff.js";
 import { AppendNotifier } from "../kit/append-notifier.js";
 import { WakeSender } from "../kit/wake-sender.js";
 import type { StorageWatch } from "../types.js";
+import { ownClient } from "./postgres-deadline.js";
 import type { PostgresObjectNames } from "./postgres-schema.js";
 
 const MAX_CHANNEL_LENGTH = 63;
@@ -171,15 +172,13 @@ export class PostgresWatch {
   }
 }
 
-/**
- * A connection of its own with the pool's settings (`pool.Client` is the client class the pool was built with),
- * released by ending it; a pool without that (a test double) lends one of its own instead.
- */
+/** The session connection: one of its own, outside the caller's pool, released by ending it. */
 async function openSession(pool: Pool): Promise<PoolClient> {
-  const { Client, options } = pool as unknown as { Client?: new (config: unknown) => PoolClient; options?: unknown };
-  if (typeof Client !== "function") return pool.connect();
-  const client = new Client(options);
+  const client = ownClient(pool);
+  if (client === undefined) return pool.connect();
   await (client as unknown as { connect(): Promise<void> }).connect();
+  // Unreferenced: this connection alone must not keep a process alive (a storage nobody closed, a finished script).
+  (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
   const end = () => (client as unknown as { end(): Promise<void> }).end().catch(() => {});
   return Object.assign(client, { release: () => void end() });
 }
