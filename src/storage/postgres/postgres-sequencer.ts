@@ -37,6 +37,8 @@ export interface SequencerSettings {
  */
 export class Sequencer {
   private session: PoolClient | undefined;
+  /** Whether the session's own statement and lock timeouts are set (server-side bounds of the leader's work). */
+  private bounded = false;
   private leader: PoolClient | undefined;
   /** The highest position given so far (read once on taking the lead). */
   private last: bigint | undefined;
@@ -58,6 +60,7 @@ export class Sequencer {
   useSession(session: PoolClient | undefined): void {
     if (this.leader !== undefined && this.leader !== session) this.resign();
     this.session = session;
+    this.bounded = false;
     if (session === undefined || this.stopped) return;
     if (this.candidacy === undefined) {
       this.candidacy = setInterval(() => void this.tryToLead(), CANDIDATE_MS);
@@ -96,8 +99,19 @@ export class Sequencer {
     if (session === undefined || this.leader !== undefined || this.trying || this.stopped) return;
     this.trying = true;
     try {
+      if (!this.bounded) {
+        // The session is this storage's own: a numbering step stuck behind a lock gives up on the server too,
+        // instead of holding the lead (and its advisory lock) past the deadline.
+        const limit = String(this.settings.timeoutMs);
+        await this.query(
+          session,
+          "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $1, false)",
+          [limit],
+        );
+        this.bounded = true;
+      }
       const key = `ad-seller-events:sequencer:${this.settings.table}`;
-      const got = await this.bounded(session, "SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS got", [key]);
+      const got = await this.query(session, "SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS got", [key]);
       if (got.rows[0]?.got !== true || this.session !== session) return;
       this.leader = session;
       this.last = undefined;
@@ -119,7 +133,7 @@ export class Sequencer {
     if (leader === undefined) return;
     try {
       if (this.last === undefined) {
-        const top = await this.bounded(
+        const top = await this.query(
           leader,
           `SELECT coalesce(max(position), 0)::text AS last FROM ${this.settings.table} WHERE position IS NOT NULL`,
           [],
@@ -128,7 +142,7 @@ export class Sequencer {
       }
       let announce = false;
       for (;;) {
-        const result = await this.bounded(leader, numberingSql(this.settings.table), [
+        const result = await this.query(leader, numberingSql(this.settings.table), [
           String(this.last),
           SEQUENCER_BATCH_ROWS,
           this.settings.positionsChannel,
@@ -156,7 +170,7 @@ export class Sequencer {
     clearInterval(this.poll);
   }
 
-  private bounded(client: PoolClient, text: string, values: unknown[]) {
+  private query(client: PoolClient, text: string, values: unknown[]) {
     return withDeadline(client.query(text, values), this.settings.timeoutMs, "to the sequencer");
   }
 }
