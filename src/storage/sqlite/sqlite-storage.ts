@@ -140,6 +140,13 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       return outcomes;
     },
     async appendInTransaction(batch: readonly Event[], transaction: unknown): Promise<TransactionalAppend> {
+      // Setup sets PRAGMAs, which SQLite refuses inside a transaction.
+      if (!ready && !closed) {
+        throw EventValidationError.forField(
+          "transaction",
+          "the store is not set up yet: make one call outside a transaction first (e.g. listEvents at boot)",
+        );
+      }
       // Synchronous up to here, so that it runs inside a caller's db.transaction(fn) too.
       return use("append", () =>
         appendInSqliteTransaction(database, events, batch, transaction, () => watcher.appended()),
