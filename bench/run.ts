@@ -25,6 +25,7 @@ const BENCHMARKS = [
   "http-stores",
   "postgres-read",
   "prune",
+  "postgres-fleet",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";
