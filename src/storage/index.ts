@@ -10,4 +10,5 @@ export type {
   NormalizedEventQuery,
   PruneOptions,
   StorageWatch,
+  TransactionalAppend,
 } from "./types.js";
