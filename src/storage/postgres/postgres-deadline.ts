@@ -176,10 +176,15 @@ export function ownClient(pool: Pool): PoolClient | undefined {
 async function stopBackends(pool: Pool, pids: readonly number[]): Promise<void> {
   const client = pids.length === 0 ? undefined : ownClient(pool);
   if (client === undefined) return;
+  let gaveUp = false;
   const stopping = (async () => {
     await (client as unknown as { connect(): Promise<void> }).connect();
+    // Too late, the pids may belong to other connections by now (a silent server came back): leave them alone.
+    if (gaveUp) return;
     await client.query("SELECT pg_terminate_backend(pid, 1000) FROM unnest($1::int[]) AS pid", [pids]);
   })();
-  await withDeadline(stopping, 1500, "to stop a query past its deadline").catch(() => {});
+  await withDeadline(stopping, 1500, "to stop a query past its deadline").catch(() => {
+    gaveUp = true;
+  });
   void (client as unknown as { end(): Promise<void> }).end().catch(() => {});
 }
