@@ -56,10 +56,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closed = false;
-  /** Delivery of an event written in a caller's transaction, once it committed (nothing once the bus is closed). */
-  private readonly deliverCommitted = (event: Event) => {
-    if (!this.closed) this.subscriptions.deliver(event);
-  };
+  /** Delivers an event written in a caller's transaction once it committed, unless the bus closed meanwhile. */
+  private readonly deliverCommitted = (event: Event) => !this.closed && this.subscriptions.deliver(event);
   private live: LiveDelivery | undefined;
 
   constructor(given: EventBusOptions<Schemas> = {}) {
@@ -88,7 +86,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   }
 
   /**
-   * Validates, stamps, freezes and stores one event, then notifies subscribers. Resolves with the stored event.
+   * Validates, stamps, freezes and stores one event, then notifies subscribers. Resolves with the stored event. With
+   * `{ transaction }` it is written in your open transaction and subscribers hear of it after the commit only.
    *
    * Rejects with `EventValidationError` (nothing stored), `EventConflictError` (the given `event_id` is taken by
    * different content) or `StorageError` (the store failed; no subscriber is notified).
