@@ -42,7 +42,9 @@ export function withDeadline<T>(
   onTimeout?: () => void | Promise<void>,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    let expired = false;
     const timer = setTimeout(() => {
+      expired = true;
       const failure = new PostgresTimeoutError(timeoutMs, what);
       Promise.resolve()
         .then(onTimeout)
@@ -58,7 +60,9 @@ export function withDeadline<T>(
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error);
+        // Past the deadline, the failure the caller hears is the deadline (once `onTimeout` has run), not what
+        // stopping the work caused. Work that still succeeds meanwhile is reported as done: it is.
+        if (!expired) reject(error);
       },
     );
   });
@@ -81,8 +85,8 @@ export interface BoundedPool extends Pool {
  * other member is the pool's own, so the adapter's code uses this exactly like the pool.
  */
 export function boundedPool(pool: Pool, timeoutMs: number): BoundedPool {
-  const busy = new Set<number>();
-  const connect = () => connectBounded(pool, timeoutMs, busy);
+  const work: WorkInFlight = { busy: new Set(), stops: 0 };
+  const connect = () => connectBounded(pool, timeoutMs, work);
   const query = async (...args: unknown[]) => {
     const client = await connect();
     try {
@@ -95,7 +99,10 @@ export function boundedPool(pool: Pool, timeoutMs: number): BoundedPool {
       throw error;
     }
   };
-  const stopBusy = () => stopBackends(pool, [...busy]);
+  const stopBusy = () => {
+    work.stops += 1; // queries checked out before this and not yet sent are never sent
+    return stopBackends(pool, [...work.busy]);
+  };
   return new Proxy(pool as BoundedPool, {
     get(target, key) {
       if (key === "connect") return connect;
@@ -107,8 +114,15 @@ export function boundedPool(pool: Pool, timeoutMs: number): BoundedPool {
   });
 }
 
+/** The backends running the adapter's queries, and how many times they were stopped at a deadline. */
+interface WorkInFlight {
+  readonly busy: Set<number>;
+  stops: number;
+}
+
 /** Checks a client out within the deadline; one that arrives too late goes straight back to the pool. */
-async function connectBounded(pool: Pool, timeoutMs: number, busy: Set<number>): Promise<PoolClient> {
+async function connectBounded(pool: Pool, timeoutMs: number, work: WorkInFlight): Promise<PoolClient> {
+  const stopsBefore = work.stops;
   const pending = pool.connect();
   const client = await withDeadline(pending, timeoutMs, "with a connection", () => {
     pending.then(
@@ -116,7 +130,7 @@ async function connectBounded(pool: Pool, timeoutMs: number, busy: Set<number>):
       () => {},
     );
   });
-  return boundedClient(client, timeoutMs, busy);
+  return boundedClient(client, timeoutMs, work, stopsBefore);
 }
 
 /**
@@ -124,7 +138,7 @@ async function connectBounded(pool: Pool, timeoutMs: number, busy: Set<number>):
  * (pg ends it, destroying the socket of a query still in flight); later queries on it reject at once and a later
  * `release` does nothing, so the code that holds it (a transaction's ROLLBACK, say) fails fast instead of hanging.
  */
-function boundedClient(client: PoolClient, timeoutMs: number, busy: Set<number>): PoolClient {
+function boundedClient(client: PoolClient, timeoutMs: number, work: WorkInFlight, stopsBefore: number): PoolClient {
   const pid = (client as unknown as { processID?: unknown }).processID;
   let discarded: Error | undefined;
   let released = false;
@@ -139,10 +153,14 @@ function boundedClient(client: PoolClient, timeoutMs: number, busy: Set<number>)
   };
   const query = (...args: unknown[]) => {
     if (discarded !== undefined) return Promise.reject(discarded);
+    // Work begun before a deadline stopped the backends in flight: its caller was told it failed, so it must not
+    // reach the server now (a checkout or a transaction's next statement that was still pending then).
+    if (work.stops !== stopsBefore)
+      return Promise.reject(new PostgresTimeoutError(timeoutMs, "(stopped at the deadline)"));
     const running = (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
     if (typeof pid === "number") {
-      busy.add(pid);
-      const idle = () => busy.delete(pid);
+      work.busy.add(pid);
+      const idle = () => work.busy.delete(pid);
       running.then(idle, idle);
     }
     return withDeadline(running, timeoutMs, "to a query", () => {
