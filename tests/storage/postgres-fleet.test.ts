@@ -1,61 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Event, EventBus, type EventQuery } from "../../src/index.js";
 import { postgresStorage } from "../../src/storage/postgres/index.js";
+import { printed, startChild } from "../fixtures/postgres-children.js";
 import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
 import { PG_URL, serviceAvailable } from "../support/services.js";
 
 const available = await serviceAvailable("PostgreSQL", PG_URL);
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const WRITERS = 4;
 const PER_WRITER = 500;
-
-interface Child {
-  readonly process: ChildProcess;
-  /** Everything the child printed, once it has exited with status 0. */
-  readonly output: Promise<string>;
-}
-
-function startChild(script: string, args: readonly string[]): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", `tests/fixtures/${script}`, ...args], {
-    cwd: root,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const output = new Promise<string>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${script} exited with ${code}:\n${stderr}`));
-    });
-  });
-  return { process: child, output };
-}
-
-/** Resolves once the child has printed `line`. */
-function printed(child: Child, line: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const stdout = child.process.stdout as NodeJS.ReadableStream;
-    const onData = (chunk: string) => {
-      seen += chunk;
-      if (seen.includes(`${line}\n`)) {
-        stdout.off("data", onData);
-        resolve();
-      }
-    };
-    stdout.on("data", onData);
-    child.output.catch(reject);
-  });
-}
 
 /** Every event matching `query` after `startId`, paging with `after`. */
 async function listAll(bus: EventBus, query: EventQuery, startId: string): Promise<Event[]> {
