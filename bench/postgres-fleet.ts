@@ -47,11 +47,10 @@ function startWriter(
   poolSize: number,
 ): { child: ChildProcess; done: Promise<WriterResult> } {
   const args = [mode, table, String(DURATION_MS), String(inFlight), String(poolSize)];
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "bench/postgres-fleet-writer.ts", ...args],
-    { cwd: root, stdio: ["pipe", "pipe", "inherit"] },
-  );
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/postgres-fleet-writer.ts", ...args], {
+    cwd: root,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   let output = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
     output += chunk;
@@ -117,7 +116,12 @@ for (const processes of [4, 8]) {
   const table = await freshTable();
   const fleet = Array.from({ length: processes }, () => ({ mode: "adapter", inFlight: IN_FLIGHT }));
   const adapter = perSecond(await runFleet(fleet, table));
-  const raw = perSecond(await runFleet(fleet.map(() => ({ mode: "raw", inFlight: IN_FLIGHT })), table));
+  const raw = perSecond(
+    await runFleet(
+      fleet.map(() => ({ mode: "raw", inFlight: IN_FLIGHT })),
+      table,
+    ),
+  );
   const ratio = adapter / raw;
   rows.push({
     question: QUESTION,
