@@ -29,6 +29,7 @@ const BENCHMARKS = [
   "webhooks",
   "cli",
   "audit",
+  "postgres-fleet",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";

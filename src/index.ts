@@ -4,6 +4,7 @@ export type { BoundContext, ScopeContext } from "./bus/event-scope.js";
 export { EventScope } from "./bus/event-scope.js";
 export type { EventJsonPage, EventPage } from "./bus/read/event-page.js";
 export type { EventListener, SubscribeOptions } from "./bus/subscriptions.js";
+export type { EmitOptions } from "./bus/write/emit-transaction.js";
 export type { EventOutbox, OutboxSink, OutboxStatus, ReplayOutcome } from "./bus/write/outbox-contract.js";
 export type { ConsumerGap, ConsumerState, ConsumerStatus } from "./consumers/consumer.js";
 export { Consumer } from "./consumers/consumer.js";

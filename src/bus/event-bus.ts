@@ -23,6 +23,7 @@ import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import type { EventJsonPage, EventPage } from "./read/event-page.js";
 import { EventReader } from "./read/event-reader.js";
 import { type EventListener, type SubscribeOptions, SubscriptionRegistry } from "./subscriptions.js";
+import { type EmitOptions, emitInTransaction, readEmitTransaction } from "./write/emit-transaction.js";
 import { EventWriter } from "./write/event-writer.js";
 import { settleDuplicate } from "./write/idempotency.js";
 import { type EventOutbox, type OutboxStatus, storageSink } from "./write/outbox-contract.js";
@@ -55,6 +56,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closed = false;
+  /** Delivers an event written in a caller's transaction once it committed, unless the bus closed meanwhile. */
+  private readonly deliverCommitted = (event: Event) => !this.closed && this.subscriptions.deliver(event);
   private live: LiveDelivery | undefined;
 
   constructor(given: EventBusOptions<Schemas> = {}) {
@@ -89,7 +92,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   }
 
   /**
-   * Validates, stamps, freezes and stores one event, then notifies subscribers. Resolves with the stored event.
+   * Validates, stamps, freezes and stores one event, then notifies subscribers. Resolves with the stored event. With
+   * `{ transaction }` it is written in your open transaction and subscribers hear of it after the commit only.
    *
    * Rejects with `EventValidationError` (nothing stored), `EventConflictError` (the given `event_id` is taken by
    * different content) or `StorageError` (the store failed; no subscriber is notified).
@@ -103,11 +107,24 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * });
    * ```
    */
-  async emitEvent<Type extends EventType>(input: EmitInputOf<Schemas, Type>): Promise<EventOf<Schemas, Type>> {
+  async emitEvent<Type extends EventType>(
+    input: EmitInputOf<Schemas, Type>,
+    options?: EmitOptions,
+  ): Promise<EventOf<Schemas, Type>> {
     // Inlined rather than routed through `track`: emit is the hot path and every async layer costs a promise.
     if (this.closed) throw new EventBusError("the event bus is closed");
+    const transaction = readEmitTransaction(options, "emitEvent");
     this.inFlight++;
     try {
+      if (transaction !== undefined) {
+        const [stored] = await emitInTransaction(
+          this.writer,
+          [input as EmitEventInput],
+          transaction,
+          this.deliverCommitted,
+        );
+        return stored as EventOf<Schemas, Type>;
+      }
       const { event, timestampGiven } = this.writer.build(input);
       const outcomes = await this.writer.append([event]);
       // Undefined: the store failed and the outbox holds the event; subscribers hear of it once replay stores it.
@@ -140,12 +157,18 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     inputs: {
       readonly [Index in keyof Types]: EmitInputOf<Schemas, Types[Index]>;
     },
+    options?: EmitOptions,
   ): Promise<{ -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]> }> {
     if (this.closed) throw new EventBusError("the event bus is closed");
+    const transaction = readEmitTransaction(options, "emitEvents");
     this.inFlight++;
     try {
       const list = inputs as unknown as readonly EmitEventInput[];
-      return (await this.writer.emitBatch(list, (event) => this.subscriptions.deliver(event))) as {
+      const emitted =
+        transaction === undefined
+          ? await this.writer.emitBatch(list, (event) => this.subscriptions.deliver(event))
+          : await emitInTransaction(this.writer, list, transaction, this.deliverCommitted);
+      return emitted as {
         -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]>;
       };
     } finally {

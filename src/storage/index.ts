@@ -12,6 +12,7 @@ export type {
   NormalizedEventQuery,
   PruneOptions,
   StorageWatch,
+  TransactionalAppend,
   WebhookLogQuery,
   WebhookLogRecord,
   WebhookStore,

@@ -43,6 +43,25 @@ export interface NormalizedEventQuery {
 export type AppendOutcome = Event | null;
 
 /**
+ * What `EventStorage.appendInTransaction` reports: the outcomes (as `append`'s, inside the caller's transaction),
+ * and whether that transaction committed.
+ *
+ * @example
+ * ```ts
+ * const { outcomes, committed } = await storage.appendInTransaction?.([event], client) ?? refuse();
+ * if (await committed) console.log("readable now", outcomes);
+ * ```
+ */
+export interface TransactionalAppend {
+  readonly outcomes: readonly AppendOutcome[];
+  /**
+   * Resolves `true` once the caller's transaction has committed and the new events are readable, `false` once it
+   * rolled back (or the store closed first). Never rejects.
+   */
+  readonly committed: Promise<boolean>;
+}
+
+/**
  * The contract every storage adapter implements. Adapters are factory functions (`memoryStorage()`,
  * `sqliteStorage({ database })`, ...) and are checked by `describeStorageConformance` from
  * `ad-seller-events/testing`.
@@ -67,6 +86,12 @@ export interface EventStorage {
   readonly name: string;
   /** Appends a batch; see the contract above for duplicates. */
   append(events: readonly Event[]): Promise<readonly AppendOutcome[]>;
+  /**
+   * Optional capability: appends a batch inside the caller's open transaction (`transaction` is the store's own
+   * handle: a `pg` client inside `BEGIN`, a SQLite database inside a transaction), so that the events exist only if
+   * it commits. Stores without transactions leave it out and the bus refuses the `transaction` option.
+   */
+  appendInTransaction?(events: readonly Event[], transaction: unknown): Promise<TransactionalAppend>;
   /** The event with this id, or `null`. */
   get(eventId: string): Promise<Event | null>;
   /** The events matching a validated query, oldest to newest. */

@@ -24,23 +24,6 @@ if (pool === undefined) {
     tables.push(table);
     const name = `public."${table}"`;
     const run = (sql: string, params: unknown[]) => pool.query(sql, params);
-    // Position-changing tampering moves whole rows: the append order columns cannot be updated in place.
-    const moveRows = async (where: string, params: unknown[], shift: string) => {
-      const client = await pool.connect();
-      try {
-        await client.query("BEGIN");
-        await client.query(`CREATE TEMP TABLE moved ON COMMIT DROP AS SELECT * FROM ${name} WHERE ${where}`, params);
-        await client.query(`DELETE FROM ${name} WHERE ${where}`, params);
-        await client.query(`UPDATE moved SET ${shift}`, shift.includes("$") ? params : []);
-        await client.query(`INSERT INTO ${name} OVERRIDING SYSTEM VALUE SELECT * FROM moved`);
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK");
-        throw error;
-      } finally {
-        client.release();
-      }
-    };
     return {
       storage: postgresStorage({ pool, table }),
       tamper: {
@@ -48,20 +31,24 @@ if (pool === undefined) {
           void (await run(`UPDATE ${name} SET payload = '{"cpm":1}', body = NULL WHERE event_id = $1`, [eventId])),
         deleteEvent: async (eventId) => void (await run(`DELETE FROM ${name} WHERE event_id = $1`, [eventId])),
         async insertAfter(afterId, event: Event) {
-          const after = `(SELECT seq FROM ${name} WHERE event_id = $1)`;
-          await moveRows(`seq > ${after}`, [afterId], "seq = seq + 1000000");
+          // The reading order is the sequencer's `position`: make room after the event, then take the free slot.
+          const after = `(SELECT position FROM ${name} WHERE event_id = $1)`;
+          await run(`UPDATE ${name} SET position = position + 1000000 WHERE position > ${after}`, [afterId]);
           await run(
-            `INSERT INTO ${name} (seq, xid, event_id, event_type, "timestamp", deal_id, payload)
-             OVERRIDING SYSTEM VALUE SELECT seq + 1, xid, $2, $3, $4, $5, $6 FROM ${name} WHERE event_id = $1`,
+            `INSERT INTO ${name} (position, event_id, event_type, "timestamp", deal_id, payload)
+             SELECT position + 1, $2, $3, $4, $5, $6 FROM ${name} WHERE event_id = $1`,
             [afterId, event.event_id, event.event_type, event.timestamp, event.deal_id, JSON.stringify(event.payload)],
           );
         },
-        swap: (first, second) =>
-          moveRows(
-            "event_id IN ($1, $2)",
+        async swap(first, second) {
+          const pair = "event_id IN ($1, $2)";
+          await run(`UPDATE ${name} SET position = -position WHERE ${pair}`, [first, second]);
+          await run(
+            `UPDATE ${name} t SET position = (SELECT -o.position FROM ${name} o
+               WHERE o.event_id = CASE WHEN t.event_id = $1::uuid THEN $2::uuid ELSE $1::uuid END) WHERE ${pair}`,
             [first, second],
-            `(seq, xid) = (SELECT o.seq, o.xid FROM moved o WHERE o.event_id = CASE WHEN moved.event_id = $1::uuid THEN $2::uuid ELSE $1::uuid END)`,
-          ),
+          );
+        },
         async setRecord(log, key, value) {
           if (value === null) await run(`DELETE FROM public."${table}_audit" WHERE log = $1 AND key = $2`, [log, key]);
           else

@@ -1,61 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Event, EventBus, type EventQuery } from "../../src/index.js";
 import { postgresStorage } from "../../src/storage/postgres/index.js";
+import { printed, startChild } from "../fixtures/postgres-children.js";
 import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
 import { PG_URL, serviceAvailable } from "../support/services.js";
 
 const available = await serviceAvailable("PostgreSQL", PG_URL);
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const WRITERS = 4;
 const PER_WRITER = 500;
-
-interface Child {
-  readonly process: ChildProcess;
-  /** Everything the child printed, once it has exited with status 0. */
-  readonly output: Promise<string>;
-}
-
-function startChild(script: string, args: readonly string[]): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", `tests/fixtures/${script}`, ...args], {
-    cwd: root,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const output = new Promise<string>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${script} exited with ${code}:\n${stderr}`));
-    });
-  });
-  return { process: child, output };
-}
-
-/** Resolves once the child has printed `line`. */
-function printed(child: Child, line: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const stdout = child.process.stdout as NodeJS.ReadableStream;
-    const onData = (chunk: string) => {
-      seen += chunk;
-      if (seen.includes(`${line}\n`)) {
-        stdout.off("data", onData);
-        resolve();
-      }
-    };
-    stdout.on("data", onData);
-    child.output.catch(reject);
-  });
-}
 
 /** Every event matching `query` after `startId`, paging with `after`. */
 async function listAll(bus: EventBus, query: EventQuery, startId: string): Promise<Event[]> {
@@ -142,17 +94,18 @@ describe.skipIf(!available)("postgresStorage shared by several processes", () =>
     const indexes = await pool.query("SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", [schema]);
     expect(indexes.rows.map((row) => row.indexname)).toEqual(
       [
-        "seller_events_deal_id_seq",
+        "seller_events_deal_id_pos",
         "seller_events_event_id_key",
-        "seller_events_event_type_seq",
-        "seller_events_flow_id_seq",
-        "seller_events_flow_type_seq",
-        "seller_events_pkey",
-        "seller_events_proposal_id_seq",
+        "seller_events_event_type_pos",
+        "seller_events_flow_id_pos",
+        "seller_events_flow_type_pos",
+        "seller_events_position_key",
+        "seller_events_proposal_id_pos",
         "seller_events_pruned_pkey",
         "seller_events_seq_key",
-        "seller_events_session_id_seq",
-        "seller_events_timestamp_seq",
+        "seller_events_session_id_pos",
+        "seller_events_timestamp_pos",
+        "seller_events_unpositioned",
       ].sort(),
     );
     const stored = await pool.query(`SELECT event_id::text AS id FROM "${schema}"."seller_events"`);

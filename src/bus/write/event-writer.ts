@@ -3,7 +3,7 @@ import { buildEmitInputSchema, type EmitEventInput, type Event, freezeEvent } fr
 import { describeBadType, type EventType, isEventType } from "../../event/event-type.js";
 import { toFrozenJsonObject } from "../../event/json-value.js";
 import { applyPayloadSchema, type PayloadSchemaMap, parseWithPayloadSchema } from "../../event/payload-schemas.js";
-import type { AppendOutcome, EventStorage } from "../../storage/types.js";
+import type { AppendOutcome, EventStorage, TransactionalAppend } from "../../storage/types.js";
 import { buildBatch, settleBatch } from "./emit-batch.js";
 import {
   type OwnEmitFields,
@@ -89,6 +89,26 @@ export class EventWriter {
   /** The store took an append (a replay from the outbox): the breaker closes, emits go to the store again. */
   storeAnswered(): void {
     this.storeDown = undefined;
+  }
+
+  /**
+   * Appends inside the caller's transaction (no outbox: a failure must fail that transaction). The store's method
+   * is called synchronously, before this returns its promise.
+   */
+  async appendInTransaction(events: readonly Event[], transaction: unknown): Promise<TransactionalAppend> {
+    if (this.storage.appendInTransaction === undefined) {
+      throw EventValidationError.forField(
+        "transaction",
+        `the ${this.storage.name} store cannot write inside your transaction: use postgresStorage (a pg client ` +
+          "inside BEGIN) or sqliteStorage (its database inside a transaction), or leave the option out",
+      );
+    }
+    try {
+      return await this.storage.appendInTransaction(events, transaction);
+    } catch (error) {
+      if (error instanceof EventBusError) throw error;
+      throw new StorageError(this.storage.name, "append", error);
+    }
   }
 
   /** `emitEvents`: builds every event first, appends them together, settles each in input order. */

@@ -1,8 +1,7 @@
 import type { Pool } from "pg";
 import type { Event } from "../../event/event.js";
 import { wireJson } from "../kit/stored-event.js";
-import type { AppendOutcome } from "../types.js";
-import { inTransaction, MAX_STATEMENT_CHARS, storeEvents } from "./postgres-insert.js";
+import { inTransaction, MAX_STATEMENT_CHARS, type StoredBatch, storeEvents } from "./postgres-insert.js";
 import type { StatisticsKeeper } from "./postgres-statistics.js";
 
 /** Settings of {@link AppendBatcher}. */
@@ -22,7 +21,7 @@ interface PendingAppend {
   /** Each event as JSON, serialised once at submit so that groups can be capped by size too. */
   readonly json: readonly string[];
   readonly chars: number;
-  readonly resolve: (outcomes: readonly AppendOutcome[]) => void;
+  readonly resolve: (stored: StoredBatch) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -30,7 +29,7 @@ interface PendingAppend {
  * Group commit: `append` calls that arrive while the event loop is busy (or while every statement slot is taken)
  * are coalesced into one multi-row INSERT, because a statement with many rows costs little more than one with a
  * single row. Calls are never split across statements, so each call stays all-or-nothing and contiguous in the
- * append order (one statement is one transaction, hence one xid).
+ * insertion order (one statement is one transaction, numbered by the sequencer in one step unless very large).
  */
 export class AppendBatcher {
   private readonly settings: AppendBatcherSettings;
@@ -43,8 +42,11 @@ export class AppendBatcher {
     this.settings = settings;
   }
 
-  /** Queues one `append` call; resolves with its outcomes once its statement has committed. */
-  submit(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
+  /**
+   * Queues one `append` call; resolves once its statement has committed, with the call's outcomes and its group's
+   * transaction (what a wait for positions needs).
+   */
+  submit(events: readonly Event[]): Promise<StoredBatch> {
     const json = events.map(wireJson);
     const chars = json.reduce((sum, text) => sum + text.length, 0);
     return new Promise((resolve, reject) => {
@@ -107,13 +109,14 @@ export class AppendBatcher {
       const json = only?.json ?? group.flatMap((call) => call.json);
       const batch = { table: qualifiedTable, events, json, maxRows: maxBatchRows };
       const fitsOneStatement = events.length <= maxBatchRows && (only?.chars ?? 0) <= MAX_STATEMENT_CHARS;
-      const outcomes = fitsOneStatement
+      const stored = fitsOneStatement
         ? await storeEvents(pool, batch)
         : await inTransaction(pool, (client) => storeEvents(client, batch));
+      const { outcomes } = stored;
       this.settings.statistics?.noteAppended(outcomes.filter((outcome) => outcome === null).length);
       let offset = 0;
       for (const call of group) {
-        call.resolve(outcomes.slice(offset, offset + call.events.length));
+        call.resolve({ ...stored, outcomes: outcomes.slice(offset, offset + call.events.length) });
         offset += call.events.length;
       }
     } catch (error) {

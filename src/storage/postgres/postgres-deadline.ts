@@ -31,14 +31,27 @@ export class PostgresTimeoutError extends Error {
 }
 
 /**
- * Settles like `work`, or rejects with a {@link PostgresTimeoutError} once `timeoutMs` pass first (then calls
- * `onTimeout`, which discards whatever was waiting). `work` keeps running; its outcome is ignored.
+ * Settles like `work`, or rejects with a {@link PostgresTimeoutError} once `timeoutMs` pass first (after
+ * `onTimeout`, which discards whatever was waiting, has settled: it may stop server work first). `work` keeps
+ * running; its outcome is ignored.
  */
-export function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string, onTimeout?: () => void): Promise<T> {
+export function withDeadline<T>(
+  work: Promise<T>,
+  timeoutMs: number,
+  what: string,
+  onTimeout?: () => void | Promise<void>,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    let expired = false;
     const timer = setTimeout(() => {
-      onTimeout?.();
-      reject(new PostgresTimeoutError(timeoutMs, what));
+      expired = true;
+      const failure = new PostgresTimeoutError(timeoutMs, what);
+      Promise.resolve()
+        .then(onTimeout)
+        .then(
+          () => reject(failure),
+          () => reject(failure),
+        );
     }, timeoutMs);
     work.then(
       (value) => {
@@ -47,10 +60,22 @@ export function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: strin
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error);
+        // Past the deadline, the failure the caller hears is the deadline (once `onTimeout` has run), not what
+        // stopping the work caused. Work that still succeeds meanwhile is reported as done: it is.
+        if (!expired) reject(error);
       },
     );
   });
+}
+
+/** The bounded pool: the caller's pool plus a way to stop the server work of its queries in flight. */
+export interface BoundedPool extends Pool {
+  /**
+   * Terminates the backends of the adapter's queries in flight and waits (up to a second) for them to exit, so that
+   * a write whose caller is told it failed cannot commit afterwards (a backend waiting on a lock would not notice
+   * its client leaving until the lock came free).
+   */
+  stopBusy(): Promise<void>;
 }
 
 /**
@@ -59,8 +84,9 @@ export function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: strin
  * close it instead of returning it to the pool (its protocol state is unknown: the answer may still arrive). Every
  * other member is the pool's own, so the adapter's code uses this exactly like the pool.
  */
-export function boundedPool(pool: Pool, timeoutMs: number): Pool {
-  const connect = () => connectBounded(pool, timeoutMs);
+export function boundedPool(pool: Pool, timeoutMs: number): BoundedPool {
+  const work: WorkInFlight = { busy: new Set(), stops: 0 };
+  const connect = () => connectBounded(pool, timeoutMs, work);
   const query = async (...args: unknown[]) => {
     const client = await connect();
     try {
@@ -73,18 +99,30 @@ export function boundedPool(pool: Pool, timeoutMs: number): Pool {
       throw error;
     }
   };
-  return new Proxy(pool, {
+  const stopBusy = () => {
+    work.stops += 1; // queries checked out before this and not yet sent are never sent
+    return stopBackends(pool, [...work.busy]);
+  };
+  return new Proxy(pool as BoundedPool, {
     get(target, key) {
       if (key === "connect") return connect;
       if (key === "query") return query;
+      if (key === "stopBusy") return stopBusy;
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
 }
 
+/** The backends running the adapter's queries, and how many times they were stopped at a deadline. */
+interface WorkInFlight {
+  readonly busy: Set<number>;
+  stops: number;
+}
+
 /** Checks a client out within the deadline; one that arrives too late goes straight back to the pool. */
-async function connectBounded(pool: Pool, timeoutMs: number): Promise<PoolClient> {
+async function connectBounded(pool: Pool, timeoutMs: number, work: WorkInFlight): Promise<PoolClient> {
+  const stopsBefore = work.stops;
   const pending = pool.connect();
   const client = await withDeadline(pending, timeoutMs, "with a connection", () => {
     pending.then(
@@ -92,7 +130,7 @@ async function connectBounded(pool: Pool, timeoutMs: number): Promise<PoolClient
       () => {},
     );
   });
-  return boundedClient(client, timeoutMs);
+  return boundedClient(client, timeoutMs, work, stopsBefore);
 }
 
 /**
@@ -100,7 +138,8 @@ async function connectBounded(pool: Pool, timeoutMs: number): Promise<PoolClient
  * (pg ends it, destroying the socket of a query still in flight); later queries on it reject at once and a later
  * `release` does nothing, so the code that holds it (a transaction's ROLLBACK, say) fails fast instead of hanging.
  */
-function boundedClient(client: PoolClient, timeoutMs: number): PoolClient {
+function boundedClient(client: PoolClient, timeoutMs: number, work: WorkInFlight, stopsBefore: number): PoolClient {
+  const pid = (client as unknown as { processID?: unknown }).processID;
   let discarded: Error | undefined;
   let released = false;
   // A socket error between queries would otherwise be an unhandled 'error' event on a checked-out client.
@@ -114,7 +153,16 @@ function boundedClient(client: PoolClient, timeoutMs: number): PoolClient {
   };
   const query = (...args: unknown[]) => {
     if (discarded !== undefined) return Promise.reject(discarded);
+    // Work begun before a deadline stopped the backends in flight: its caller was told it failed, so it must not
+    // reach the server now (a checkout or a transaction's next statement that was still pending then).
+    if (work.stops !== stopsBefore)
+      return Promise.reject(new PostgresTimeoutError(timeoutMs, "(stopped at the deadline)"));
     const running = (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
+    if (typeof pid === "number") {
+      work.busy.add(pid);
+      const idle = () => work.busy.delete(pid);
+      running.then(idle, idle);
+    }
     return withDeadline(running, timeoutMs, "to a query", () => {
       discarded = new PostgresTimeoutError(timeoutMs, "to a query");
       release(discarded);
@@ -128,4 +176,33 @@ function boundedClient(client: PoolClient, timeoutMs: number): PoolClient {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * A new connection with the pool's settings, outside the pool (`pool.Client` is the client class the pool was
+ * built with), or `undefined` for a pool without them (a test double).
+ */
+export function ownClient(pool: Pool): PoolClient | undefined {
+  const { Client, options } = pool as unknown as { Client?: new (config: unknown) => PoolClient; options?: unknown };
+  if (typeof Client !== "function") return undefined;
+  const client = new Client(options);
+  client.on("error", () => {});
+  return client;
+}
+
+/** Ends the given backends through a connection of its own (the pool may be exhausted by the very queries). */
+async function stopBackends(pool: Pool, pids: readonly number[]): Promise<void> {
+  const client = pids.length === 0 ? undefined : ownClient(pool);
+  if (client === undefined) return;
+  let gaveUp = false;
+  const stopping = (async () => {
+    await (client as unknown as { connect(): Promise<void> }).connect();
+    // Too late, the pids may belong to other connections by now (a silent server came back): leave them alone.
+    if (gaveUp) return;
+    await client.query("SELECT pg_terminate_backend(pid, 1000) FROM unnest($1::int[]) AS pid", [pids]);
+  })();
+  await withDeadline(stopping, 1500, "to stop a query past its deadline").catch(() => {
+    gaveUp = true;
+  });
+  void (client as unknown as { end(): Promise<void> }).end().catch(() => {});
 }

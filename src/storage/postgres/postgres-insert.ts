@@ -36,17 +36,7 @@ function insertStatement(table: string, json: readonly string[]): { name: string
 export function statementName(role: string, table: string): string {
   let hash = 0x811c9dc5;
   for (let index = 0; index < table.length; index++) hash = Math.imul(hash ^ table.charCodeAt(index), 0x01000193);
-  return `ad_seller_events_${role}_v4_${(hash >>> 0).toString(16).padStart(8, "0")}`;
-}
-
-/**
- * The transaction-level advisory lock that makes append order commit order for one table. The INSERT takes it in a
- * one-time filter, evaluated before the first row draws its `seq` from the identity, and holds it to commit: so a
- * writer that draws a higher `seq` starts only after every lower `seq` has committed (or rolled back), and a reader
- * ordering by `seq` can never see a row appear behind one it has read. Readers take no lock and wait for nothing.
- */
-export function appendLockSql(table: string): string {
-  return `pg_advisory_xact_lock(hashtextextended('ad-seller-events:append:${table}', 0))`;
+  return `ad_seller_events_${role}_v5_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 function insertSql(table: string): string {
@@ -56,9 +46,9 @@ function insertSql(table: string): string {
     "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata', body " +
     // One text per event, stored as sent as the row's `body` (served as it is) and parsed once into jsonb columns.
     "FROM unnest(string_to_array($1::text, E'\\n')) WITH ORDINALITY AS input(body, position) " +
-    "CROSS JOIN LATERAL (SELECT input.body::jsonb AS e) AS parsed " +
-    `WHERE (SELECT ${appendLockSql(table)}) IS NOT NULL ORDER BY position ` +
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id"
+    // Ordered so that the identity numbers the rows of one call in its order; no lock, no wait on other writers.
+    "CROSS JOIN LATERAL (SELECT input.body::jsonb AS e) AS parsed ORDER BY position " +
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id, pg_current_xact_id()::text AS xid"
   );
 }
 
@@ -70,12 +60,21 @@ export interface InsertBatch {
   readonly maxRows: number;
 }
 
+/** What {@link storeEvents} did: an outcome per input event, and the transaction that stored the new ones. */
+export interface StoredBatch {
+  readonly outcomes: AppendOutcome[];
+  /** The writing transaction's id (`xid8` as text); `undefined` when nothing new was stored. */
+  readonly xid: string | undefined;
+  /** The last new event in insertion order: the last of them the sequencer numbers. */
+  readonly lastId: string | undefined;
+}
+
 /**
  * Inserts events in order and reports, per input event, `null` for the one occurrence that was stored or the stored
  * event for an id that was already taken (before this call, by a concurrent writer, or earlier in the same batch).
  * Runs one statement unless the batch is over a cap; the caller wraps such a batch in a transaction.
  */
-export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<AppendOutcome[]> {
+export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<StoredBatch> {
   const { table, events, json } = batch;
   // Repeated ids are dropped before the INSERT so that it is the first occurrence that gets stored.
   const firstById = new Map<string, string>();
@@ -84,9 +83,15 @@ export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<Ap
     if (!firstById.has(id)) firstById.set(id, json[index] as string);
   });
   const inserted = new Set<string>();
+  let xid: string | undefined;
+  let lastId: string | undefined;
   for (const chunk of chunkJson([...firstById.values()], batch.maxRows)) {
-    const result = await db.query<{ event_id: string }>(insertStatement(table, chunk));
-    for (const row of result.rows) inserted.add(row.event_id);
+    const result = await db.query<{ event_id: string; xid: string }>(insertStatement(table, chunk));
+    for (const row of result.rows) {
+      inserted.add(row.event_id);
+      xid = row.xid;
+      lastId = row.event_id;
+    }
   }
   const claimed = new Set<string>();
   const lookups = events.map((event) => {
@@ -99,13 +104,14 @@ export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<Ap
   });
   const wanted = [...new Set(lookups.filter((id) => id !== null))];
   const stored = wanted.length === 0 ? new Map<string, Event>() : await fetchStored(db, table, wanted);
-  return lookups.map((id) => {
+  const outcomes = lookups.map((id) => {
     if (id === null) return null;
     const existing = stored.get(id);
     if (existing === undefined)
       throw new Error(`event ${id} was neither inserted nor found; was it deleted meanwhile?`);
     return existing;
   });
+  return { outcomes, xid, lastId };
 }
 
 /** Groups serialised events into chunks of at most `maxRows` events and about `MAX_STATEMENT_CHARS` each. */

@@ -15,10 +15,10 @@ interface ListRead {
 }
 
 /**
- * Lists events of a validated query in `seq` order, in one round trip. Appends assign `seq` under a per-table lock
- * held until commit (see `postgres-insert.ts`), so `seq` order is commit order: a row is visible only once every row
- * with a lower `seq` has committed or rolled back, and a reader tailing by `after` can never see a row appear behind
- * its cursor. No snapshot horizon is needed, so no unrelated transaction can stall or hide a read.
+ * Lists events of a validated query in `position` order, in one round trip. Only positioned rows are read: the
+ * sequencer gives positions after commit, one batch at a time, each above every earlier one (see
+ * `postgres-sequencer.ts`), so a reader tailing by `after` can never see a row appear behind its cursor, and no
+ * snapshot horizon is needed: no other transaction can stall or hide a read.
  */
 export function listEventRows(db: Queryable, table: string, query: NormalizedEventQuery): Promise<Event[]> {
   return readRows(db, table, query, rowToEvent);
@@ -58,7 +58,8 @@ export function buildListRead(table: string, query: NormalizedEventQuery): ListR
   };
   const conditions: string[] = [];
   if (cursor !== undefined) {
-    conditions.push(`seq ${forward ? ">" : "<"} (SELECT seq FROM ${table} WHERE event_id = ${param(cursor)}::uuid)`);
+    const anchor = `(SELECT position FROM ${table} WHERE event_id = ${param(cursor)}::uuid)`;
+    conditions.push(`position ${forward ? ">" : "<"} ${anchor}`);
   }
   for (const field of CORRELATION_FIELDS) {
     const value = query[field];
@@ -68,7 +69,7 @@ export function buildListRead(table: string, query: NormalizedEventQuery): ListR
   if (query.since !== undefined) conditions.push(`"timestamp" >= ${param(query.since)}`);
   if (query.until !== undefined) conditions.push(`"timestamp" < ${param(query.until)}`);
   const direction = forward ? "ASC" : "DESC";
-  const order = `ORDER BY seq ${direction} LIMIT ${param(query.limit)}`;
+  const order = `ORDER BY position ${direction} LIMIT ${param(query.limit)}`;
   const types = query.event_types ?? [];
   let text: string;
   if (types.length <= 1) {
@@ -78,7 +79,7 @@ export function buildListRead(table: string, query: NormalizedEventQuery): ListR
     // One index range per type, merged: O(types x limit) rows read instead of a scan filtering on the type.
     const branches = types.map(
       (type) =>
-        `(SELECT seq, ${EVENT_COLUMNS} FROM ${table}${where([...conditions, `event_type = ${param(type)}`])} ${order})`,
+        `(SELECT position, ${EVENT_COLUMNS} FROM ${table}${where([...conditions, `event_type = ${param(type)}`])} ${order})`,
     );
     text = `SELECT ${EVENT_ALIASES} FROM (${branches.join(" UNION ALL ")}) AS matched ${order}`;
   }
@@ -99,6 +100,7 @@ async function assertCursor(db: Queryable, table: string, query: NormalizedEvent
   throw (await gapFor(db, table, name, cursor)) ?? unknownCursorError(name, cursor);
 }
 
+/** Every read sees numbered rows only; the condition also lets the planner use the partial indexes. */
 function where(conditions: readonly string[]): string {
-  return conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`;
+  return ` WHERE ${["position IS NOT NULL", ...conditions].join(" AND ")}`;
 }

@@ -10,16 +10,17 @@ export function prunedTableOf(qualifiedTable: string): string {
 
 /**
  * Deletes matching events a batch at a time. Each batch is one statement (its own short transaction) that deletes
- * up to `batchSize` of the oldest events of one type before `before` through the `(event_type, seq)` index and
- * records their ids in the pruned table. Row locks only, and never the append lock: appends run alongside, and
+ * up to `batchSize` of the oldest events of one type before `before` through the `(event_type, position)` index and
+ * records their ids in the pruned table. Row locks only, on numbered rows: appends and the sequencer run alongside, and
  * `SKIP LOCKED` lets two pruners share the work instead of queueing on each other.
  */
 export async function pruneEvents(pool: Pool, table: string, settings: ResolvedPrune): Promise<number> {
   const sql =
-    `WITH doomed AS (SELECT seq FROM ${table} WHERE event_type = $1 AND "timestamp" < $2 ` +
-    "ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED), " +
-    `gone AS (DELETE FROM ${table} WHERE seq IN (SELECT seq FROM doomed) RETURNING event_id, seq), ` +
-    `remembered AS (INSERT INTO ${prunedTableOf(table)} (event_id, seq) SELECT event_id, seq FROM gone ` +
+    `WITH doomed AS (SELECT seq FROM ${table} WHERE event_type = $1 AND "timestamp" < $2 AND position IS NOT NULL ` +
+    "ORDER BY position LIMIT $3 FOR UPDATE SKIP LOCKED), " +
+    `gone AS (DELETE FROM ${table} WHERE seq IN (SELECT seq FROM doomed) RETURNING event_id, position), ` +
+    // The pruned table's `seq` column holds the deleted row's position.
+    `remembered AS (INSERT INTO ${prunedTableOf(table)} (event_id, seq) SELECT event_id, position FROM gone ` +
     "ON CONFLICT (event_id) DO UPDATE SET seq = EXCLUDED.seq) " +
     "SELECT count(*)::int AS n FROM gone";
   let deleted = 0;
@@ -50,7 +51,7 @@ export async function gapFor(
   const result = await db.query<{ pruned: boolean; event_id: string | null; timestamp: string | null }>(
     `SELECT EXISTS (SELECT 1 FROM ${pruned} WHERE event_id = $1::uuid) AS pruned, oldest.event_id, oldest."timestamp" ` +
       `FROM (VALUES (1)) AS one LEFT JOIN LATERAL (SELECT event_id::text AS event_id, "timestamp" FROM ${table} ` +
-      "ORDER BY seq LIMIT 1) AS oldest ON true",
+      "WHERE position IS NOT NULL ORDER BY position LIMIT 1) AS oldest ON true",
     [eventId],
   );
   const row = result.rows[0];

@@ -41,7 +41,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 // PostgreSQL silently truncates names past 63 bytes; index names append at most 16 characters to the table name,
 // and a truncated name could collide with another index and make "IF NOT EXISTS" skip it.
 const MAX_SCHEMA_LENGTH = 63;
-const MAX_TABLE_LENGTH = 63 - "_proposal_id_idx".length; // as long as the newer "_proposal_id_seq"
+const MAX_TABLE_LENGTH = 63 - "_proposal_id_idx".length; // as long as the newer "_proposal_id_seq" and "_pos"
 
 /** Resolved, validated and quoted names of everything the adapter creates. */
 export interface PostgresObjectNames {
@@ -75,8 +75,10 @@ export function postgresSchemaSql(name: PostgresTableName = {}): string {
   statements.push(
     [
       `CREATE TABLE IF NOT EXISTS ${table} (`,
+      // `seq`: insertion number, drawn without any lock; it orders the rows of one append and nothing else.
       "  seq bigint GENERATED ALWAYS AS IDENTITY,",
-      "  xid xid8 NOT NULL DEFAULT pg_current_xact_id(),",
+      // `position`: the reading order, set after commit by the table's sequencer (postgres-sequencer.ts).
+      "  position bigint,",
       "  event_id uuid NOT NULL,",
       "  event_type text NOT NULL,",
       `  "timestamp" text COLLATE "C" NOT NULL,`,
@@ -84,26 +86,36 @@ export function postgresSchemaSql(name: PostgresTableName = {}): string {
       "  payload jsonb NOT NULL DEFAULT '{}',",
       "  metadata jsonb NOT NULL DEFAULT '{}',",
       "  body text,",
-      `  CONSTRAINT ${quote(`${names.table}_pkey`)} PRIMARY KEY (xid, seq),`,
       `  CONSTRAINT ${quote(`${names.table}_event_id_key`)} UNIQUE (event_id)`,
       ");",
     ].join("\n"),
   );
-  // The event's wire JSON exactly as the bus wrote it (the jsonb columns reorder keys): served without a parse.
-  // Tables from before 0.2 gain it here; their older rows keep NULL and are rebuilt from the columns.
-  statements.push(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS body text;`);
-  // `seq` is the append order (assigned under the append lock, so it is commit order); every read walks one of these.
-  statements.push(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${names.table}_seq_key`)} ON ${table} (seq);`);
+  // Tables of earlier releases gain what they lack. Their rows start without a position; the sequencer numbers
+  // them in `seq` order (their order until now) in batches before any newer row: that is the online migration.
+  statements.push(
+    `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS body text;`,
+    `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS position bigint;`,
+    `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quote(`${names.table}_pkey`)};`,
+    `ALTER TABLE ${table} DROP COLUMN IF EXISTS xid;`,
+  );
+  statements.push(
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${names.table}_seq_key`)} ON ${table} (seq);`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${names.table}_position_key`)} ON ${table} (position);`,
+    // What the sequencer walks: small, since a row leaves it as soon as it is numbered.
+    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_unpositioned`)} ON ${table} (seq) WHERE position IS NULL;`,
+  );
+  // Every read walks one of these. Partial: a row enters them when numbered (never at insert, which stays cheap),
+  // and most events leave some correlation fields empty ("" is never a filter value).
   for (const column of CORRELATION_COLUMNS) {
-    // Partial: most events leave some correlation fields empty, and "" is never a filter value.
     statements.push(
-      `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_${column}_seq`)} ON ${table} (${column}, seq) WHERE ${column} <> '';`,
+      `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_${column}_pos`)} ON ${table} (${column}, position) ` +
+        `WHERE ${column} <> '' AND position IS NOT NULL;`,
     );
   }
   statements.push(
-    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_event_type_seq`)} ON ${table} (event_type, seq);`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_timestamp_seq`)} ON ${table} ("timestamp", seq);`,
-    // Ids deleted by prune(), so that a cursor naming one answers EventGapError instead of "unknown cursor".
+    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_event_type_pos`)} ON ${table} (event_type, position) WHERE position IS NOT NULL;`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${names.table}_timestamp_pos`)} ON ${table} ("timestamp", position) WHERE position IS NOT NULL;`,
+    // Ids deleted by prune() with their position, so that a cursor naming one answers EventGapError.
     `CREATE TABLE IF NOT EXISTS ${names.prunedTable} (event_id uuid PRIMARY KEY, seq bigint NOT NULL);`,
   );
   return `${statements.join("\n\n")}\n`;
@@ -115,12 +127,13 @@ export function resolvePostgresNames(name: PostgresTableName): PostgresObjectNam
   const table = checkIdentifier("table", name.table ?? DEFAULT_POSTGRES_TABLE, MAX_TABLE_LENGTH);
   const qualify = (relation: string) => `${quote(schema)}.${quote(relation)}`;
   const indexSuffixes = [
-    "pkey",
     "event_id_key",
     "seq_key",
-    ...CORRELATION_COLUMNS.map((c) => `${c}_seq`),
-    "event_type_seq",
-    "timestamp_seq",
+    "position_key",
+    "unpositioned",
+    ...CORRELATION_COLUMNS.map((c) => `${c}_pos`),
+    "event_type_pos",
+    "timestamp_pos",
   ];
   return {
     schema,
@@ -132,8 +145,9 @@ export function resolvePostgresNames(name: PostgresTableName): PostgresObjectNam
 }
 
 /**
- * Indexes that tables created before 0.2 carry and nothing reads any more (reads follow `seq`, not `(xid, seq)`).
- * Dropping them once every process runs 0.2 saves their cost on every append.
+ * Indexes that tables created by earlier releases carry and nothing reads any more: the `(column, seq)` ones of
+ * 0.2 (reads follow `position` now) and the `_idx` ones from before. Dropping them once every process runs this
+ * release saves their cost on every append.
  *
  * @example
  * ```ts
@@ -145,8 +159,9 @@ export function resolvePostgresNames(name: PostgresTableName): PostgresObjectNam
 export function legacyPostgresIndexes(name: PostgresTableName = {}): string[] {
   const schema = checkIdentifier("schema", name.schema ?? DEFAULT_POSTGRES_SCHEMA, MAX_SCHEMA_LENGTH);
   const table = checkIdentifier("table", name.table ?? DEFAULT_POSTGRES_TABLE, MAX_TABLE_LENGTH);
-  return [...CORRELATION_COLUMNS, "event_type", "timestamp"].map(
-    (column) => `${quote(schema)}.${quote(`${table}_${column}_idx`)}`,
+  const columns = [...CORRELATION_COLUMNS, "event_type", "timestamp"];
+  return [...columns.map((column) => `${column}_idx`), ...columns.map((column) => `${column}_seq`)].map(
+    (suffix) => `${quote(schema)}.${quote(`${table}_${suffix}`)}`,
   );
 }
 

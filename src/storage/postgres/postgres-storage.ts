@@ -1,22 +1,33 @@
 import type { Pool } from "pg";
-import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
+import { EventValidationError, StorageError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { isUuid } from "../../event/query.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
 import { withDigests } from "../kit/prune-records.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
+import type {
+  AppendOutcome,
+  EventStorage,
+  NormalizedEventQuery,
+  PruneOptions,
+  StorageWatch,
+  TransactionalAppend,
+} from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
 import { postgresCheckpoints } from "./postgres-checkpoints.js";
 import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, withDeadline } from "./postgres-deadline.js";
 import { postgresDigests } from "./postgres-digests.js";
+import { OperationGate } from "./postgres-gate.js";
 import { statementName } from "./postgres-insert.js";
 import { listEventJson, listEventRows } from "./postgres-list.js";
+import { PositionWaiter } from "./postgres-positions.js";
 import { pruneEvents } from "./postgres-prune.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
+import { Sequencer } from "./postgres-sequencer.js";
 import { StatisticsKeeper } from "./postgres-statistics.js";
-import { PostgresWatch, postgresChannel } from "./postgres-watch.js";
+import { storeInCallerTransaction } from "./postgres-transaction.js";
+import { PostgresWatch, postgresChannel, sequencerChannel } from "./postgres-watch.js";
 import { postgresWebhooks } from "./postgres-webhooks.js";
 
 /**
@@ -59,9 +70,14 @@ export interface PostgresStorageOptions {
    */
   readonly analyzeOnGrowth?: boolean | undefined;
   /**
-   * @deprecated Ignored since reads stopped waiting on a snapshot horizon: appends are ordered by commit under a
-   * per-table lock, so `list` never waits for, or hides behind, another transaction. Accepted so that existing
-   * configurations keep working.
+   * Resolve `append` (and `emitEvent`) only once the new events have their reading position, so that a `list` right
+   * after an emit shows them (read-your-writes). `false` resolves at commit and saves the wait (about one
+   * sequencer step): the events then become readable a moment later. Default: `true`.
+   */
+  readonly awaitPosition?: boolean | undefined;
+  /**
+   * @deprecated Ignored: reads never wait on a snapshot horizon (positions are given after commit, see
+   * docs/storage/postgres.md). Accepted, and still checked, so that existing configurations keep working.
    */
   readonly visibilityWaitMillis?: number | undefined;
   /**
@@ -76,8 +92,9 @@ export interface PostgresStorageOptions {
    */
   readonly timeoutMs?: number | undefined;
   /**
-   * Send a `pg_notify` after each committed append (coalesced, not awaited by the append), so that tails in other
-   * processes wake at once. Without it they still see every event, on their safety poll (about a second later).
+   * Send a `pg_notify` after each committed append (coalesced, not awaited by the append), so that the table's
+   * sequencer, when another process leads it, numbers the rows at once. Without it they are numbered on the
+   * sequencer's poll (every 100 ms), and `append` waits that long for its positions.
    * Default: `true`.
    */
   readonly notify?: boolean | undefined;
@@ -109,9 +126,10 @@ const SETUP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('ad-seller
 
 /**
  * Event storage in PostgreSQL, shared by any number of seller processes. Concurrent appends in one process share
- * multi-row INSERT statements (group commit); each statement takes the append sequence under a short per-table lock
- * held to its commit, so the sequence is commit order and a reader tailing with `after` never skips an event that
- * commits late, while no unrelated transaction can stall or hide a read.
+ * multi-row INSERT statements (group commit) that take no lock and wait on no other writer. The table's sequencer
+ * (one leader among the processes) gives committed rows their reading position in commit order; readers see rows
+ * once positioned, so a reader tailing with `after` never skips an event that commits late, and no other
+ * transaction can stall or hide a read. `emitEvent(input, { transaction: client })` writes in your transaction.
  *
  * @example
  * ```ts
@@ -139,26 +157,58 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     maxConcurrentStatements: settings.maxConcurrentInserts,
     statistics,
   });
-  const watcher = new PostgresWatch(settings.pool, postgresChannel(names), settings.notify, pool);
+  const channel = postgresChannel(names);
+  const watcher = new PostgresWatch(settings.pool, channel, settings.notify, pool, sequencerChannel(names));
+  const waiter = new PositionWaiter(pool, table);
+  const sequencer = new Sequencer({
+    table,
+    positionsChannel: channel,
+    timeoutMs: settings.timeoutMs,
+    dropSession: (session) => watcher.lost(session),
+    onNumbered: (snapshot) => {
+      waiter.numbered(snapshot);
+      watcher.numbered();
+    },
+  });
+  watcher.onAnnouncement = (payload) => waiter.numbered(payload);
+  watcher.onWake = () => sequencer.wake();
+  watcher.onSession = (session) => sequencer.useSession(session);
+  // Started by the first write or watch: the session connection opens, listens, and stands for sequencer leader.
+  let listening: StorageWatch | undefined;
+  const takePart = () => {
+    listening ??= watcher.watch(() => {});
+  };
   const setup = async () => {
     if (settings.createSchema) await createSchemaObjects(pool, names);
     statistics.checkAtStart();
   };
-  const gate = new OperationGate(table, settings.timeoutMs, setup);
+  const gate = new OperationGate(table, settings.timeoutMs, setup, () => pool.stopBusy());
 
   const run = <T>(operation: string, work: () => Promise<T>) => gate.run(operation, work);
   return withDigests(postgresDigests(pool, names, settings.createSchema, run), {
     name: NAME,
     table,
     ensureSchema: () => gate.run("setup", async () => {}),
-    append(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
-      if (events.length === 0) return Promise.resolve([]);
-      return gate
-        .run("append", () => batcher.submit(events))
-        .then((outcomes) => {
-          if (outcomes.includes(null)) watcher.appended();
-          return outcomes;
-        });
+    async append(events: readonly Event[]): Promise<readonly AppendOutcome[]> {
+      if (events.length === 0) return [];
+      takePart();
+      const stored = await gate.run("append", () => batcher.submit(events));
+      if (stored.xid === undefined || stored.lastId === undefined) return stored.outcomes;
+      if (sequencer.leading) sequencer.wake();
+      else watcher.appended();
+      // Committed whatever happens next: a wait that runs out resolves all the same (readable a little later).
+      if (settings.awaitPosition) await waiter.wait(stored.xid, stored.lastId, true, settings.timeoutMs);
+      return stored.outcomes;
+    },
+    async appendInTransaction(events: readonly Event[], transaction: unknown): Promise<TransactionalAppend> {
+      takePart();
+      const stored = await gate.run("append", () =>
+        storeInCallerTransaction(transaction, table, events, settings.maxBatchRows),
+      );
+      const { xid, lastId } = stored;
+      const committed =
+        xid === undefined || lastId === undefined ? Promise.resolve(true) : waiter.wait(xid, lastId, false);
+      return { outcomes: stored.outcomes, committed };
     },
     get(eventId: string): Promise<Event | null> {
       return gate.run("get", async () => {
@@ -182,7 +232,10 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       const settings = resolvePruneOptions(options);
       return gate.run("prune", () => pruneEvents(pool, table, settings));
     },
-    watch: (onAppend) => watcher.watch(onAppend),
+    watch: (onAppend) => {
+      takePart();
+      return watcher.watch(onAppend);
+    },
     checkpoints: postgresCheckpoints(pool, names, settings.createSchema, (operation, work) =>
       gate.run(operation, work),
     ),
@@ -191,6 +244,9 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       const closing = (async () => {
         if (!(await gate.shut())) return;
         await batcher.whenIdle();
+        waiter.close();
+        await sequencer.close();
+        await listening?.();
         await watcher.close();
         if (settings.closePool) await settings.pool.end();
       })();
@@ -201,78 +257,6 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       }
     },
   });
-}
-
-/**
- * Every operation passes through here: it refuses work once closed, creates the schema first (once), turns driver
- * errors into `StorageError`, and tracks calls in flight so that `close()` can wait for them.
- */
-class OperationGate {
-  private schemaReady: Promise<void> | undefined;
-  private closed = false;
-  private readonly active = new Set<Promise<unknown>>();
-
-  constructor(
-    private readonly table: string,
-    private readonly timeoutMs: number,
-    private readonly setup: (() => Promise<void>) | undefined,
-  ) {}
-
-  run<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    if (this.closed) {
-      return Promise.reject(new StorageError(NAME, operation, new Error(`the storage of ${this.table} is closed`)));
-    }
-    // The whole call, queueing for a group commit and schema setup included, answers within the deadline. A call
-    // that timed out while the schema was being set up takes that attempt with it, so the next call starts afresh.
-    const waiting: { setup: Promise<void> | undefined } = { setup: undefined };
-    const forgetSetup = () => {
-      if (waiting.setup !== undefined && this.schemaReady === waiting.setup) this.schemaReady = undefined;
-    };
-    const deadline = `to ${operation} on ${this.table}`;
-    const call = withDeadline(this.guard(operation, work, waiting), this.timeoutMs, deadline, forgetSetup).catch(
-      (error: unknown) => {
-        throw error instanceof EventBusError ? error : new StorageError(NAME, operation, error);
-      },
-    );
-    this.active.add(call);
-    const forget = () => this.active.delete(call);
-    call.then(forget, forget);
-    return call;
-  }
-
-  /** Closes the gate and waits for calls in flight; false when it was closed already. */
-  async shut(): Promise<boolean> {
-    if (this.closed) return false;
-    this.closed = true;
-    await Promise.allSettled([...this.active]);
-    return true;
-  }
-
-  private async guard<T>(
-    operation: string,
-    work: () => Promise<T>,
-    waiting: { setup: Promise<void> | undefined },
-  ): Promise<T> {
-    try {
-      waiting.setup = this.ensureSchema();
-      await waiting.setup;
-      waiting.setup = undefined;
-      return await work();
-    } catch (error) {
-      if (error instanceof EventBusError) throw error;
-      throw new StorageError(NAME, operation, error);
-    }
-  }
-
-  private ensureSchema(): Promise<void> {
-    if (this.setup === undefined) return Promise.resolve();
-    // A failed attempt is forgotten, so that the next call retries once the server is reachable again.
-    this.schemaReady ??= this.setup().catch((error: unknown) => {
-      this.schemaReady = undefined;
-      throw new StorageError(NAME, "setup", error);
-    });
-    return this.schemaReady;
-  }
 }
 
 async function getEventRow(pool: Pool, table: string, eventId: string): Promise<EventRow | null> {
@@ -297,6 +281,7 @@ interface ResolvedOptions {
   readonly timeoutMs: number;
   readonly notify: boolean;
   readonly analyzeOnGrowth: boolean;
+  readonly awaitPosition: boolean;
 }
 
 const POSTGRES_OPTION_KEYS: OptionKeys<PostgresStorageOptions> = {
@@ -311,6 +296,7 @@ const POSTGRES_OPTION_KEYS: OptionKeys<PostgresStorageOptions> = {
   timeoutMs: true,
   notify: true,
   analyzeOnGrowth: true,
+  awaitPosition: true,
 };
 
 function readOptions(options: PostgresStorageOptions): ResolvedOptions {
@@ -331,6 +317,7 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
     timeoutMs: readInteger(options.timeoutMs, "timeoutMs", DEFAULT_POSTGRES_TIMEOUT_MS, 1),
     notify: options.notify !== false,
     analyzeOnGrowth: options.analyzeOnGrowth !== false,
+    awaitPosition: options.awaitPosition !== false,
   };
 }
 
@@ -350,8 +337,8 @@ function readInteger(value: number | undefined, field: string, fallback: number,
  */
 async function createSchemaObjects(pool: Pool, names: PostgresObjectNames): Promise<void> {
   const present = await pool.query<{ complete: boolean }>(
-    "SELECT bool_and(to_regclass(name) IS NOT NULL) AND EXISTS (SELECT 1 FROM pg_attribute " +
-      "WHERE attrelid = to_regclass($2) AND attname = 'body' AND NOT attisdropped) AS complete " +
+    "SELECT bool_and(to_regclass(name) IS NOT NULL) AND (SELECT count(*) = 2 FROM pg_attribute " +
+      "WHERE attrelid = to_regclass($2) AND attname IN ('body', 'position') AND NOT attisdropped) AS complete " +
       "FROM unnest($1::text[]) AS name",
     [names.relations, names.qualifiedTable],
   );

@@ -3,6 +3,7 @@ import { backoffDelay } from "../../live/backoff.js";
 import { AppendNotifier } from "../kit/append-notifier.js";
 import { WakeSender } from "../kit/wake-sender.js";
 import type { StorageWatch } from "../types.js";
+import { ownClient } from "./postgres-deadline.js";
 import type { PostgresObjectNames } from "./postgres-schema.js";
 
 const MAX_CHANNEL_LENGTH = 63;
@@ -12,22 +13,33 @@ const MAX_CHANNEL_LENGTH = 63;
  * a hash of it when that is longer than PostgreSQL's 63-byte identifier limit.
  */
 export function postgresChannel(names: Pick<PostgresObjectNames, "schema" | "table">): string {
-  const readable = `ad_seller_events:${names.schema}.${names.table}`;
+  return channelName("ad_seller_events:", `${names.schema}.${names.table}`);
+}
+
+/** The channel writers wake the table's sequencer on: `ad_seller_events_w:<schema>.<table>`, hashed likewise. */
+export function sequencerChannel(names: Pick<PostgresObjectNames, "schema" | "table">): string {
+  return channelName("ad_seller_events_w:", `${names.schema}.${names.table}`);
+}
+
+function channelName(prefix: string, table: string): string {
+  const readable = `${prefix}${table}`;
   if (readable.length <= MAX_CHANNEL_LENGTH) return readable;
   let hash = 0x811c9dc5;
   for (let index = 0; index < readable.length; index++) {
     hash = Math.imul(hash ^ readable.charCodeAt(index), 0x01000193) >>> 0;
   }
-  return `ad_seller_events:${hash.toString(16).padStart(8, "0")}`;
+  return `${prefix}${hash.toString(16).padStart(8, "0")}`;
 }
 
 /**
  * Wake-ups for a PostgreSQL store.
  *
- * Writers: after an append has committed, one `pg_notify(channel, '')` goes out on the pool, not awaited by the
- * append and coalesced (see `WakeSender`: at most one in flight and one per millisecond). It is sent after the
- * commit, never inside the writing transaction: a NOTIFY inside a transaction takes a cluster-wide lock at commit
- * and serialises every writer's commits (see docs/live-delivery.md for the measurement).
+ * Writers: after an append has committed, one `pg_notify(wakeChannel, '')` wakes the table's sequencer in whichever
+ * process leads, on the pool, not awaited by the append and coalesced (see `WakeSender`: at most one in flight and
+ * one per millisecond). It is sent after the commit, never inside the writing transaction: a NOTIFY inside a
+ * transaction takes a cluster-wide lock at commit and serialises every writer's commits (see
+ * docs/live-delivery.md). The sequencer announces numbered rows on the table's channel, with its snapshot as the
+ * payload: that is what tails (and writers waiting for their positions) hear.
  *
  * Readers: one dedicated client per storage (taken from the pool while anyone watches) runs `LISTEN`. When it is
  * lost (server restart, `pg_terminate_backend`) it is destroyed and replaced with capped backoff, and watchers are
@@ -42,24 +54,37 @@ export class PostgresWatch {
   private failures = 0;
   private readonly sender: WakeSender;
   private stopped = false;
+  /** Told each announcement's payload (the sequencer's snapshot, or "" when it proves nothing). */
+  onAnnouncement: ((payload: string) => void) | undefined;
+  /** Told of each writer's wake-up (for the sequencer, when it leads). */
+  onWake: (() => void) | undefined;
+  /** Told of the session connection once it listens, and of `undefined` once it is lost or closed. */
+  onSession: ((session: PoolClient | undefined) => void) | undefined;
 
   /**
-   * `pool` lends the long-lived LISTEN client; `notifyPool` runs each short `pg_notify` (the adapter passes its
-   * deadline-bounded pool, so a notification into a silent server cannot hold a connection forever).
+   * `pool`'s settings open the long-lived session connection (LISTEN, and the sequencer's work when this process
+   * leads), outside the pool so that it never takes one of the caller's slots; `notifyPool` runs each short
+   * `pg_notify` (the adapter passes its deadline-bounded pool, so a notification into a silent server cannot hold
+   * a connection forever).
    */
   constructor(
     private readonly pool: Pool,
     private readonly channel: string,
     private readonly notifyOnAppend: boolean,
     notifyPool: Pick<Pool, "query"> = pool,
+    private readonly wakeChannel = channel,
   ) {
-    this.sender = new WakeSender(() => notifyPool.query("SELECT pg_notify($1, '')", [this.channel]));
+    this.sender = new WakeSender(() => notifyPool.query("SELECT pg_notify($1, '')", [wakeChannel]));
   }
 
-  /** An append committed: wake this process's watchers now, and other processes through NOTIFY. */
+  /** An append committed: wake the sequencer of another process through NOTIFY. */
   appended(): void {
-    this.notifier.notify();
     if (this.notifyOnAppend) this.sender.appended();
+  }
+
+  /** Rows were numbered by this process's sequencer: wake this process's watchers now. */
+  numbered(): void {
+    this.notifier.notify();
   }
 
   watch(onAppend: () => void): StorageWatch {
@@ -89,14 +114,18 @@ export class PostgresWatch {
   private async connect(): Promise<void> {
     let client: PoolClient | undefined;
     try {
-      client = await this.pool.connect();
+      client = await openSession(this.pool);
       const current = client;
       current.on("notification", (message) => {
-        if (message.channel === this.channel) this.notifier.notify();
+        if (message.channel === this.wakeChannel) this.onWake?.();
+        if (message.channel !== this.channel) return;
+        this.notifier.notify();
+        this.onAnnouncement?.(message.payload ?? "");
       });
       current.on("error", () => this.lost(current));
       current.on("end", () => this.lost(current));
       await current.query(`LISTEN "${this.channel.replaceAll('"', '""')}"`);
+      if (this.wakeChannel !== this.channel) await current.query(`LISTEN "${this.wakeChannel}"`);
       if (this.stopped || this.notifier.size === 0) {
         current.release(true);
         return;
@@ -104,15 +133,18 @@ export class PostgresWatch {
       this.listener = current;
       this.failures = 0;
       this.notifier.notify(); // anything sent before LISTEN took effect was missed
+      this.onSession?.(current);
     } catch {
       client?.release(true);
       this.retry();
     }
   }
 
-  private lost(client: PoolClient): void {
+  /** Drops the session (lost, or in an unknown state) and opens a new one with backoff. */
+  lost(client: PoolClient): void {
     if (this.listener !== client) return;
     this.listener = undefined;
+    this.onSession?.(undefined);
     client.release(true);
     this.retry();
   }
@@ -134,7 +166,19 @@ export class PostgresWatch {
     await this.connecting;
     const client = this.listener;
     this.listener = undefined;
+    if (client !== undefined) this.onSession?.(undefined);
     // Destroyed, not returned: a pooled connection must not keep listening for someone else.
     client?.release(true);
   }
+}
+
+/** The session connection: one of its own, outside the caller's pool, released by ending it. */
+async function openSession(pool: Pool): Promise<PoolClient> {
+  const client = ownClient(pool);
+  if (client === undefined) return pool.connect();
+  await (client as unknown as { connect(): Promise<void> }).connect();
+  // Unreferenced: this connection alone must not keep a process alive (a storage nobody closed, a finished script).
+  (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+  const end = () => (client as unknown as { end(): Promise<void> }).end().catch(() => {});
+  return Object.assign(client, { release: () => void end() });
 }

@@ -50,16 +50,19 @@ export class SqliteEventTable {
   /** Stores a batch in one transaction; per event `null`, or the event already stored under its id. */
   append(batch: readonly Event[]): AppendOutcome[] {
     if (batch.length === 0) return [];
+    return inWriteTransaction(this.database, () => this.insertAll(batch));
+  }
+
+  /** Stores a batch inside the transaction the caller has open on this connection (it commits or rolls back). */
+  insertAll(batch: readonly Event[]): AppendOutcome[] {
     const insert = this.statements.get(this.insertSql);
-    return inWriteTransaction(this.database, () =>
-      // Inside the transaction a later duplicate of an earlier event of the same batch already sees it.
-      batch.map((event) => {
-        if (Number(insert.run(...insertParams(event)).changes) === 1) return null;
-        const stored = this.get(event.event_id);
-        if (stored === null) throw new Error(`insert of ${event.event_id} was ignored but no row holds that id`);
-        return stored;
-      }),
-    );
+    // Inside the transaction a later duplicate of an earlier event of the same batch already sees it.
+    return batch.map((event) => {
+      if (Number(insert.run(...insertParams(event)).changes) === 1) return null;
+      const stored = this.get(event.event_id);
+      if (stored === null) throw new Error(`insert of ${event.event_id} was ignored but no row holds that id`);
+      return stored;
+    });
   }
 
   get(eventId: string): Event | null {

@@ -3,7 +3,7 @@ import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
 import { withDigests } from "../kit/prune-records.js";
-import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
+import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions, TransactionalAppend } from "../types.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import { sqliteDigests } from "./sqlite-digests.js";
 import {
@@ -15,6 +15,7 @@ import {
 } from "./sqlite-driver.js";
 import { SqliteEventTable } from "./sqlite-operations.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
+import { appendInSqliteTransaction } from "./sqlite-transaction.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
 import { sqliteWebhooks } from "./sqlite-webhooks.js";
 
@@ -140,6 +141,19 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       const outcomes = use("append", () => events.append(batch));
       if (outcomes.includes(null)) watcher.appended();
       return outcomes;
+    },
+    async appendInTransaction(batch: readonly Event[], transaction: unknown): Promise<TransactionalAppend> {
+      // Setup sets PRAGMAs, which SQLite refuses inside a transaction.
+      if (!ready && !closed) {
+        throw EventValidationError.forField(
+          "transaction",
+          "the store is not set up yet: make one call outside a transaction first (e.g. listEvents at boot)",
+        );
+      }
+      // Synchronous up to here, so that it runs inside a caller's db.transaction(fn) too.
+      return use("append", () =>
+        appendInSqliteTransaction(database, events, batch, transaction, () => watcher.appended()),
+      );
     },
     async get(eventId: string): Promise<Event | null> {
       return use("get", () => events.get(eventId));

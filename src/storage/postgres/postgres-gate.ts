@@ -1,0 +1,86 @@
+import { EventBusError, StorageError } from "../../errors/error-classes.js";
+import { withDeadline } from "./postgres-deadline.js";
+
+const NAME = "postgres";
+
+/**
+ * Every operation passes through here: it refuses work once closed, creates the schema first (once), turns driver
+ * errors into `StorageError`, and tracks calls in flight so that `close()` can wait for them.
+ */
+export class OperationGate {
+  private schemaReady: Promise<void> | undefined;
+  private closed = false;
+  private readonly active = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly table: string,
+    private readonly timeoutMs: number,
+    private readonly setup: (() => Promise<void>) | undefined,
+    /** Stops the server work of the queries in flight, before an append is reported failed. */
+    private readonly stopBusy: () => Promise<void>,
+  ) {}
+
+  run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(new StorageError(NAME, operation, new Error(`the storage of ${this.table} is closed`)));
+    }
+    // The whole call, queueing for a group commit and schema setup included, answers within the deadline. A call
+    // that timed out while the schema was being set up takes that attempt with it, so the next call starts afresh.
+    const waiting: { setup: Promise<void> | undefined } = { setup: undefined };
+    const forgetSetup = () => {
+      if (waiting.setup !== undefined && this.schemaReady === waiting.setup) this.schemaReady = undefined;
+    };
+    const deadline = `to ${operation} on ${this.table}`;
+    // A write told it failed must not commit later: its backend (waiting on a lock, say) is ended first.
+    const onTimeout =
+      operation === "append"
+        ? () => {
+            forgetSetup();
+            return this.stopBusy();
+          }
+        : forgetSetup;
+    const call = withDeadline(this.guard(operation, work, waiting), this.timeoutMs, deadline, onTimeout).catch(
+      (error: unknown) => {
+        throw error instanceof EventBusError ? error : new StorageError(NAME, operation, error);
+      },
+    );
+    this.active.add(call);
+    const forget = () => this.active.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  /** Closes the gate and waits for calls in flight; false when it was closed already. */
+  async shut(): Promise<boolean> {
+    if (this.closed) return false;
+    this.closed = true;
+    await Promise.allSettled([...this.active]);
+    return true;
+  }
+
+  private async guard<T>(
+    operation: string,
+    work: () => Promise<T>,
+    waiting: { setup: Promise<void> | undefined },
+  ): Promise<T> {
+    try {
+      waiting.setup = this.ensureSchema();
+      await waiting.setup;
+      waiting.setup = undefined;
+      return await work();
+    } catch (error) {
+      if (error instanceof EventBusError) throw error;
+      throw new StorageError(NAME, operation, error);
+    }
+  }
+
+  private ensureSchema(): Promise<void> {
+    if (this.setup === undefined) return Promise.resolve();
+    // A failed attempt is forgotten, so that the next call retries once the server is reachable again.
+    this.schemaReady ??= this.setup().catch((error: unknown) => {
+      this.schemaReady = undefined;
+      throw new StorageError(NAME, "setup", error);
+    });
+    return this.schemaReady;
+  }
+}

@@ -1,0 +1,194 @@
+import type { PoolClient } from "pg";
+import { withDeadline } from "./postgres-deadline.js";
+
+/** Most rows one numbering statement takes: bounds its time, and the rows one migration step touches. */
+export const SEQUENCER_BATCH_ROWS = 2000;
+/** How often a process that is not the leader checks whether the leader's session is gone. */
+const CANDIDATE_MS = 500;
+/** How often the leader looks for unnumbered rows nobody told it about (a caller's transaction, a lost NOTIFY). */
+const LEADER_POLL_MS = 100;
+
+/** Settings of {@link Sequencer}. */
+export interface SequencerSettings {
+  /** The quoted, schema-qualified events table. */
+  readonly table: string;
+  /** Where the leader announces numbered rows (what tails listen to), with its snapshot as payload. */
+  readonly positionsChannel: string;
+  readonly timeoutMs: number;
+  /** Ends a session whose state is unknown (a query past its deadline); the lock ends with it. */
+  readonly dropSession: (session: PoolClient) => void;
+  /**
+   * Told after each numbering statement that was not full, with that statement's snapshot (`pg_current_snapshot()`
+   * text): every row written by a transaction that had completed in that snapshot has a position now.
+   */
+  readonly onNumbered: (snapshot: string) => void;
+}
+
+/**
+ * The table's sequencer: gives committed rows their reading `position`, in the order their commits became visible.
+ *
+ * Writers insert with no position and no lock. Every process that writes or watches is a candidate, on the one
+ * session connection its storage keeps for LISTEN; the candidate whose session holds the table's session advisory
+ * lock leads, and another takes over within `CANDIDATE_MS` of the leader's session ending (a crash or a SIGKILL
+ * closes it, which releases the lock). The leader numbers, one statement per batch, the rows it can see unnumbered,
+ * after the highest position so far. Rows become readable only with their position, and each batch commits before
+ * the next starts, so a reader can never see a row appear behind one it has read, however late its writer commits.
+ * Woken by writers' NOTIFY, by local appends and by a poll (for writes in callers' transactions, which send none).
+ */
+export class Sequencer {
+  private session: PoolClient | undefined;
+  /** Whether the session's own statement and lock timeouts are set (server-side bounds of the leader's work). */
+  private bounded = false;
+  private leader: PoolClient | undefined;
+  /** The highest position given so far (read once on taking the lead). */
+  private last: bigint | undefined;
+  private candidacy: ReturnType<typeof setInterval> | undefined;
+  private poll: ReturnType<typeof setInterval> | undefined;
+  private trying = false;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly settings: SequencerSettings) {}
+
+  /** True while this process leads (writers then skip their NOTIFY: the local wake-up is enough). */
+  get leading(): boolean {
+    return this.leader !== undefined;
+  }
+
+  /** The storage's session connection, once it is listening, or `undefined` once it is lost. */
+  useSession(session: PoolClient | undefined): void {
+    if (this.leader !== undefined && this.leader !== session) this.resign();
+    this.session = session;
+    this.bounded = false;
+    if (session === undefined || this.stopped) return;
+    if (this.candidacy === undefined) {
+      this.candidacy = setInterval(() => void this.tryToLead(), CANDIDATE_MS);
+      this.candidacy.unref();
+    }
+    void this.tryToLead();
+  }
+
+  /** Something may have committed: number it now if this process leads. */
+  wake(): void {
+    if (this.leader === undefined || this.stopped) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.numberAll().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Stops leading and being a candidate; the lock ends with the session, which the storage closes next. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.candidacy);
+    clearInterval(this.poll);
+    await this.running;
+    this.leader = undefined;
+  }
+
+  private async tryToLead(): Promise<void> {
+    const session = this.session;
+    if (session === undefined || this.leader !== undefined || this.trying || this.stopped) return;
+    this.trying = true;
+    try {
+      if (!this.bounded) {
+        // The session is this storage's own: a numbering step stuck behind a lock gives up on the server too,
+        // instead of holding the lead (and its advisory lock) past the deadline.
+        const limit = String(this.settings.timeoutMs);
+        await this.query(
+          session,
+          "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $1, false)",
+          [limit],
+        );
+        this.bounded = true;
+      }
+      const key = `ad-seller-events:sequencer:${this.settings.table}`;
+      const got = await this.query(session, "SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS got", [key]);
+      if (got.rows[0]?.got !== true || this.session !== session) return;
+      this.leader = session;
+      this.last = undefined;
+      if (this.stopped) return;
+      this.poll = setInterval(() => this.wake(), LEADER_POLL_MS);
+      this.poll.unref();
+      this.wake();
+    } catch {
+      // Unknown whether the lock was taken: a fresh session settles it (the next one tries again).
+      if (this.session === session) this.settings.dropSession(session);
+    } finally {
+      this.trying = false;
+    }
+  }
+
+  /** Numbers batches until one is not full. Any failure costs the lead (the session is dropped and reopened). */
+  private async numberAll(): Promise<void> {
+    const leader = this.leader;
+    if (leader === undefined) return;
+    try {
+      if (this.last === undefined) {
+        const top = await this.query(
+          leader,
+          `SELECT coalesce(max(position), 0)::text AS last FROM ${this.settings.table} WHERE position IS NOT NULL`,
+          [],
+        );
+        this.last = BigInt(String(top.rows[0]?.last ?? "0"));
+      }
+      let announce = false;
+      for (;;) {
+        const result = await this.query(leader, numberingSql(this.settings.table), [
+          String(this.last),
+          SEQUENCER_BATCH_ROWS,
+          this.settings.positionsChannel,
+          announce,
+        ]);
+        const row = result.rows[0] as { n: number; last: string | null; snapshot: string };
+        if (row.n > 0) this.last = BigInt(row.last as string);
+        if (row.n < SEQUENCER_BATCH_ROWS) {
+          this.settings.onNumbered(row.snapshot);
+          return;
+        }
+        // A full batch proves nothing about what is left: the next one announces its snapshot even if empty.
+        announce = true;
+      }
+    } catch {
+      if (this.leader !== leader) return;
+      this.resign();
+      this.settings.dropSession(leader);
+    }
+  }
+
+  private resign(): void {
+    this.leader = undefined;
+    this.last = undefined;
+    clearInterval(this.poll);
+  }
+
+  private query(client: PoolClient, text: string, values: unknown[]) {
+    return withDeadline(client.query(text, values), this.settings.timeoutMs, "to the sequencer");
+  }
+}
+
+/**
+ * One numbering step: the oldest unnumbered rows this statement can see (committed ones only), numbered after
+ * `$1` in `seq` order (which keeps each append's own order), plus the snapshot that proves what was covered. The
+ * NOTIFY is part of the step, so tails hear of the rows as they become readable.
+ */
+function numberingSql(table: string): string {
+  return (
+    `WITH next AS (SELECT seq FROM ${table} WHERE position IS NULL ORDER BY seq LIMIT $2), ` +
+    "numbered AS (SELECT seq, $1::bigint + row_number() OVER (ORDER BY seq) AS position FROM next), " +
+    `done AS (UPDATE ${table} AS t SET position = numbered.position FROM numbered WHERE t.seq = numbered.seq ` +
+    "RETURNING numbered.position), " +
+    "summary AS (SELECT count(*)::int AS n, max(position)::text AS last, pg_current_snapshot()::text AS snapshot FROM done) " +
+    "SELECT n, last, snapshot, CASE WHEN n > 0 OR $4::boolean " +
+    "THEN pg_notify($3, CASE WHEN n < $2 AND length(snapshot) < 7000 THEN snapshot ELSE '' END) END AS notified " +
+    "FROM summary"
+  );
+}
