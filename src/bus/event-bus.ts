@@ -173,11 +173,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    */
   listEventsPage<const Filter extends EventTypeFilter = "*">(
     query: EventQuery<Filter> = {},
-    options: { maxLimit?: number } = {},
   ): Promise<EventPage<EventsMatching<Schemas, Filter>>> {
-    return this.track(() => this.reader.listPage(query, options.maxLimit ?? MAX_LIMIT)) as Promise<
-      EventPage<EventsMatching<Schemas, Filter>>
-    >;
+    return this.track(() => this.reader.listPage(query)) as Promise<EventPage<EventsMatching<Schemas, Filter>>>;
   }
 
   /**
@@ -194,8 +191,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
 
   /**
    * {@link listEventsPage} as JSON texts: each event exactly as `JSON.stringify` of the frozen `Event` would write
-   * it. Stores with the `listJson` capability hand over their stored text without parsing it (the HTTP routes use
-   * this); others are listed and serialised.
+   * it. Stores with the `listJson` capability hand over their stored text without parsing it; others are listed
+   * and serialised once per event object. The HTTP routes serve this, so they never look at the store.
    *
    * @example
    * ```ts
@@ -203,8 +200,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * const body = `{"events":[${page.json.join(",")}],"has_more":${page.has_more}}`;
    * ```
    */
-  listEventsJsonPage(query: EventQuery = {}, options: { maxLimit?: number } = {}): Promise<EventJsonPage> {
-    return this.track(() => this.reader.jsonPage(query, options.maxLimit ?? MAX_LIMIT));
+  listEventsJsonPage(query: EventQuery = {}): Promise<EventJsonPage> {
+    return this.track(() => this.reader.jsonPage(query));
   }
 
   /**

@@ -3,7 +3,7 @@ import { didYouMean } from "../errors/suggestions.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 import { CORRELATION_FIELDS, type Event, MAX_ID_LENGTH } from "./event.js";
 import { describeBadPattern, EVENT_TYPES, type EventType, type EventTypeFilter, typesMatching } from "./event-type.js";
-import { isPortableString, PORTABLE_STRING_RULE, showValue } from "./json-value.js";
+import { describeThrown, isPortableString, PORTABLE_STRING_RULE, showValue } from "./json-value.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
 /**
@@ -80,7 +80,8 @@ export function isUuid(value: unknown): value is string {
  * ```
  */
 export function normalizeEventQuery(query: unknown = {}, options: { maxLimit?: number } = {}): NormalizedEventQuery {
-  const maxLimit = options.maxLimit ?? MAX_LIMIT;
+  // A caller may lower the limit (the HTTP routes' maxLimit), never raise it past MAX_LIMIT.
+  const maxLimit = Math.min(options.maxLimit ?? MAX_LIMIT, MAX_LIMIT);
   const issues: ValidationIssue[] = [];
   const input = readOwnFields(query, issues);
   const normalized: { -readonly [K in keyof NormalizedEventQuery]: NormalizedEventQuery[K] } = { limit: DEFAULT_LIMIT };
@@ -192,7 +193,7 @@ function readOwnFields(query: unknown, issues: ValidationIssue[]): ReadonlyMap<s
     if (Array.isArray(query)) throw new TypeError("an array");
     keys = Reflect.ownKeys(query);
   } catch (error) {
-    issues.push({ path: [], message: `query must be a readable plain object, got ${describeReadError(error)}` });
+    issues.push({ path: [], message: `query must be a readable plain object, got ${describeThrown(error)}` });
     return fields;
   }
   for (const key of keys) {
@@ -210,19 +211,10 @@ function readOwnFields(query: unknown, issues: ValidationIssue[]): ReadonlyMap<s
       }
       fields.set(key, "value" in descriptor ? descriptor.value : Reflect.get(query, key));
     } catch (error) {
-      issues.push({ path: [key], message: `could not be read: ${describeReadError(error)}` });
+      issues.push({ path: [key], message: `could not be read: ${describeThrown(error)}` });
     }
   }
   return fields;
-}
-
-function describeReadError(error: unknown): string {
-  try {
-    const text = error instanceof Error ? error.message : String(error);
-    return text.length > 120 ? `${text.slice(0, 120)}…` : text;
-  } catch {
-    return "an unreadable error";
-  }
 }
 
 /** The types named by a type, a pattern, or an array mixing both; deduplicated, in the order first named. */
@@ -234,7 +226,7 @@ function readEventTypes(value: unknown, issues: ValidationIssue[]): readonly Eve
     isList = Array.isArray(value);
     list = isList ? Array.from(value as readonly unknown[]) : [value];
   } catch (error) {
-    issues.push({ path: ["event_type"], message: `could not be read: ${describeReadError(error)}` });
+    issues.push({ path: ["event_type"], message: `could not be read: ${describeThrown(error)}` });
     return undefined;
   }
   if (list.length === 0) {

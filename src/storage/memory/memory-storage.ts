@@ -1,6 +1,7 @@
 import { EventGapError, EventValidationError, type RetainedPosition } from "../../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
+import { showValue } from "../../event/json-value.js";
 import { matchesQuery, unknownCursorError } from "../../event/query.js";
 import { AppendNotifier } from "../kit/append-notifier.js";
 import { resolvePruneOptions, yieldToAppends } from "../kit/prune-options.js";
@@ -37,11 +38,11 @@ type IndexedField = (typeof INDEXED_FIELDS)[number];
  * const bus = new EventBus({ storage: memoryStorage({ maxEvents: 100_000 }) });
  * ```
  */
-export function memoryStorage(options: MemoryStorageOptions = {}): EventStorage {
-  checkOptionKeys(options, MEMORY_OPTION_KEYS, "memoryStorage");
+export function memoryStorage(given: MemoryStorageOptions = {}): EventStorage {
+  const options = readOptions(given, MEMORY_OPTION_KEYS, "memoryStorage");
   const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
   if (maxEvents !== Number.POSITIVE_INFINITY && !(Number.isInteger(maxEvents) && maxEvents >= 1)) {
-    throw EventValidationError.forField("maxEvents", `must be a positive integer, got ${String(maxEvents)}`);
+    throw EventValidationError.forField("maxEvents", `must be a positive integer, got ${showValue(maxEvents)}`);
   }
   // The log holds a slot per appended event in append order (the event, or a marker once pruned); the slot of
   // sequence number `seq` is at `seq - firstSeq`. Sequence numbers below `firstSeq` were evicted by maxEvents.

@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from "ioredis";
 import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
+import { showValue } from "../../event/json-value.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
 import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
@@ -77,8 +78,9 @@ export interface RedisStorageOptions {
  * const bus = new EventBus({ storage: redisStorage({ client: redis }) });
  * ```
  */
-export function redisStorage(options: RedisStorageOptions): EventStorage {
-  const { client, closeClient = false, timeoutMs = DEFAULT_REDIS_TIMEOUT_MS } = checkOptions(options);
+export function redisStorage(given: RedisStorageOptions): EventStorage {
+  const options = checkOptions(given);
+  const { client, closeClient = false, timeoutMs = DEFAULT_REDIS_TIMEOUT_MS } = options;
   const keys = redisKeyLayout(options.prefix ?? DEFAULT_REDIS_PREFIX);
   const where = describeServer(client);
   const scripts = defineScripts(client);
@@ -174,9 +176,9 @@ const REDIS_OPTION_KEYS: OptionKeys<RedisStorageOptions> = {
   notify: true,
 };
 
-function checkOptions(options: RedisStorageOptions): RedisStorageOptions {
-  checkOptionKeys(options, REDIS_OPTION_KEYS, "redisStorage");
-  const client = (options as Partial<RedisStorageOptions> | undefined)?.client;
+function checkOptions(given: RedisStorageOptions): RedisStorageOptions {
+  const options = readOptions(given, REDIS_OPTION_KEYS, "redisStorage");
+  const client = (options as Partial<RedisStorageOptions>).client;
   if (typeof client?.defineCommand !== "function" || typeof client.status !== "string") {
     throw EventValidationError.forField("client", "must be an ioredis client, e.g. new Redis(process.env.REDIS_URL)");
   }
@@ -185,7 +187,7 @@ function checkOptions(options: RedisStorageOptions): RedisStorageOptions {
   }
   const { timeoutMs } = options;
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1)) {
-    throw EventValidationError.forField("timeoutMs", `must be a positive integer, got ${String(timeoutMs)}`);
+    throw EventValidationError.forField("timeoutMs", `must be a positive integer, got ${showValue(timeoutMs)}`);
   }
   return options;
 }

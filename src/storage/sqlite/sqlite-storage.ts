@@ -1,6 +1,7 @@
 import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
+import { showValue } from "../../event/json-value.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
@@ -113,7 +114,7 @@ export interface SqliteEventStorage extends EventStorage {
  * ```
  */
 export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage {
-  const settings = readOptions(options);
+  const settings = resolveSettings(options);
   const { database, table } = settings;
   const events = new SqliteEventTable(database, table);
   let ready = false;
@@ -193,22 +194,22 @@ const SQLITE_OPTION_KEYS: OptionKeys<SqliteStorageOptions> = {
   watchIntervalMs: true,
 };
 
-function readOptions(options: SqliteStorageOptions): SqliteSettings {
-  checkOptionKeys(options, SQLITE_OPTION_KEYS, "sqliteStorage");
+function resolveSettings(given: SqliteStorageOptions): SqliteSettings {
+  const options = readOptions(given, SQLITE_OPTION_KEYS, "sqliteStorage");
   const { synchronous = "full", busyTimeoutMs, watchIntervalMs = DEFAULT_SQLITE_WATCH_INTERVAL_MS } = options;
   if (!(Number.isInteger(watchIntervalMs) && watchIntervalMs >= 1)) {
     throw EventValidationError.forField(
       "watchIntervalMs",
-      `must be a positive integer, got ${String(watchIntervalMs)}`,
+      `must be a positive integer, got ${showValue(watchIntervalMs)}`,
     );
   }
   if (synchronous !== "full" && synchronous !== "normal") {
-    throw EventValidationError.forField("synchronous", `must be "full" or "normal", got ${String(synchronous)}`);
+    throw EventValidationError.forField("synchronous", `must be "full" or "normal", got ${showValue(synchronous)}`);
   }
   if (busyTimeoutMs !== undefined && !(Number.isInteger(busyTimeoutMs) && busyTimeoutMs >= 0)) {
     throw EventValidationError.forField(
       "busyTimeoutMs",
-      `must be a non-negative integer, got ${String(busyTimeoutMs)}`,
+      `must be a non-negative integer, got ${showValue(busyTimeoutMs)}`,
     );
   }
   return {
