@@ -1,6 +1,5 @@
 import { Consumer } from "../consumers/consumer.js";
 import { type ConsumeOptions, type ConsumerHandler, readConsumerSettings } from "../consumers/consumer-options.js";
-import { EventBusError } from "../errors/error-classes.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, type EmitEventInput, type Event } from "../event/event.js";
 import type { EventType, EventTypeFilter, EventTypePattern } from "../event/event-type.js";
 import { randomFlowId } from "../event/flow-id.js";
@@ -13,9 +12,10 @@ import {
   type PayloadSchemas,
   readPayloadSchemas,
 } from "../event/payload-schemas.js";
-import { type EventQuery, MAX_LIMIT } from "../event/query.js";
+import type { EventQuery } from "../event/query.js";
 import { LiveDelivery } from "../live/live-delivery.js";
 import type { TailOptions, TailQuery } from "../live/tail-query.js";
+import { closedError } from "../storage/kit/store-errors.js";
 import { memoryStorage } from "../storage/memory/memory-storage.js";
 import type { EventStorage } from "../storage/types.js";
 import { type EventBusOptions, readEventBusOptions } from "./event-bus-options.js";
@@ -99,7 +99,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    */
   async emitEvent<Type extends EventType>(input: EmitInputOf<Schemas, Type>): Promise<EventOf<Schemas, Type>> {
     // Inlined rather than routed through `track`: emit is the hot path and every async layer costs a promise.
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     this.inFlight++;
     try {
       const { event, timestampGiven } = this.writer.build(input);
@@ -135,7 +135,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
       readonly [Index in keyof Types]: EmitInputOf<Schemas, Types[Index]>;
     },
   ): Promise<{ -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]> }> {
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     this.inFlight++;
     try {
       const list = inputs as unknown as readonly EmitEventInput[];
@@ -254,7 +254,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     query: TailQuery<Filter> = {},
     options: TailOptions = {},
   ): AsyncIterableIterator<EventsMatching<Schemas, Filter>> {
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     this.live ??= new LiveDelivery(this.storage);
     return this.live.tail(query, options) as AsyncIterableIterator<EventsMatching<Schemas, Filter>>;
   }
@@ -325,7 +325,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     handler: ConsumerHandler<EventsMatching<Schemas, Filter>>,
     options?: ConsumeOptions<Filter>,
   ): Consumer {
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     const consumer = new Consumer(readConsumerSettings(name, handler as ConsumerHandler, options), {
       storage: this.storage,
       subscribe: (listener) => this.subscribe("*", () => listener()),
@@ -359,7 +359,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   }
 
   private async track<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     this.inFlight++;
     try {
       return await operation();

@@ -99,7 +99,7 @@ describe("hostile query objects", () => {
       },
     };
     expect(named(query)).toEqual(["session_id"]);
-    expect(thrown(() => normalizeEventQuery(query)).message).toContain("session_id: could not be read: boom");
+    expect(thrown(() => normalizeEventQuery(query)).message).toContain("session_id: could not be read: Error: boom");
   });
 
   it("survives a Proxy whose traps throw, and a revoked Proxy", () => {

@@ -1,6 +1,6 @@
-import { EventBusError, StorageError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import { type EventQuery, isUuid, normalizeEventQuery } from "../../event/query.js";
+import { callStore } from "../../storage/kit/store-errors.js";
 import type { EventStorage } from "../../storage/types.js";
 import { type EventJsonPage, type EventPage, eventJson, trimPage } from "./event-page.js";
 
@@ -51,11 +51,6 @@ export class EventReader {
 
   /** Runs a store call; anything but the library's own errors becomes a `StorageError` naming the operation. */
   async call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof EventBusError) throw error;
-      throw new StorageError(this.storage.name, operation, error);
-    }
+    return callStore(this.storage.name, operation, call);
   }
 }

@@ -3,6 +3,7 @@ import { buildEmitInputSchema, type EmitEventInput, type Event, freezeEvent } fr
 import { describeBadType, type EventType, isEventType } from "../../event/event-type.js";
 import { toFrozenJsonObject } from "../../event/json-value.js";
 import { applyPayloadSchema, type PayloadSchemaMap, parseWithPayloadSchema } from "../../event/payload-schemas.js";
+import { storageFailure } from "../../storage/kit/store-errors.js";
 import type { AppendOutcome, EventStorage } from "../../storage/types.js";
 import { buildBatch, settleBatch } from "./emit-batch.js";
 import {
@@ -64,7 +65,7 @@ export class EventWriter {
       return await this.storage.append(events);
     } catch (error) {
       if (error instanceof EventBusError && !(error instanceof StorageError)) throw error;
-      const failure = error instanceof StorageError ? error : new StorageError(this.storage.name, "append", error);
+      const failure = storageFailure(this.storage.name, "append", error) as StorageError;
       const { outbox } = this.settings;
       if (outbox === undefined || !outboxTakes(outbox, events)) throw failure;
       await writeToOutbox(outbox, events, failure);

@@ -2,6 +2,7 @@ import { EventConflictError, StorageError } from "../../errors/error-classes.js"
 import type { Event } from "../../event/event.js";
 import type { EventType } from "../../event/event-type.js";
 import { jsonEqual } from "../../event/json-value.js";
+import { callStore } from "../../storage/kit/store-errors.js";
 import type { EventStorage } from "../../storage/types.js";
 
 /**
@@ -104,12 +105,7 @@ export async function writeToOutbox(outbox: EventOutbox, events: readonly Event[
 export function storageSink(storage: EventStorage, deliver: (event: Event) => void): OutboxSink {
   return {
     async replay(events) {
-      let outcomes: readonly (Event | null)[];
-      try {
-        outcomes = await storage.append(events);
-      } catch (error) {
-        throw error instanceof StorageError ? error : new StorageError(storage.name, "append", error);
-      }
+      const outcomes = await callStore(storage.name, "append", () => storage.append(events));
       return events.map((event, index) => {
         const stored = outcomes[index] ?? null;
         if (stored === null) {

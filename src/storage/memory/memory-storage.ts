@@ -5,6 +5,7 @@ import { showValue } from "../../event/json-value.js";
 import { matchesQuery, unknownCursorError } from "../../event/query.js";
 import { AppendNotifier } from "../kit/append-notifier.js";
 import { resolvePruneOptions, yieldToAppends } from "../kit/prune-options.js";
+import { closedError } from "../kit/store-errors.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { memoryCheckpoints } from "./memory-checkpoints.js";
 import { firstIndexWhere, mergedSeqs, Queue, type SeqSource, type SeqWindow } from "./memory-sequence.js";
@@ -64,6 +65,10 @@ export function memoryStorage(given: MemoryStorageOptions = {}): EventStorage {
   let timestampsAscending = true;
   let lastTimestamp = "";
   const notifier = new AppendNotifier();
+  let closed = false;
+  const checkOpen = () => {
+    if (closed) throw closedError("the memory storage");
+  };
 
   function store(event: Event): void {
     const seq = firstSeq + log.length;
@@ -196,8 +201,9 @@ export function memoryStorage(given: MemoryStorageOptions = {}): EventStorage {
 
   return {
     name: "memory",
-    checkpoints: memoryCheckpoints(),
+    checkpoints: memoryCheckpoints(checkOpen),
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
+      checkOpen();
       const outcomes = batch.map((event) => {
         const existing = seqById.get(event.event_id);
         const slot = existing === undefined ? undefined : slotAt(existing);
@@ -211,15 +217,21 @@ export function memoryStorage(given: MemoryStorageOptions = {}): EventStorage {
     },
     watch: (onAppend) => notifier.watch(onAppend),
     async get(eventId: string): Promise<Event | null> {
+      checkOpen();
       const seq = seqById.get(eventId);
       const slot = seq === undefined ? undefined : slotAt(seq);
       return isLive(slot) ? slot : null;
     },
     async list(query: NormalizedEventQuery): Promise<Event[]> {
+      checkOpen();
       return list(query);
     },
-    prune,
+    async prune(options: PruneOptions): Promise<number> {
+      checkOpen();
+      return prune(options);
+    },
     async close(): Promise<void> {
+      closed = true;
       notifier.clear();
       seqById.clear();
       for (const index of indexes.values()) index.clear();

@@ -4,6 +4,7 @@ import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { isUuid } from "../../event/query.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
+import { closedError } from "../kit/store-errors.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
 import { postgresCheckpoints } from "./postgres-checkpoints.js";
@@ -215,7 +216,7 @@ class OperationGate {
 
   run<T>(operation: string, work: () => Promise<T>): Promise<T> {
     if (this.closed) {
-      return Promise.reject(new StorageError(NAME, operation, new Error(`the storage of ${this.table} is closed`)));
+      return Promise.reject(closedError(`the postgres storage of ${this.table}`));
     }
     // The whole call, queueing for a group commit and schema setup included, answers within the deadline. A call
     // that timed out while the schema was being set up takes that attempt with it, so the next call starts afresh.

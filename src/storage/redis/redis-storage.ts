@@ -1,9 +1,10 @@
 import type { Cluster, Redis } from "ioredis";
-import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
+import { EventValidationError, StorageError } from "../../errors/error-classes.js";
 import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
+import { closedError, storageFailure } from "../kit/store-errors.js";
 import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { redisCheckpoints } from "./redis-checkpoints.js";
@@ -90,12 +91,12 @@ export function redisStorage(given: RedisStorageOptions): EventStorage {
 
   async function call<T>(operation: string, body: () => Promise<T>): Promise<T> {
     try {
-      if (closed) throw new Error("this store has been closed");
+      if (closed) throw closedError(`the redis storage at key prefix ${JSON.stringify(keys.prefix)}`);
       return await body();
     } catch (error) {
-      if (error instanceof EventBusError) throw error;
-      const failure = new StorageError("redis", operation, error);
-      failure.message += ` (Redis at ${where}, key prefix ${JSON.stringify(keys.prefix)})`;
+      const failure = storageFailure("redis", operation, error);
+      if (failure instanceof StorageError)
+        failure.message += ` (Redis at ${where}, key prefix ${JSON.stringify(keys.prefix)})`;
       throw failure;
     }
   }

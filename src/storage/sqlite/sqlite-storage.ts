@@ -1,8 +1,9 @@
-import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
+import { EventValidationError } from "../../errors/error-classes.js";
 import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
+import { callStoreSync, closedError, storageFailure } from "../kit/store-errors.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions } from "../types.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import {
@@ -122,7 +123,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
   const watcher = new SqliteWatch(database, settings.watchIntervalMs, () => !closed);
 
   function use<T>(operation: string, work: () => T): T {
-    if (closed) throw new EventBusError(`the sqlite storage of table "${table}" is closed`);
+    if (closed) throw closedError(`the sqlite storage of table "${table}"`);
     if (!ready) {
       wrapFailure("setup", () => setUp(database, settings));
       ready = true;
@@ -157,8 +158,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       const settings = resolvePruneOptions(options);
       // Each batch goes through `use`, so a closed store or a driver error surfaces as it does for any operation.
       return use("prune", () => events.prune(settings)).catch((error: unknown) => {
-        if (error instanceof EventBusError) throw error;
-        throw new StorageError("sqlite", "prune", error);
+        throw storageFailure("sqlite", "prune", error);
       });
     },
     async close(): Promise<void> {
@@ -256,10 +256,5 @@ function isFileDatabase(database: SqliteDatabase): boolean {
 
 /** Our own errors pass through; a driver's error becomes a `StorageError` naming the operation. */
 function wrapFailure<T>(operation: string, work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    if (error instanceof EventBusError) throw error;
-    throw new StorageError("sqlite", operation, error);
-  }
+  return callStoreSync("sqlite", operation, work);
 }
