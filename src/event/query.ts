@@ -2,6 +2,7 @@ import { EventValidationError, type ValidationIssue } from "../errors/error-clas
 import { didYouMean } from "../errors/suggestions.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 import { CORRELATION_FIELDS, type Event, MAX_ID_LENGTH } from "./event.js";
+import { isUuid } from "./event-id.js";
 import { describeBadPattern, EVENT_TYPES, type EventType, type EventTypeFilter, typesMatching } from "./event-type.js";
 import { describeThrown, isPortableString, PORTABLE_STRING_RULE, showValue } from "./json-value.js";
 import { normalizeTimestamp } from "./timestamp.js";
@@ -62,12 +63,9 @@ const QUERY_KEYS: ReadonlySet<string> = new Set([
   "before",
   "limit",
 ]);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** True when `value` has the shape of an event id (any UUID). */
-export function isUuid(value: unknown): value is string {
-  return typeof value === "string" && value.length === 36 && UUID.test(value);
-}
+// Re-exported where the query helpers have always offered it; the rule lives in event-id.ts.
+export { isUuid } from "./event-id.js";
 
 /**
  * Validates a query and brings it to the form storage adapters receive. Every problem is reported at once, each

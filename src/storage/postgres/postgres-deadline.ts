@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import { withDeadline as settleWithin } from "../kit/deadline.js";
 
 /**
  * Default deadline of every PostgreSQL store call, in milliseconds (like Redis's `timeoutMs`).
@@ -32,25 +33,17 @@ export class PostgresTimeoutError extends Error {
 
 /**
  * Settles like `work`, or rejects with a {@link PostgresTimeoutError} once `timeoutMs` pass first (then calls
- * `onTimeout`, which discards whatever was waiting). `work` keeps running; its outcome is ignored.
+ * `onTimeout`, which discards whatever was waiting): the storage kit's deadline, with PostgreSQL's error.
  */
 export function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string, onTimeout?: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+  return settleWithin(
+    () => work,
+    timeoutMs,
+    () => {
       onTimeout?.();
-      reject(new PostgresTimeoutError(timeoutMs, what));
-    }, timeoutMs);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+      return new PostgresTimeoutError(timeoutMs, what);
+    },
+  );
 }
 
 /**
