@@ -1,21 +1,11 @@
 import type { ValidationIssue } from "../errors/error-classes.js";
+import { CORRELATION_FIELDS } from "../event/event.js";
 import type { EventTypePattern } from "../event/event-type.js";
 import { showValue } from "../event/json-value.js";
 import type { EventQuery } from "../event/query.js";
 
 /** Parameters that take one value; `event_type` is the only one that may repeat. */
-const SINGLE_VALUE_KEYS = [
-  "flow_id",
-  "flow_type",
-  "session_id",
-  "proposal_id",
-  "deal_id",
-  "since",
-  "until",
-  "after",
-  "before",
-  "limit",
-] as const;
+const SINGLE_VALUE_KEYS = [...CORRELATION_FIELDS, "since", "until", "after", "before", "limit"] as const;
 const KNOWN_KEYS: ReadonlySet<string> = new Set([...SINGLE_VALUE_KEYS, "event_type"]);
 const DIGITS = /^[0-9]+$/;
 /** A time followed by a space and an offset: what `+02:00` becomes after form decoding. */
