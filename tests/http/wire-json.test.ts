@@ -6,7 +6,7 @@ import { createEventsFetchHandler } from "../../src/http/index.js";
 import { type Event, EventBus, type EventStorage, eventSchema, memoryStorage } from "../../src/index.js";
 import { postgresStorage } from "../../src/storage/postgres/index.js";
 import { redisStorage } from "../../src/storage/redis/index.js";
-import { redisKeyLayout } from "../../src/storage/redis/redis-keys.js";
+import { redisKeyLayout } from "../../src/storage/redis/redis-schema.js";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";
 import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
 import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";

@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Event, EventBus, EventValidationError, StorageError } from "../../src/index.js";
 import { redisStorage } from "../../src/storage/redis/index.js";
-import { REDIS_INDEXED_FIELDS, redisKeyLayout } from "../../src/storage/redis/redis-keys.js";
+import { REDIS_INDEXED_FIELDS, redisKeyLayout } from "../../src/storage/redis/redis-schema.js";
 import type { EventStorage } from "../../src/storage/types.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 import { deleteStore, storedState, uniquePrefix } from "../fixtures/redis-store.js";

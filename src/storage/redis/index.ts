@@ -1,3 +1,3 @@
-export { DEFAULT_REDIS_PREFIX } from "./redis-keys.js";
+export { DEFAULT_REDIS_PREFIX } from "./redis-schema.js";
 export type { RedisStorageOptions } from "./redis-storage.js";
 export { DEFAULT_REDIS_TIMEOUT_MS, redisStorage } from "./redis-storage.js";

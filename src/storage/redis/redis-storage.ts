@@ -9,10 +9,10 @@ import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { redisCheckpoints } from "./redis-checkpoints.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
-import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
 import { listEventJson, listEvents } from "./redis-list.js";
 import { pruneEvents } from "./redis-prune.js";
 import { parseEventRecord, serializeEvent } from "./redis-record.js";
+import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-schema.js";
 import { defineScripts, type RedisScripts } from "./redis-scripts.js";
 import { RedisWatch } from "./redis-watch.js";
 

@@ -13,8 +13,8 @@ import {
   type SqliteDatabase,
   type SqliteDriverName,
 } from "./sqlite-driver.js";
-import { SqliteEventTable } from "./sqlite-operations.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
+import { SqliteEventTable } from "./sqlite-table.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
 
 /**
