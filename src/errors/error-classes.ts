@@ -216,8 +216,6 @@ export class OutboxLockedError extends EventBusError {
 }
 
 /**
-
-/**
  * A cursor (`after` or `before`) named an event that retention (`storage.prune`) has deleted: the events between
  * it and the oldest one kept are gone, so paging on would silently jump over them. Restart from `oldest` (the
  * oldest retained position: its `event_id` and `timestamp`, or `null` when nothing is stored), or from the start.

@@ -57,12 +57,6 @@ export interface PostgresStorageOptions {
    */
   readonly analyzeOnGrowth?: boolean | undefined;
   /**
-   * @deprecated Ignored since reads stopped waiting on a snapshot horizon: appends are ordered by commit under a
-   * per-table lock, so `list` never waits for, or hides behind, another transaction. Accepted so that existing
-   * configurations keep working.
-   */
-  readonly visibilityWaitMillis?: number | undefined;
-  /**
    * Deadline of every store call (append, get, list, schema setup, close), in milliseconds, and of each query and
    * connection checkout inside it. Past it the call rejects with a `StorageError` whose cause is a
    * `PostgresTimeoutError`, and a connection whose query did not answer is closed, never reused. An append that timed
@@ -303,7 +297,6 @@ const POSTGRES_OPTION_KEYS: OptionKeys<PostgresStorageOptions> = {
   createSchema: true,
   maxBatchRows: true,
   maxConcurrentInserts: true,
-  visibilityWaitMillis: true,
   timeoutMs: true,
   notify: true,
   analyzeOnGrowth: true,
@@ -315,8 +308,6 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
   if (typeof pool?.query !== "function" || typeof pool.connect !== "function") {
     throw EventValidationError.forField("pool", "must be a pg Pool, e.g. new pg.Pool({ connectionString })");
   }
-  // Ignored, but still validated: a bad value fails as it did before the option stopped mattering.
-  readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 0, 0);
   return {
     pool,
     names: resolvePostgresNames(options),
