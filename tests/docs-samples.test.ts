@@ -31,6 +31,7 @@ const ENTRY_PATHS = {
   "ad-seller-events/redis": ["../../src/storage/redis/index.ts"],
   "ad-seller-events/testing": ["../../src/testing/index.ts"],
   "ad-seller-events/outbox": ["../../src/outbox/index.ts"],
+  "ad-seller-events/storage": ["../../src/storage/index.ts"],
 };
 
 const NODE_SQLITE_TYPES = `declare module "node:sqlite" {
