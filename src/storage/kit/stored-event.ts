@@ -1,4 +1,11 @@
-import { CORRELATION_FIELDS, type Event, eventSchema, freezeEvent, MAX_ID_LENGTH } from "../../event/event.js";
+import {
+  CORRELATION_FIELDS,
+  type EVENT_FIELDS,
+  type Event,
+  eventSchema,
+  freezeEvent,
+  MAX_ID_LENGTH,
+} from "../../event/event.js";
 import { CANONICAL_UUID_SOURCE, isCanonicalUuid } from "../../event/event-id.js";
 import { isEventType } from "../../event/event-type.js";
 import { isPortableString, type JsonObject, MAX_JSON_DEPTH } from "../../event/json-value.js";
@@ -137,16 +144,7 @@ const WIRE_HEADER = new RegExp(
 );
 
 /** The fields of a stored wire text that filters look at, the correlation ids still as JSON string literals. */
-export interface WireHeader {
-  readonly event_id: string;
-  readonly event_type: string;
-  readonly timestamp: string;
-  readonly flow_id: string;
-  readonly flow_type: string;
-  readonly proposal_id: string;
-  readonly deal_id: string;
-  readonly session_id: string;
-}
+export type WireHeader = { readonly [Field in Exclude<(typeof EVENT_FIELDS)[number], "payload" | "metadata">]: string };
 
 /**
  * The header of a text that {@link wireJson} wrote, or `undefined` for anything else (a record written by another
