@@ -65,7 +65,7 @@ function targets(folder: string, notes: string[], pgReason?: string, redisReason
       name: table,
       open: () => {
         const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
-        const storage = postgresStorage({ pool, table, visibilityWaitMillis: 0 });
+        const storage = postgresStorage({ pool, table });
         return {
           storage,
           dispose: async () => {

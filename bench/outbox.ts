@@ -5,15 +5,9 @@ import { existsSync } from "node:fs";
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type EmitEventInput,
-  type Event,
-  EventBus,
-  type EventStorage,
-  memoryStorage,
-  parseStoredEvent,
-} from "../src/index.js";
+import { type EmitEventInput, type Event, EventBus, type EventStorage, memoryStorage } from "../src/index.js";
 import { fileOutbox } from "../src/outbox/index.js";
+import { parseStoredEvent } from "../src/storage/index.js";
 import { measure, quick, report, speedRow } from "./harness.js";
 import { payloadFor } from "./stores.js";
 

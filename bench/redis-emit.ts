@@ -4,7 +4,7 @@
 // raw MULTI of the plain commands (SET, INCR, ZADD per index).
 import type { Redis } from "ioredis";
 import { EventBus } from "../src/index.js";
-import { REDIS_INDEXED_FIELDS, redisKeyLayout } from "../src/storage/redis/index.js";
+import { REDIS_INDEXED_FIELDS, redisKeyLayout } from "../src/storage/redis/redis-schema.js";
 import { APPEND_SCRIPT } from "../src/storage/redis/redis-scripts.js";
 import { measure, quick, report, skip, speedRow } from "./harness.js";
 import { payloadFor, redisStore, redisUnreachable } from "./stores.js";

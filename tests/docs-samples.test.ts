@@ -37,6 +37,7 @@ const ENTRY_PATHS = {
   "ad-seller-events/otel": ["../../src/interop/otel/index.ts"],
   "ad-seller-events/webhooks": ["../../src/webhooks/index.ts"],
   "ad-seller-events/audit": ["../../src/audit/index.ts"],
+  "ad-seller-events/storage": ["../../src/storage/index.ts"],
 };
 
 const NODE_SQLITE_TYPES = `declare module "node:sqlite" {

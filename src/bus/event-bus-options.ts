@@ -1,8 +1,8 @@
 import { EventValidationError } from "../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
+import { type OptionKeys, readOptions } from "../errors/option-keys.js";
 import type { Event } from "../event/event.js";
 import type { EventType } from "../event/event-type.js";
-import { describeThrown } from "../event/json-value.js";
+import { describeThrown, showValue } from "../event/json-value.js";
 import type { NoPayloadSchemas, PayloadSchemas } from "../event/payload-schemas.js";
 import type { EventStorage } from "../storage/types.js";
 import type { EventOutbox } from "./write/outbox-contract.js";
@@ -58,8 +58,8 @@ const EVENT_BUS_OPTION_KEYS: OptionKeys<EventBusOptions> = {
  * (with a "did you mean") and values of the wrong kind, before the bus is built.
  */
 export function readEventBusOptions(given: EventBusOptions): EventBusOptions {
-  checkOptionKeys(given, EVENT_BUS_OPTION_KEYS, "EventBus");
-  const options = readEachOption(given);
+  const options = readOptions(given, EVENT_BUS_OPTION_KEYS, "EventBus");
+  readStorageMethods(options.storage);
   const { storage, maxPayloadBytes, outbox } = options;
   if (outbox !== undefined && (typeof outbox?.write !== "function" || typeof outbox.attach !== "function")) {
     throw EventValidationError.forField("outbox", "must implement EventOutbox, e.g. fileOutbox({ path })");
@@ -80,27 +80,18 @@ export function readEventBusOptions(given: EventBusOptions): EventBusOptions {
   if (maxPayloadBytes !== undefined && !(Number.isInteger(maxPayloadBytes) && maxPayloadBytes >= 2)) {
     throw EventValidationError.forField(
       "maxPayloadBytes",
-      `must be an integer of at least 2, got ${String(maxPayloadBytes)}`,
+      `must be an integer of at least 2, got ${showValue(maxPayloadBytes)}`,
     );
   }
   return options;
 }
 
-const OPTION_NAMES = Object.keys(EVENT_BUS_OPTION_KEYS) as (keyof EventBusOptions)[];
-
-function readEachOption(given: EventBusOptions): EventBusOptions {
-  const read: Record<string, unknown> = {};
-  let name: string = "options";
+/** Reads the storage's methods once, so that a throwing getter there is a named error, not a `TypeError` later. */
+function readStorageMethods(storage: EventStorage | undefined): void {
+  if (typeof storage !== "object" || storage === null) return;
   try {
-    for (name of OPTION_NAMES) read[name] = given[name as keyof EventBusOptions];
-    const { storage } = read as EventBusOptions;
-    if (typeof storage === "object" && storage !== null) {
-      // The methods are checked by the caller; reading them here turns a throwing getter into a named error.
-      name = "storage";
-      for (const method of ["append", "get", "list", "close"] as const) void storage[method];
-    }
+    for (const method of ["append", "get", "list", "close"] as const) void storage[method];
   } catch (error) {
-    throw EventValidationError.forField(name, `could not be read: ${describeThrown(error)}`);
+    throw EventValidationError.forField("storage", `could not be read: ${describeThrown(error)}`);
   }
-  return read as EventBusOptions;
 }

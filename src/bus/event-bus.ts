@@ -1,6 +1,5 @@
 import { Consumer } from "../consumers/consumer.js";
 import { type ConsumeOptions, type ConsumerHandler, readConsumerSettings } from "../consumers/consumer-options.js";
-import { EventBusError } from "../errors/error-classes.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES, type EmitEventInput, type Event } from "../event/event.js";
 import type { EventType, EventTypeFilter, EventTypePattern } from "../event/event-type.js";
 import { randomFlowId } from "../event/flow-id.js";
@@ -13,9 +12,10 @@ import {
   type PayloadSchemas,
   readPayloadSchemas,
 } from "../event/payload-schemas.js";
-import { type EventQuery, MAX_LIMIT } from "../event/query.js";
+import type { EventQuery } from "../event/query.js";
 import { LiveDelivery } from "../live/live-delivery.js";
 import type { TailOptions, TailQuery } from "../live/tail-query.js";
+import { closedError } from "../storage/kit/store-errors.js";
 import { memoryStorage } from "../storage/memory/memory-storage.js";
 import type { EventStorage } from "../storage/types.js";
 import { type EventBusOptions, readEventBusOptions } from "./event-bus-options.js";
@@ -112,7 +112,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     options?: EmitOptions,
   ): Promise<EventOf<Schemas, Type>> {
     // Inlined rather than routed through `track`: emit is the hot path and every async layer costs a promise.
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     const transaction = readEmitTransaction(options, "emitEvent");
     this.inFlight++;
     try {
@@ -159,7 +159,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     },
     options?: EmitOptions,
   ): Promise<{ -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]> }> {
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     const transaction = readEmitTransaction(options, "emitEvents");
     this.inFlight++;
     try {
@@ -202,11 +202,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    */
   listEventsPage<const Filter extends EventTypeFilter = "*">(
     query: EventQuery<Filter> = {},
-    options: { maxLimit?: number } = {},
   ): Promise<EventPage<EventsMatching<Schemas, Filter>>> {
-    return this.track(() => this.reader.listPage(query, options.maxLimit ?? MAX_LIMIT)) as Promise<
-      EventPage<EventsMatching<Schemas, Filter>>
-    >;
+    return this.track(() => this.reader.listPage(query)) as Promise<EventPage<EventsMatching<Schemas, Filter>>>;
   }
 
   /**
@@ -223,8 +220,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
 
   /**
    * {@link listEventsPage} as JSON texts: each event exactly as `JSON.stringify` of the frozen `Event` would write
-   * it. Stores with the `listJson` capability hand over their stored text without parsing it (the HTTP routes use
-   * this); others are listed and serialised.
+   * it. Stores with the `listJson` capability hand over their stored text without parsing it; others are listed
+   * and serialised once per event object. The HTTP routes serve this, so they never look at the store.
    *
    * @example
    * ```ts
@@ -232,8 +229,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * const body = `{"events":[${page.json.join(",")}],"has_more":${page.has_more}}`;
    * ```
    */
-  listEventsJsonPage(query: EventQuery = {}, options: { maxLimit?: number } = {}): Promise<EventJsonPage> {
-    return this.track(() => this.reader.jsonPage(query, options.maxLimit ?? MAX_LIMIT));
+  listEventsJsonPage(query: EventQuery = {}): Promise<EventJsonPage> {
+    return this.track(() => this.reader.jsonPage(query));
   }
 
   /**
@@ -286,7 +283,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     query: TailQuery<Filter> = {},
     options: TailOptions = {},
   ): AsyncIterableIterator<EventsMatching<Schemas, Filter>> {
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     this.live ??= new LiveDelivery(this.storage);
     return this.live.tail(query, options) as AsyncIterableIterator<EventsMatching<Schemas, Filter>>;
   }
@@ -357,7 +354,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     handler: ConsumerHandler<EventsMatching<Schemas, Filter>>,
     options?: ConsumeOptions<Filter>,
   ): Consumer {
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     const consumer = new Consumer(readConsumerSettings(name, handler as ConsumerHandler, options), {
       storage: this.storage,
       subscribe: (listener) => this.subscribe("*", () => listener()),
@@ -391,7 +388,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   }
 
   private async track<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new EventBusError("the event bus is closed");
+    if (this.closed) throw closedError("the event bus");
     this.inFlight++;
     try {
       return await operation();

@@ -3,6 +3,7 @@ import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
 import { readOptionValues } from "../errors/read-options.js";
 import type { Event } from "../event/event.js";
 import type { EventTypeFilter } from "../event/event-type.js";
+import { showValue } from "../event/json-value.js";
 import { type EventQuery, isUuid, normalizeEventQuery } from "../event/query.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 
@@ -212,7 +213,7 @@ function readFrom(value: unknown, issues: ValidationIssue[]): string {
   if (value === undefined) return "start";
   if (value === "start" || value === "end") return value;
   if (isUuid(value)) return value.toLowerCase();
-  issues.push({ path: ["from"], message: `must be "start", "end" or an event_id (a UUID), got ${describe(value)}` });
+  issues.push({ path: ["from"], message: `must be "start", "end" or an event_id (a UUID), got ${showValue(value)}` });
   return "start";
 }
 
@@ -260,19 +261,19 @@ function readRetry(
 
 function readOnFailure(value: unknown, issues: ValidationIssue[]): "stop" | "skip" {
   if (value === undefined || value === "stop" || value === "skip") return value ?? "stop";
-  issues.push({ path: ["onFailure"], message: `must be "stop" or "skip", got ${describe(value)}` });
+  issues.push({ path: ["onFailure"], message: `must be "stop" or "skip", got ${showValue(value)}` });
   return "stop";
 }
 
 function readOnGap(value: unknown, issues: ValidationIssue[]): "fail" | "oldest" {
   if (value === undefined || value === "fail" || value === "oldest") return value ?? "fail";
-  issues.push({ path: ["onGap"], message: `must be "fail" or "oldest", got ${describe(value)}` });
+  issues.push({ path: ["onGap"], message: `must be "fail" or "oldest", got ${showValue(value)}` });
   return "fail";
 }
 
 function readSignal(value: unknown, issues: ValidationIssue[]): AbortSignal | undefined {
   if (value === undefined || value instanceof AbortSignal) return value;
-  issues.push({ path: ["signal"], message: `must be an AbortSignal, got ${describe(value)}` });
+  issues.push({ path: ["signal"], message: `must be an AbortSignal, got ${showValue(value)}` });
   return undefined;
 }
 
@@ -288,13 +289,7 @@ function readInteger(
   if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
   issues.push({
     path: option.split("."),
-    message: `must be an integer from ${min.toLocaleString("en")} to ${max.toLocaleString("en")}, got ${describe(value)}`,
+    message: `must be an integer from ${min.toLocaleString("en")} to ${max.toLocaleString("en")}, got ${showValue(value)}`,
   });
   return fallback;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (value === null) return "null";
-  return typeof value === "object" ? (Array.isArray(value) ? "an array" : "an object") : String(value);
 }

@@ -30,11 +30,6 @@ export class ConsumerReader {
     return this.buffer.length - this.head;
   }
 
-  /** True when the last read found nothing beyond the window. */
-  get caughtUp(): boolean {
-    return this.complete;
-  }
-
   /** Tops the window up with the next matches after the last one read (first settling a read ahead in flight). */
   async fill(): Promise<void> {
     const ahead = this.ahead;

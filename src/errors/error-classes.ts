@@ -152,6 +152,15 @@ export class EventConflictError extends EventBusError {
 }
 
 /**
+ * A call on a bus, store or outbox after its `close()`: every adapter refuses it the same way, never with an empty
+ * answer. Caught as an `EventBusError` with `code` `"ERR_CLOSED"` (the class itself is not exported).
+ */
+export class ClosedError extends EventBusError {
+  static override readonly code = "ERR_CLOSED";
+  declare readonly code: "ERR_CLOSED";
+}
+
+/**
  * The storage backend failed (unreachable, dropped connection, disk full...). The driver's error is the `cause`.
  * Nothing of the failed call is visible in the store.
  *
@@ -205,8 +214,6 @@ export class OutboxLockedError extends EventBusError {
     this.path = path;
   }
 }
-
-/**
 
 /**
  * A cursor (`after` or `before`) named an event that retention (`storage.prune`) has deleted: the events between

@@ -2,8 +2,9 @@ import { EventValidationError, type ValidationIssue } from "../errors/error-clas
 import { didYouMean } from "../errors/suggestions.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 import { CORRELATION_FIELDS, type Event, MAX_ID_LENGTH } from "./event.js";
+import { isUuid } from "./event-id.js";
 import { describeBadPattern, EVENT_TYPES, type EventType, type EventTypeFilter, typesMatching } from "./event-type.js";
-import { isPortableString, PORTABLE_STRING_RULE, showValue } from "./json-value.js";
+import { describeThrown, isPortableString, PORTABLE_STRING_RULE, showValue } from "./json-value.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
 /**
@@ -62,12 +63,9 @@ const QUERY_KEYS: ReadonlySet<string> = new Set([
   "before",
   "limit",
 ]);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** True when `value` has the shape of an event id (any UUID). */
-export function isUuid(value: unknown): value is string {
-  return typeof value === "string" && value.length === 36 && UUID.test(value);
-}
+// Re-exported where the query helpers have always offered it; the rule lives in event-id.ts.
+export { isUuid } from "./event-id.js";
 
 /**
  * Validates a query and brings it to the form storage adapters receive. Every problem is reported at once, each
@@ -80,7 +78,8 @@ export function isUuid(value: unknown): value is string {
  * ```
  */
 export function normalizeEventQuery(query: unknown = {}, options: { maxLimit?: number } = {}): NormalizedEventQuery {
-  const maxLimit = options.maxLimit ?? MAX_LIMIT;
+  // A caller may lower the limit (the HTTP routes' maxLimit), never raise it past MAX_LIMIT.
+  const maxLimit = Math.min(options.maxLimit ?? MAX_LIMIT, MAX_LIMIT);
   const issues: ValidationIssue[] = [];
   const input = readOwnFields(query, issues);
   const normalized: { -readonly [K in keyof NormalizedEventQuery]: NormalizedEventQuery[K] } = { limit: DEFAULT_LIMIT };
@@ -192,7 +191,7 @@ function readOwnFields(query: unknown, issues: ValidationIssue[]): ReadonlyMap<s
     if (Array.isArray(query)) throw new TypeError("an array");
     keys = Reflect.ownKeys(query);
   } catch (error) {
-    issues.push({ path: [], message: `query must be a readable plain object, got ${describeReadError(error)}` });
+    issues.push({ path: [], message: `query must be a readable plain object, got ${describeThrown(error)}` });
     return fields;
   }
   for (const key of keys) {
@@ -210,19 +209,10 @@ function readOwnFields(query: unknown, issues: ValidationIssue[]): ReadonlyMap<s
       }
       fields.set(key, "value" in descriptor ? descriptor.value : Reflect.get(query, key));
     } catch (error) {
-      issues.push({ path: [key], message: `could not be read: ${describeReadError(error)}` });
+      issues.push({ path: [key], message: `could not be read: ${describeThrown(error)}` });
     }
   }
   return fields;
-}
-
-function describeReadError(error: unknown): string {
-  try {
-    const text = error instanceof Error ? error.message : String(error);
-    return text.length > 120 ? `${text.slice(0, 120)}…` : text;
-  } catch {
-    return "an unreadable error";
-  }
 }
 
 /** The types named by a type, a pattern, or an array mixing both; deduplicated, in the order first named. */
@@ -234,7 +224,7 @@ function readEventTypes(value: unknown, issues: ValidationIssue[]): readonly Eve
     isList = Array.isArray(value);
     list = isList ? Array.from(value as readonly unknown[]) : [value];
   } catch (error) {
-    issues.push({ path: ["event_type"], message: `could not be read: ${describeReadError(error)}` });
+    issues.push({ path: ["event_type"], message: `could not be read: ${describeThrown(error)}` });
     return undefined;
   }
   if (list.length === 0) {

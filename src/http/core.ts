@@ -6,11 +6,13 @@ import {
   EventValidationError,
   type ValidationIssue,
 } from "../errors/error-classes.js";
+import { type OptionKeys, readOptions } from "../errors/option-keys.js";
+import { showValue } from "../event/json-value.js";
 import { MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
 import { exportEvents } from "./export/export-route.js";
 import { iabJson, readWireFormat } from "./format-param.js";
 import { parseListQuery } from "./query-string.js";
-import { type CoreResponse, json, listBody, problem, serialised, serialisedText } from "./responses.js";
+import { type CoreResponse, json, listBody, problem, serialisedText } from "./responses.js";
 import { readSearchParam } from "./search/extra-params.js";
 import { searchEvents } from "./search/search-route.js";
 import { openEventStream, readStreamSettings, type StreamResponse } from "./sse/stream-route.js";
@@ -120,7 +122,8 @@ type Route =
   | { kind: "nested" };
 
 /** Builds the transport-neutral handler; each wrapper only translates its framework's request and response. */
-export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptions<Native> = {}): EventsCore<Native> {
+export function createEventsCore<Native>(bus: EventBus, given: EventsHttpOptions<Native> = {}): EventsCore<Native> {
+  const options = readHttpOptions(given);
   const basePath = checkBasePath(options.basePath ?? "/events");
   const maxLimit = checkMaxLimit(options.maxLimit ?? MAX_LIMIT);
   const { authorize } = options;
@@ -172,16 +175,12 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
         return invalidQuery(issues, "query");
       }
       if (format === "iab") {
-        const page = await bus.listEventsPage(query, { maxLimit });
+        const page = await bus.listEventsPage(query);
         return json(listBody(page.events.map(iabJson), page.has_more));
       }
-      // A store that can hand over its stored JSON skips the parse-freeze-stringify round trip.
-      if (bus.storage.listJson !== undefined) {
-        const page = await bus.listEventsJsonPage(query, { maxLimit });
-        return json(listBody(page.json, page.has_more));
-      }
-      const page = await bus.listEventsPage(query, { maxLimit });
-      return json(listBody(page.events, page.has_more));
+      // The limit was checked against maxLimit above; the bus picks the cheapest way to the JSON texts.
+      const page = await bus.listEventsJsonPage(query);
+      return json(listBody(page.json, page.has_more));
     } catch (error) {
       if (error instanceof EventValidationError) return invalidQuery([...issues, ...error.issues], "query");
       if (error instanceof EventGapError) return gone(error);
@@ -200,12 +199,8 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
       const event = await bus.getEvent(eventId);
       return event === null ? problem(404, "Event not found") : json(serialisedText(iabJson(event)));
     }
-    if (bus.storage.getJson !== undefined) {
-      const text = await bus.getEventJson(eventId);
-      return text === null ? problem(404, "Event not found") : json(serialisedText(text));
-    }
-    const event = await bus.getEvent(eventId);
-    return event === null ? problem(404, "Event not found") : json(serialised(event));
+    const text = await bus.getEventJson(eventId);
+    return text === null ? problem(404, "Event not found") : json(serialisedText(text));
   }
 
   // The events page (`viewer: true`): its own routes under `{basePath}/ui`, the same `authorize`.
@@ -228,6 +223,32 @@ export function createEventsCore<Native>(bus: EventBus, options: EventsHttpOptio
       }
     },
   };
+}
+
+const HTTP_OPTION_KEYS: OptionKeys<EventsHttpOptions> = {
+  basePath: true,
+  authorize: true,
+  maxLimit: true,
+  heartbeatMs: true,
+  maxStreams: true,
+  retryMs: true,
+  onError: true,
+  viewer: true,
+};
+
+/** Unknown keys and hostile objects refused, each option read once; the callbacks and `viewer` checked here. */
+function readHttpOptions<Native>(given: EventsHttpOptions<Native>): EventsHttpOptions<Native> {
+  const options = readOptions(given, HTTP_OPTION_KEYS as OptionKeys<EventsHttpOptions<Native>>, "the events handler");
+  for (const name of ["authorize", "onError"] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== "function") {
+      throw EventValidationError.forField(name, `must be a function, got ${showValue(value)}`);
+    }
+  }
+  if (options.viewer !== undefined && typeof options.viewer !== "boolean") {
+    throw EventValidationError.forField("viewer", `must be true or false, got ${showValue(options.viewer)}`);
+  }
+  return options;
 }
 
 /** A StorageError, or a closed bus, means the store cannot answer now: not the client's fault, and not a bug. */
@@ -302,7 +323,10 @@ function checkBasePath(basePath: string): string {
 
 function checkMaxLimit(maxLimit: number): number {
   if (!(Number.isInteger(maxLimit) && maxLimit >= 1 && maxLimit <= MAX_LIMIT)) {
-    throw EventValidationError.forField("maxLimit", `must be an integer from 1 to ${MAX_LIMIT}, got ${maxLimit}`);
+    throw EventValidationError.forField(
+      "maxLimit",
+      `must be an integer from 1 to ${MAX_LIMIT}, got ${showValue(maxLimit)}`,
+    );
   }
   return maxLimit;
 }

@@ -15,7 +15,8 @@ import { streamToReadable } from "./sse/stream-transports.js";
 export type EventsFetchHandler = (request: Request) => Promise<Response>;
 
 /**
- * Serves `GET {basePath}` and `GET {basePath}/{event_id}` (default `/events`) to any fetch-style runtime: Hono,
+ * Serves `GET {basePath}`, `GET {basePath}/stream` (server-sent events), `GET {basePath}/{event_id}` (default
+ * `/events`) and, with `viewer: true`, the page at `{basePath}/ui` to any fetch-style runtime: Hono,
  * Next.js route handlers, Bun, Deno, Cloudflare Workers. `basePath` is matched against the whole URL path, and
  * any other path gets a `404` problem document.
  *

@@ -41,7 +41,8 @@ export interface KoaContextLike {
 export type EventsKoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
 
 /**
- * Serves `GET {basePath}` and `GET {basePath}/{event_id}` (default `/events`) in a Koa 3 app; other paths go on
+ * Serves `GET {basePath}`, `GET {basePath}/stream` (server-sent events), `GET {basePath}/{event_id}` (default
+ * `/events`) and, with `viewer: true`, the page at `{basePath}/ui` in a Koa 3 app; other paths go on
  * to `next()`. Koa sends `HEAD` answers without their body.
  *
  * @example

@@ -21,8 +21,8 @@ export type EventsNodeHandler = (
 ) => Promise<void>;
 
 /**
- * Serves `GET {basePath}`, `GET {basePath}/stream` (server-sent events) and `GET {basePath}/{event_id}` (default
- * `/events`) from `req.url`, which Express and
+ * Serves `GET {basePath}`, `GET {basePath}/stream` (server-sent events), `GET {basePath}/{event_id}` (default
+ * `/events`) and, with `viewer: true`, the page at `{basePath}/ui` from `req.url`, which Express and
  * Connect make relative to the mount path: `app.use("/api", handler)` serves `/api/events`. Other paths go to
  * `next()`, or get a `404` when there is no `next`.
  *

@@ -1,20 +1,11 @@
 import type { ValidationIssue } from "../errors/error-classes.js";
+import { CORRELATION_FIELDS } from "../event/event.js";
 import type { EventTypePattern } from "../event/event-type.js";
+import { showValue } from "../event/json-value.js";
 import type { EventQuery } from "../event/query.js";
 
 /** Parameters that take one value; `event_type` is the only one that may repeat. */
-const SINGLE_VALUE_KEYS = [
-  "flow_id",
-  "flow_type",
-  "session_id",
-  "proposal_id",
-  "deal_id",
-  "since",
-  "until",
-  "after",
-  "before",
-  "limit",
-] as const;
+const SINGLE_VALUE_KEYS = [...CORRELATION_FIELDS, "since", "until", "after", "before", "limit"] as const;
 const KNOWN_KEYS: ReadonlySet<string> = new Set([...SINGLE_VALUE_KEYS, "event_type"]);
 const DIGITS = /^[0-9]+$/;
 /** A time followed by a space and an offset: what `+02:00` becomes after form decoding. */
@@ -78,15 +69,17 @@ export function parseListQuery(raw: string, maxLimit: number): ParsedListQuery {
 
 function readLimit(value: string, maxLimit: number, query: Record<string, unknown>, issues: ValidationIssue[]): void {
   // Number() would take "1e3", "0x10", " 5" or "" (as 0); the contract is decimal digits only.
-  if (DIGITS.test(value)) query.limit = Number(value);
+  // The limit is checked here, against this handler's maxLimit: the bus knows only the library's MAX_LIMIT.
+  const limit = DIGITS.test(value) ? Number(value) : undefined;
+  if (limit !== undefined && limit >= 1 && limit <= maxLimit) query.limit = limit;
   else {
-    const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    const shown = limit === undefined ? showValue(value) : String(limit);
     issues.push({ path: ["limit"], message: `must be an integer from 1 to ${maxLimit}, got ${shown}` });
   }
 }
 
 function timestampHint(value: string): string {
-  return `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${JSON.stringify(value.slice(0, 60))}`;
+  return `must be an ISO-8601 timestamp such as 2026-11-24T10:15:30Z, got ${showValue(value)}`;
 }
 
 /** Form decoding of one key or value: `+` is a space, then percent-decoding; `undefined` when it is not UTF-8. */

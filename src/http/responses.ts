@@ -1,5 +1,3 @@
-import type { Event } from "../event/event.js";
-
 /** What the core answers. `body` is the GET body even for `HEAD`: the transport sends headers only. */
 export interface CoreResponse {
   readonly status: number;
@@ -24,37 +22,22 @@ export interface Serialised {
   readonly bytes: number;
 }
 
-/** Events are immutable, so each one's JSON text is computed once and reused by every response that holds it. */
-const serialisedEvents = new WeakMap<Event, Serialised>();
-
-/** The event's JSON text, from the cache when this very object was served before. */
-export function serialised(event: Event): Serialised {
-  let cached = serialisedEvents.get(event);
-  if (cached === undefined) {
-    const text = JSON.stringify(event);
-    cached = { text, bytes: utf8Length(text) };
-    serialisedEvents.set(event, cached);
-  }
-  return cached;
-}
-
 /** A JSON text a store handed over as it is stored, ready to be spliced into a body. */
 export function serialisedText(text: string): Serialised {
   return { text, bytes: utf8Length(text) };
 }
 
 /**
- * `{"events":[...],"has_more":...}` built from the events' texts with no re-serialising: either frozen events (their
- * cached texts) or the stored JSON texts of a store's `listJson`. The one place list bodies are assembled.
+ * `{"events":[...],"has_more":...}` spliced from the events' JSON texts (`bus.listEventsJsonPage`) with no
+ * re-serialising. The one place list bodies are assembled.
  */
-export function listBody(events: readonly Event[] | readonly string[], hasMore: boolean): Serialised {
+export function listBody(events: readonly string[], hasMore: boolean): Serialised {
   const head = '{"events":[';
   const tail = hasMore ? '],"has_more":true}' : '],"has_more":false}';
   let text = head;
   let bytes = head.length + tail.length + Math.max(events.length - 1, 0);
   for (let index = 0; index < events.length; index++) {
-    const event = events[index] as Event | string;
-    const item = typeof event === "string" ? serialisedText(event) : serialised(event);
+    const item = serialisedText(events[index] as string);
     text += index === 0 ? item.text : `,${item.text}`;
     bytes += item.bytes;
   }

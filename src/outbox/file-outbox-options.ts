@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { EventValidationError } from "../errors/error-classes.js";
+import { type OptionKeys, readOptions } from "../errors/option-keys.js";
 import { AUDIT_EVENT_TYPES, type EventType, isEventType } from "../event/event-type.js";
+import { showValue } from "../event/json-value.js";
 
 /**
  * Options of {@link fileOutbox}.
@@ -36,17 +38,43 @@ export interface Settings {
   readonly onError: (error: Error) => void;
 }
 
+const FILE_OUTBOX_OPTION_KEYS: OptionKeys<FileOutboxOptions> = {
+  path: true,
+  types: true,
+  fsync: true,
+  retry: true,
+  replayBatchSize: true,
+  onError: true,
+};
+
+const RETRY_OPTION_KEYS: OptionKeys<NonNullable<FileOutboxOptions["retry"]>> = {
+  initialDelayMs: true,
+  maxDelayMs: true,
+};
+
 /** Checks the options and applies the defaults; throws `EventValidationError` naming the bad option. */
-export function checkOptions(options: FileOutboxOptions): Settings {
-  if (typeof options?.path !== "string" || options.path === "") {
+export function checkOptions(given: FileOutboxOptions): Settings {
+  const options = readOptions(given, FILE_OUTBOX_OPTION_KEYS, "fileOutbox");
+  if (typeof options.path !== "string" || options.path === "") {
     throw EventValidationError.forField("path", "must be the outbox file's path, e.g. data/event-outbox.jsonl");
   }
   const types = options.types ?? AUDIT_EVENT_TYPES;
-  if (types !== "all" && !(Array.isArray(types) && types.every(isEventType))) {
-    throw EventValidationError.forField("types", 'must be "all" or an array of event types');
+  // An empty list would spool nothing: the outbox would be configured and never used.
+  if (types !== "all" && !(Array.isArray(types) && types.length > 0 && types.every(isEventType))) {
+    throw EventValidationError.forField(
+      "types",
+      `must be "all" or a non-empty array of event types, got ${showValue(types)}`,
+    );
   }
-  const initialDelayMs = options.retry?.initialDelayMs ?? 250;
-  const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
+  if (options.fsync !== undefined && typeof options.fsync !== "boolean") {
+    throw EventValidationError.forField("fsync", `must be true or false, got ${showValue(options.fsync)}`);
+  }
+  if (options.onError !== undefined && typeof options.onError !== "function") {
+    throw EventValidationError.forField("onError", `must be a function, got ${showValue(options.onError)}`);
+  }
+  const retry = options.retry === undefined ? {} : readOptions(options.retry, RETRY_OPTION_KEYS, "fileOutbox retry");
+  const initialDelayMs = retry.initialDelayMs ?? 250;
+  const maxDelayMs = retry.maxDelayMs ?? 30_000;
   const replayBatchSize = options.replayBatchSize ?? 256;
   for (const [name, value] of [
     ["retry.initialDelayMs", initialDelayMs],
@@ -54,7 +82,7 @@ export function checkOptions(options: FileOutboxOptions): Settings {
     ["replayBatchSize", replayBatchSize],
   ] as const) {
     if (!(Number.isInteger(value) && value >= 1)) {
-      throw EventValidationError.forField(name, `must be a positive integer, got ${String(value)}`);
+      throw EventValidationError.forField(name, `must be a positive integer, got ${showValue(value)}`);
     }
   }
   return {

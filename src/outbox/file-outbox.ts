@@ -4,6 +4,7 @@ import type { EventOutbox, OutboxSink, OutboxStatus } from "../bus/write/outbox-
 import { EventBusError, OutboxLockedError, type StorageError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
 import type { EventType } from "../event/event-type.js";
+import { closedError } from "../storage/kit/store-errors.js";
 import { checkOptions, type FileOutboxOptions, type Settings } from "./file-outbox-options.js";
 import { OutboxFile } from "./outbox-file.js";
 import { MAX_LINE_BYTES } from "./outbox-lines.js";
@@ -96,7 +97,7 @@ class FileOutbox implements EventOutbox {
   }
 
   async write(events: readonly Event[], failure: StorageError): Promise<void> {
-    if (this.closed) throw new EventBusError(`the outbox ${this.location} is closed`);
+    if (this.closed) throw closedError(`the outbox ${this.location}`);
     await this.opened;
     const text = events.length === 1 ? JSON.stringify(events[0]) : JSON.stringify(events);
     if (Buffer.byteLength(text) > MAX_LINE_BYTES) {

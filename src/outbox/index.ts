@@ -1,7 +1,6 @@
-export type { EventOutbox, OutboxStatus } from "../bus/write/outbox-contract.js";
+export type { EventOutbox, OutboxSink, OutboxStatus, ReplayOutcome } from "../bus/write/outbox-contract.js";
 export { OutboxLockedError } from "../errors/error-classes.js";
 export type { AuditImportResult } from "./audit-fallback.js";
 export { importAuditFallback } from "./audit-fallback.js";
 export { fileOutbox } from "./file-outbox.js";
 export type { FileOutboxOptions } from "./file-outbox-options.js";
-export { AUDIT_FALLBACK_NAMESPACE, canonicalJson, uuidV5 } from "./uuid-v5.js";

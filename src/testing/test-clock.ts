@@ -1,4 +1,5 @@
 import { EventValidationError } from "../errors/error-classes.js";
+import { showValue } from "../event/json-value.js";
 import { normalizeTimestamp } from "../event/timestamp.js";
 
 /**
@@ -69,6 +70,6 @@ export function createSequentialIds(): () => string {
 function parseTime(time: string | Date, field: string): number {
   const timestamp = normalizeTimestamp(time);
   if (timestamp === null)
-    throw EventValidationError.forField(field, `must be an ISO-8601 timestamp, got ${String(time)}`);
+    throw EventValidationError.forField(field, `must be an ISO-8601 timestamp, got ${showValue(time)}`);
   return Date.parse(timestamp);
 }

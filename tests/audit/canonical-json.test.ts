@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/audit/canonical-json.js";
 import { EventValidationError } from "../../src/errors/error-classes.js";
-import { canonicalJson as outboxCanonicalJson } from "../../src/outbox/index.js";
+import { canonicalJson as outboxCanonicalJson } from "../../src/outbox/uuid-v5.js";
 
 /** The IEEE 754 double with these bits. */
 function double(bits: string): number {

@@ -2,8 +2,9 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, it } from "vitest";
 import type { Event } from "../../src/event/event.js";
-import { redisKeyLayout, redisStorage } from "../../src/storage/redis/index.js";
+import { redisStorage } from "../../src/storage/redis/index.js";
 import { redisDigestKeys } from "../../src/storage/redis/redis-digests.js";
+import { redisKeyLayout } from "../../src/storage/redis/redis-schema.js";
 import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
 import { REDIS_URL, serviceAvailable } from "../support/services.js";
 import { describeTampering } from "./tamper-scenarios.js";

@@ -328,6 +328,11 @@ describe("close", () => {
     await expect(inFlight).resolves.toMatchObject({ event_type: "deal.created" });
     await expect(bus.emitEvent({ event_type: "deal.created" })).rejects.toThrow(/closed/);
     await expect(bus.listEvents()).rejects.toThrow(/closed/);
+    const closed = { name: "EventBusError", code: "ERR_CLOSED" };
+    await expect(bus.emitEvents([{ event_type: "deal.created" }])).rejects.toMatchObject(closed);
+    await expect(bus.getEvent(crypto.randomUUID())).rejects.toMatchObject(closed);
+    await expect(bus.listEventsJsonPage()).rejects.toMatchObject(closed);
+    expect(() => bus.tail()).toThrow(expect.objectContaining(closed));
     await bus.close();
   });
 
@@ -350,6 +355,6 @@ describe("options", () => {
 
   it("rejects an emit when the clock returns garbage", async () => {
     const bus = new EventBus({ now: () => "soon" });
-    await expect(bus.emitEvent({ event_type: "deal.created" })).rejects.toThrow(/clock returned soon/);
+    await expect(bus.emitEvent({ event_type: "deal.created" })).rejects.toThrow(/clock returned "soon"/);
   });
 });

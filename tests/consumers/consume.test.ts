@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  type CheckpointStore,
   type Consumer,
   type ConsumerStatus,
   type Event,
@@ -14,6 +13,7 @@ import {
   type EventStorage,
   memoryStorage,
 } from "../../src/index.js";
+import type { CheckpointStore } from "../../src/storage/index.js";
 import { postgresStorage } from "../../src/storage/postgres/index.js";
 import { redisStorage } from "../../src/storage/redis/index.js";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";

@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { EventBus, EventValidationError, memoryStorage, normalizeEventQuery } from "../../src/index.js";
+import { EventBus, EventValidationError, memoryStorage } from "../../src/index.js";
+import { normalizeEventQuery } from "../../src/storage/index.js";
 import { postgresStorage } from "../../src/storage/postgres/index.js";
 import { redisStorage } from "../../src/storage/redis/index.js";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";
@@ -98,7 +99,7 @@ describe("hostile query objects", () => {
       },
     };
     expect(named(query)).toEqual(["session_id"]);
-    expect(thrown(() => normalizeEventQuery(query)).message).toContain("session_id: could not be read: boom");
+    expect(thrown(() => normalizeEventQuery(query)).message).toContain("session_id: could not be read: Error: boom");
   });
 
   it("survives a Proxy whose traps throw, and a revoked Proxy", () => {

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  AUDIT_EVENT_TYPES,
-  EVENT_TYPES,
-  EventType,
-  eventSchema,
-  isEventType,
-  normalizeTimestamp,
-} from "../../src/index.js";
+import { normalizeTimestamp } from "../../src/event/timestamp.js";
+import { AUDIT_EVENT_TYPES, EVENT_TYPES, EventType, eventSchema, isEventType } from "../../src/index.js";
 
 describe("EventType", () => {
   it("holds exactly the 22 types of the catalogue, keyed by their upper-snake names", () => {

@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EVENT_TYPES, EventBus, type EventType, normalizeEventQuery } from "../../src/index.js";
+import { EVENT_TYPES, EventBus, type EventType } from "../../src/index.js";
+import { normalizeEventQuery } from "../../src/storage/index.js";
 import { startServer, type TestServer } from "../http/harness.js";
 
 const DEAL_TYPES = ["deal.created", "deal.registered", "deal.synced"];

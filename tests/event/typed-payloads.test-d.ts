@@ -5,12 +5,12 @@ import {
   type EventType,
   type JsonObject,
   type PayloadSchemas,
-  type TypesMatching,
 } from "ad-seller-events";
 import { createEventsFetchHandler, createEventsHandler } from "ad-seller-events/http";
 import { createTestBus } from "ad-seller-events/testing";
 import { describe, expectTypeOf, it } from "vitest";
 import * as z from "zod";
+import type { TypesMatching } from "../../src/event/event-type.js";
 
 const payloads = {
   "negotiation.round": z.object({ round: z.number().int().positive(), buyer_cpm: z.number(), seller_cpm: z.number() }),

@@ -2,7 +2,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EventBus, memoryStorage } from "../../src/index.js";
-import { AUDIT_FALLBACK_NAMESPACE, canonicalJson, importAuditFallback, uuidV5 } from "../../src/outbox/index.js";
+import { importAuditFallback } from "../../src/outbox/index.js";
+import { AUDIT_FALLBACK_NAMESPACE, canonicalJson, uuidV5 } from "../../src/outbox/uuid-v5.js";
 import { outboxFolder } from "../support/outbox.js";
 
 // A copy of the Python agent's record shapes (v2.4.2): pydantic dumps, records rebuilt after a failed bus factory, a torn line.

@@ -318,7 +318,7 @@ describe.skipIf(!available)("postgresStorage", () => {
       await kept.append([makeEvent()]);
       await kept.close();
       expect((await own.query("SELECT 1 AS one")).rows[0].one).toBe(1);
-      await expect(kept.get(crypto.randomUUID())).rejects.toBeInstanceOf(StorageError);
+      await expect(kept.get(crypto.randomUUID())).rejects.toMatchObject({ code: "ERR_CLOSED" });
       const owned = freshStorage({ pool: own, closePool: true });
       await owned.close();
       expect(own.ended).toBe(true);

@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Event, EventBus, type EventQuery } from "../../src/index.js";
-import { redisKeyLayout, redisStorage } from "../../src/storage/redis/index.js";
+import { redisStorage } from "../../src/storage/redis/index.js";
+import { redisKeyLayout } from "../../src/storage/redis/redis-schema.js";
 import { deleteStore, storedState, uniquePrefix } from "../fixtures/redis-store.js";
 import { REDIS_URL, serviceAvailable } from "../support/services.js";
 

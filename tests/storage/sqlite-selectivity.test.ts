@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";
 import { StatementCache } from "../../src/storage/sqlite/sqlite-driver.js";
-import { chooseDriver } from "../../src/storage/sqlite/sqlite-plan.js";
-import { buildListStatement } from "../../src/storage/sqlite/sqlite-query.js";
+import { buildListStatement } from "../../src/storage/sqlite/sqlite-list.js";
+import { chooseDriver } from "../../src/storage/sqlite/sqlite-list-plan.js";
 import type { NormalizedEventQuery } from "../../src/storage/types.js";
 import { buildEvent, loadBetterSqlite3, planOf } from "../support/sqlite.js";
 

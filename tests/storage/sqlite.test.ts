@@ -9,7 +9,7 @@ import {
   sqliteSchemaSql,
   sqliteStorage,
 } from "../../src/storage/sqlite/index.js";
-import { buildListStatement } from "../../src/storage/sqlite/sqlite-query.js";
+import { buildListStatement } from "../../src/storage/sqlite/sqlite-list.js";
 import type { EventStorage, NormalizedEventQuery } from "../../src/storage/types.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 import {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EVENT_TYPES, eventSchema, parseStoredEvent } from "../../src/index.js";
+import { EVENT_TYPES, eventSchema } from "../../src/index.js";
+import { parseStoredEvent } from "../../src/storage/index.js";
 
 const json = fc.letrec((tie) => ({
   value: fc.oneof(

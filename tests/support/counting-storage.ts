@@ -1,4 +1,4 @@
-import type { EventStorage, NormalizedEventQuery } from "../../src/index.js";
+import type { EventStorage, NormalizedEventQuery } from "../../src/storage/index.js";
 
 /** Wraps a storage: counts every `list` (split by filtered or not) and can fail reads on demand. */
 export interface CountingStorage extends EventStorage {

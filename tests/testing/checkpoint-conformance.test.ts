@@ -1,6 +1,7 @@
 // The checkpoint cases of the conformance suite must fail stores that break the capability's rules.
 import { describe, expect, it } from "vitest";
-import { type CheckpointStore, type ConsumerLease, type EventStorage, memoryStorage } from "../../src/index.js";
+import { memoryStorage } from "../../src/index.js";
+import type { CheckpointStore, ConsumerLease, EventStorage } from "../../src/storage/index.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 
 type SuiteTest = { name: string; body: () => Promise<void> };

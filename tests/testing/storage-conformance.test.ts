@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Event, type EventStorage, memoryStorage, type NormalizedEventQuery } from "../../src/index.js";
+import { type Event, type EventStorage, memoryStorage } from "../../src/index.js";
+import type { NormalizedEventQuery } from "../../src/storage/index.js";
 import { describeStorageConformance } from "../../src/testing/index.js";
 
 type SuiteTest = { name: string; body: () => Promise<void> };

@@ -30,6 +30,18 @@ export interface EventPage<Item = Event> {
   readonly has_more: boolean;
 }
 
+const eventTexts = new WeakMap<Event, string>();
+
+/** The event's JSON text, written once per event object: stored events are frozen, so the text never goes stale. */
+export function eventJson(event: Event): string {
+  let text = eventTexts.get(event);
+  if (text === undefined) {
+    text = JSON.stringify(event);
+    eventTexts.set(event, text);
+  }
+  return text;
+}
+
 /** Drops the one extra item read to learn `has_more`, from the far end of the window. */
 export function trimPage<T, Page>(
   items: T[],

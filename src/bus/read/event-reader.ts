@@ -1,8 +1,8 @@
-import { EventBusError, StorageError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import { type EventQuery, isUuid, normalizeEventQuery } from "../../event/query.js";
+import { callStore } from "../../storage/kit/store-errors.js";
 import type { EventStorage } from "../../storage/types.js";
-import { type EventJsonPage, type EventPage, trimPage } from "./event-page.js";
+import { type EventJsonPage, type EventPage, eventJson, trimPage } from "./event-page.js";
 
 /**
  * The read side of a bus: validates queries, reads one extra event to learn `has_more`, and takes stored JSON text
@@ -11,8 +11,8 @@ import { type EventJsonPage, type EventPage, trimPage } from "./event-page.js";
 export class EventReader {
   constructor(private readonly storage: EventStorage) {}
 
-  async listPage(query: EventQuery, maxLimit: number): Promise<EventPage> {
-    const normalized = normalizeEventQuery(query, { maxLimit });
+  async listPage(query: EventQuery): Promise<EventPage> {
+    const normalized = normalizeEventQuery(query);
     const events = await this.call("list", () => this.storage.list({ ...normalized, limit: normalized.limit + 1 }));
     return trimPage(events, normalized.limit, normalized.after !== undefined, (items, has_more) => ({
       events: items,
@@ -20,13 +20,13 @@ export class EventReader {
     }));
   }
 
-  async jsonPage(query: EventQuery, maxLimit: number): Promise<EventJsonPage> {
+  async jsonPage(query: EventQuery): Promise<EventJsonPage> {
     const listJson = this.storage.listJson;
     if (listJson === undefined) {
-      const page = await this.listPage(query, maxLimit);
-      return { json: page.events.map((event) => JSON.stringify(event)), has_more: page.has_more };
+      const page = await this.listPage(query);
+      return { json: page.events.map(eventJson), has_more: page.has_more };
     }
-    const normalized = normalizeEventQuery(query, { maxLimit });
+    const normalized = normalizeEventQuery(query);
     const texts = await this.call("list", () =>
       listJson.call(this.storage, { ...normalized, limit: normalized.limit + 1 }),
     );
@@ -44,18 +44,13 @@ export class EventReader {
     const getJson = this.storage.getJson;
     if (getJson === undefined) {
       const event = await this.call("get", () => this.storage.get(id));
-      return event === null ? null : JSON.stringify(event);
+      return event === null ? null : eventJson(event);
     }
     return this.call("get", () => getJson.call(this.storage, id));
   }
 
   /** Runs a store call; anything but the library's own errors becomes a `StorageError` naming the operation. */
   async call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof EventBusError) throw error;
-      throw new StorageError(this.storage.name, operation, error);
-    }
+    return callStore(this.storage.name, operation, call);
   }
 }

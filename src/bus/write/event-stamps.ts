@@ -1,4 +1,5 @@
 import { EventBusError, EventValidationError } from "../../errors/error-classes.js";
+import { showValue } from "../../event/json-value.js";
 import { isUuid } from "../../event/query.js";
 import { normalizeTimestamp } from "../../event/timestamp.js";
 
@@ -16,7 +17,7 @@ export class EventStamps {
     if (this.generateId === undefined) return crypto.randomUUID();
     const id = this.generateId();
     if (!isUuid(id))
-      throw EventValidationError.forField("event_id", `generateId() must return a UUID, got ${String(id)}`);
+      throw EventValidationError.forField("event_id", `generateId() must return a UUID, got ${showValue(id)}`);
     return id;
   }
 
@@ -33,7 +34,7 @@ export class EventStamps {
     }
     const time = this.now();
     const timestamp = normalizeTimestamp(typeof time === "number" ? new Date(time) : time);
-    if (timestamp === null) throw new EventBusError(`the now() clock returned ${String(time)}, not a valid time`);
+    if (timestamp === null) throw new EventBusError(`the now() clock returned ${showValue(time)}, not a valid time`);
     return timestamp;
   }
 }

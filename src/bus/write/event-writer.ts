@@ -3,6 +3,7 @@ import { buildEmitInputSchema, type EmitEventInput, type Event, freezeEvent } fr
 import { describeBadType, type EventType, isEventType } from "../../event/event-type.js";
 import { toFrozenJsonObject } from "../../event/json-value.js";
 import { applyPayloadSchema, type PayloadSchemaMap, parseWithPayloadSchema } from "../../event/payload-schemas.js";
+import { callStore, storageFailure } from "../../storage/kit/store-errors.js";
 import type { AppendOutcome, EventStorage, TransactionalAppend } from "../../storage/types.js";
 import { buildBatch, settleBatch } from "./emit-batch.js";
 import {
@@ -78,7 +79,7 @@ export class EventWriter {
       return outcomes;
     } catch (error) {
       if (error instanceof EventBusError && !(error instanceof StorageError)) throw error;
-      const failure = error instanceof StorageError ? error : new StorageError(this.storage.name, "append", error);
+      const failure = storageFailure(this.storage.name, "append", error) as StorageError;
       if (outbox === undefined || !takes) throw failure;
       this.storeDown = failure;
       await writeToOutbox(outbox, events, failure);
@@ -96,19 +97,15 @@ export class EventWriter {
    * is called synchronously, before this returns its promise.
    */
   async appendInTransaction(events: readonly Event[], transaction: unknown): Promise<TransactionalAppend> {
-    if (this.storage.appendInTransaction === undefined) {
+    const { appendInTransaction } = this.storage;
+    if (appendInTransaction === undefined) {
       throw EventValidationError.forField(
         "transaction",
         `the ${this.storage.name} store cannot write inside your transaction: use postgresStorage (a pg client ` +
           "inside BEGIN) or sqliteStorage (its database inside a transaction), or leave the option out",
       );
     }
-    try {
-      return await this.storage.appendInTransaction(events, transaction);
-    } catch (error) {
-      if (error instanceof EventBusError) throw error;
-      throw new StorageError(this.storage.name, "append", error);
-    }
+    return callStore(this.storage.name, "append", () => appendInTransaction.call(this.storage, events, transaction));
   }
 
   /** `emitEvents`: builds every event first, appends them together, settles each in input order. */

@@ -1,8 +1,8 @@
 import { EventConflictError, EventValidationError, type ValidationIssue } from "../../errors/error-classes.js";
-import type { Event } from "../../event/event.js";
+import { CORRELATION_FIELDS, type Event } from "../../event/event.js";
 import { jsonEqual } from "../../event/json-value.js";
 
-const COMPARED_FIELDS = ["event_type", "flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
+const COMPARED_FIELDS = ["event_type", ...CORRELATION_FIELDS] as const;
 
 /** An id already stored: identical content is an idempotent retry, anything else a conflict. */
 export function settleDuplicate(stored: Event, incoming: Event, compareTimestamp: boolean): Event {
@@ -39,7 +39,8 @@ export function findRepeatsInBatch(events: readonly Event[], timestampGiven: rea
   return repeats;
 }
 
-function differingFields(stored: Event, incoming: Event, compareTimestamp: boolean): string[] {
+/** The fields in which two events of one id differ; the timestamp only when the incoming one was given it. */
+export function differingFields(stored: Event, incoming: Event, compareTimestamp: boolean): string[] {
   const differing: string[] = COMPARED_FIELDS.filter((field) => stored[field] !== incoming[field]);
   if (!jsonEqual(stored.payload, incoming.payload)) differing.push("payload");
   if (!jsonEqual(stored.metadata, incoming.metadata)) differing.push("metadata");

@@ -1,8 +1,9 @@
 import { EventConflictError, StorageError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import type { EventType } from "../../event/event-type.js";
-import { jsonEqual } from "../../event/json-value.js";
+import { callStore } from "../../storage/kit/store-errors.js";
 import type { EventStorage } from "../../storage/types.js";
+import { differingFields } from "./idempotency.js";
 
 /**
  * What `bus.outboxStatus()` reports, for health checks: how many events wait in the outbox, the timestamp of the one
@@ -111,12 +112,7 @@ export function storageSink(
 ): OutboxSink {
   return {
     async replay(events) {
-      let outcomes: readonly (Event | null)[];
-      try {
-        outcomes = await storage.append(events);
-      } catch (error) {
-        throw error instanceof StorageError ? error : new StorageError(storage.name, "append", error);
-      }
+      const outcomes = await callStore(storage.name, "append", () => storage.append(events));
       answered();
       return events.map((event, index) => {
         const stored = outcomes[index] ?? null;
@@ -124,7 +120,9 @@ export function storageSink(
           deliver(event);
           return "stored";
         }
-        const differing = differingContent(stored, event);
+        // The timestamp is not compared: the outbox line holds the bus's stamp, and the emit it stands for (a
+        // caller's id without a timestamp) would have accepted any stored time.
+        const differing = differingFields(stored, event, false);
         if (differing.length > 0) return new EventConflictError(event.event_id, differing);
         // The failed append had committed after all: nobody was notified of it, so subscribers hear of it now.
         deliver(stored);
@@ -132,17 +130,4 @@ export function storageSink(
       });
     },
   };
-}
-
-const COMPARED_FIELDS = ["event_type", "flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
-
-/**
- * Fields in which a stored event differs from a replayed one. The timestamp is not compared: the outbox line holds
- * the bus's stamp, and the emit it stands for (a caller's id without a timestamp) would have accepted any stored time.
- */
-function differingContent(stored: Event, replayed: Event): string[] {
-  const differing: string[] = COMPARED_FIELDS.filter((field) => stored[field] !== replayed[field]);
-  if (!jsonEqual(stored.payload, replayed.payload)) differing.push("payload");
-  if (!jsonEqual(stored.metadata, replayed.metadata)) differing.push("metadata");
-  return differing;
 }

@@ -28,7 +28,7 @@ export async function* scanNewestFirst(
   let before = query.before;
   while (progress.scanned < maxScanned) {
     const limit = Math.min(SCAN_PAGE, maxScanned - progress.scanned);
-    const page = await bus.listEventsJsonPage({ ...query, before, after: undefined, limit }, { maxLimit: SCAN_PAGE });
+    const page = await bus.listEventsJsonPage({ ...query, before, after: undefined, limit });
     const texts = page.json;
     if (texts.length === 0) {
       progress.exhausted = true;

@@ -1,10 +1,11 @@
 import type { EventBus } from "../../bus/event-bus.js";
+import { eventJson } from "../../bus/read/event-page.js";
 import { capIssues, EventGapError, EventValidationError, type ValidationIssue } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import { isUuid } from "../../event/query.js";
 import { iabJson, readWireFormat, type WireFormat } from "../format-param.js";
 import { parseListQuery } from "../query-string.js";
-import { type CoreResponse, problem, serialised } from "../responses.js";
+import { type CoreResponse, problem } from "../responses.js";
 
 /** Default interval of the `: keep-alive` comment, in milliseconds. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -136,7 +137,7 @@ export class LiveEventStream {
 
 /** One event as SSE: `id:` then one `data:` line of its JSON (JSON text has no raw line breaks). */
 export function frameOf(event: Event): string {
-  return `id: ${event.event_id}\ndata: ${serialised(event).text}\n\n`;
+  return `id: ${event.event_id}\ndata: ${eventJson(event)}\n\n`;
 }
 
 /**

@@ -1,13 +1,12 @@
 import { EventValidationError } from "../../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
 import { AUDIT_EVENT_TYPES, EVENT_TYPES, type EventType, isEventType } from "../../event/event-type.js";
+import { showValue } from "../../event/json-value.js";
 import { normalizeTimestamp } from "../../event/timestamp.js";
 import type { PruneOptions } from "../types.js";
 
 /** Default number of events one prune batch deletes: small enough that a waiting append waits milliseconds. */
 export const DEFAULT_PRUNE_BATCH = 1000;
-
-const PRUNE_OPTION_KEYS: OptionKeys<PruneOptions> = { before: true, types: true, batchSize: true, onBatch: true };
 
 /** {@link PruneOptions} checked and filled in, as every adapter's `prune` uses them. */
 export interface ResolvedPrune {
@@ -20,13 +19,12 @@ export interface ResolvedPrune {
   readonly onBatch: ((deletedSoFar: number) => void) | undefined;
 }
 
+const PRUNE_OPTION_KEYS: OptionKeys<PruneOptions> = { before: true, types: true, batchSize: true, onBatch: true };
+
 /** Validates prune options the way the bus validates a query: every problem in one `EventValidationError`. */
-export function resolvePruneOptions(options: PruneOptions): ResolvedPrune {
-  if (typeof options !== "object" || options === null) {
-    throw EventValidationError.forField([], "prune takes an options object such as { before: new Date(...) }");
-  }
-  // A misspelt option (`befor`, `type`) must not widen what is deleted by being ignored.
-  checkOptionKeys(options, PRUNE_OPTION_KEYS, "prune");
+export function resolvePruneOptions(given: PruneOptions): ResolvedPrune {
+  // An unknown key (`typez`) must not fall back to the default types and delete.
+  const options = readOptions(given, PRUNE_OPTION_KEYS, "prune");
   const issues: { path: (string | number)[]; message: string }[] = [];
   const before = normalizeTimestamp(options.before);
   if (before === null) {
@@ -38,12 +36,13 @@ export function resolvePruneOptions(options: PruneOptions): ResolvedPrune {
     issues.push({ path: ["types"], message: "must be a non-empty array of event types" });
   } else {
     types.forEach((type, index) => {
-      if (!isEventType(type)) issues.push({ path: ["types", index], message: `${String(type)} is not an event type` });
+      if (!isEventType(type))
+        issues.push({ path: ["types", index], message: `${showValue(type)} is not an event type` });
     });
   }
   const batchSize = options.batchSize ?? DEFAULT_PRUNE_BATCH;
   if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 100_000)) {
-    issues.push({ path: ["batchSize"], message: `must be an integer from 1 to 100000, got ${String(batchSize)}` });
+    issues.push({ path: ["batchSize"], message: `must be an integer from 1 to 100000, got ${showValue(batchSize)}` });
   }
   if (options.onBatch !== undefined && typeof options.onBatch !== "function") {
     issues.push({ path: ["onBatch"], message: "must be a function" });

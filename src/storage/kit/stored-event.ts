@@ -1,8 +1,14 @@
-import { CORRELATION_FIELDS, type Event, eventSchema, freezeEvent, MAX_ID_LENGTH } from "../../event/event.js";
+import {
+  CORRELATION_FIELDS,
+  type EVENT_FIELDS,
+  type Event,
+  eventSchema,
+  freezeEvent,
+  MAX_ID_LENGTH,
+} from "../../event/event.js";
+import { CANONICAL_UUID_SOURCE, isCanonicalUuid } from "../../event/event-id.js";
 import { isEventType } from "../../event/event-type.js";
 import { isPortableString, type JsonObject, MAX_JSON_DEPTH } from "../../event/json-value.js";
-
-const LOWERCASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /**
  * Turns a record read from a store into a deeply frozen `Event`, validated by `eventSchema`, or throws an `Error`
@@ -55,7 +61,7 @@ function isCanonicalRecord(record: unknown): record is Event & { payload: JsonOb
   const { event_id, timestamp } = fields;
   return (
     typeof event_id === "string" &&
-    LOWERCASE_UUID.test(event_id) &&
+    isCanonicalUuid(event_id) &&
     isEventType(fields.event_type) &&
     typeof timestamp === "string" &&
     isCanonicalTimestamp(timestamp) &&
@@ -131,23 +137,14 @@ function isCanonicalTimestamp(timestamp: string): boolean {
   return day <= (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number));
 }
 const WIRE_HEADER = new RegExp(
-  String.raw`^\{"event_id":"([0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})",` +
+  `^\\{"event_id":"(${CANONICAL_UUID_SOURCE})",` +
     String.raw`"event_type":"([a-z_]+\.[a-z_]+)","timestamp":"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)",` +
     `"flow_id":(${JSON_STRING}),"flow_type":(${JSON_STRING}),"proposal_id":(${JSON_STRING}),` +
     `"deal_id":(${JSON_STRING}),"session_id":(${JSON_STRING}),"payload":\\{`,
 );
 
 /** The fields of a stored wire text that filters look at, the correlation ids still as JSON string literals. */
-export interface WireHeader {
-  readonly event_id: string;
-  readonly event_type: string;
-  readonly timestamp: string;
-  readonly flow_id: string;
-  readonly flow_type: string;
-  readonly proposal_id: string;
-  readonly deal_id: string;
-  readonly session_id: string;
-}
+export type WireHeader = { readonly [Field in Exclude<(typeof EVENT_FIELDS)[number], "payload" | "metadata">]: string };
 
 /**
  * The header of a text that {@link wireJson} wrote, or `undefined` for anything else (a record written by another

@@ -13,7 +13,7 @@ interface ConsumerRecord {
  * Checkpoints, leases and dead letters of a memory store: one record per consumer name, in this process only.
  * Expiry uses the process clock, which is the only clock the instances of one process share anyway.
  */
-export function memoryCheckpoints(): CheckpointStore {
+export function memoryCheckpoints(checkOpen: () => void): CheckpointStore {
   const records = new Map<string, ConsumerRecord>();
   const current = (lease: ConsumerLease): ConsumerRecord | undefined => {
     const record = records.get(lease.name);
@@ -22,6 +22,7 @@ export function memoryCheckpoints(): CheckpointStore {
 
   return {
     async acquireLease(name: string, owner: string, leaseMs: number): Promise<ConsumerLease | null> {
+      checkOpen();
       const now = Date.now();
       let record = records.get(name);
       if (record === undefined) {
@@ -38,19 +39,23 @@ export function memoryCheckpoints(): CheckpointStore {
       return { name, owner, generation: record.generation };
     },
     async renewLease(lease: ConsumerLease, leaseMs: number): Promise<boolean> {
+      checkOpen();
       const record = current(lease);
       if (record === undefined) return false;
       record.expiresAt = Date.now() + leaseMs;
       return true;
     },
     async releaseLease(lease: ConsumerLease): Promise<void> {
+      checkOpen();
       const record = current(lease);
       if (record !== undefined) record.expiresAt = 0;
     },
     async readCheckpoint(name: string): Promise<string | null> {
+      checkOpen();
       return records.get(name)?.position ?? null;
     },
     async writeCheckpoint(lease: ConsumerLease, write: CheckpointWrite): Promise<boolean> {
+      checkOpen();
       const record = current(lease);
       if (record === undefined || record.position !== write.expected) return false;
       record.position = write.position;
@@ -62,6 +67,7 @@ export function memoryCheckpoints(): CheckpointStore {
       return true;
     },
     async deadLetters(name: string): Promise<DeadLetter[]> {
+      checkOpen();
       return [...(records.get(name)?.deadLetters ?? [])];
     },
   };

@@ -1,4 +1,5 @@
 import { EventBusError, StorageError } from "../../errors/error-classes.js";
+import { closedError } from "../kit/store-errors.js";
 import { withDeadline } from "./postgres-deadline.js";
 
 const NAME = "postgres";
@@ -22,7 +23,7 @@ export class OperationGate {
 
   run<T>(operation: string, work: () => Promise<T>): Promise<T> {
     if (this.closed) {
-      return Promise.reject(new StorageError(NAME, operation, new Error(`the storage of ${this.table} is closed`)));
+      return Promise.reject(closedError(`the postgres storage of ${this.table}`));
     }
     // The whole call, queueing for a group commit and schema setup included, answers within the deadline. A call
     // that timed out while the schema was being set up takes that attempt with it, so the next call starts afresh.

@@ -76,15 +76,11 @@ export interface PostgresStorageOptions {
    */
   readonly awaitPosition?: boolean | undefined;
   /**
-   * @deprecated Ignored: reads never wait on a snapshot horizon (positions are given after commit, see
-   * docs/storage/postgres.md). Accepted, and still checked, so that existing configurations keep working.
-   */
-  readonly visibilityWaitMillis?: number | undefined;
-  /**
    * Deadline of every store call (append, get, list, schema setup, close), in milliseconds, and of each query and
    * connection checkout inside it. Past it the call rejects with a `StorageError` whose cause is a
-   * `PostgresTimeoutError`, and a connection whose query did not answer is closed, never reused. An append that timed
-   * out may still have been stored: retry it with the same `event_id` (retries of identical content are safe).
+   * `PostgresTimeoutError`, and a connection whose query did not answer is closed, never reused. The server backend
+   * of a timed-out append is terminated before the caller hears of it, so it cannot commit later; only a server that
+   * cannot be reached at all leaves that open: retry with the same `event_id` (identical retries are safe).
    * pg's own timeouts are complementary: `statement_timeout` (server side) cancels slow statements but cannot help
    * when the server or the network stops answering; `query_timeout` (pg client) bounds one query but not a checkout
    * or a transaction; set the pool's `connectionTimeoutMillis` at or below this value so that a connection attempt
@@ -292,7 +288,6 @@ const POSTGRES_OPTION_KEYS: OptionKeys<PostgresStorageOptions> = {
   createSchema: true,
   maxBatchRows: true,
   maxConcurrentInserts: true,
-  visibilityWaitMillis: true,
   timeoutMs: true,
   notify: true,
   analyzeOnGrowth: true,
@@ -305,8 +300,6 @@ function readOptions(options: PostgresStorageOptions): ResolvedOptions {
   if (typeof pool?.query !== "function" || typeof pool.connect !== "function") {
     throw EventValidationError.forField("pool", "must be a pg Pool, e.g. new pg.Pool({ connectionString })");
   }
-  // Ignored, but still validated: a bad value fails as it did before the option stopped mattering.
-  readInteger(options.visibilityWaitMillis, "visibilityWaitMillis", 0, 0);
   return {
     pool,
     names: resolvePostgresNames(options),

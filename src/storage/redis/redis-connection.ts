@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { withDeadline } from "../kit/deadline.js";
 
 /**
  * Watches the caller's ioredis client so that each storage call fails fast, with a clear reason, while Redis is
@@ -50,7 +51,7 @@ export function guardConnection(client: Redis | Cluster, timeoutMs: number): Con
       client.on("end", settle);
     });
 
-  async function connected(deadline: Deadline): Promise<void> {
+  async function connected(): Promise<void> {
     if (client.status === "ready") return;
     if (client.status === "end") {
       throw new Error("the ioredis client has been closed (quit or disconnect); give the store a live client");
@@ -61,12 +62,14 @@ export function guardConnection(client: Redis | Cluster, timeoutMs: number): Con
       attempt.catch(() => undefined); // observed by the callers that race it
     }
     if (client.status === "wait") client.connect().catch(() => undefined); // lazyConnect: the first call connects
-    await deadline.race(attempt);
+    await attempt;
   }
 
   return {
     run(call) {
-      return client.status === "ready" ? runConnected(call, timeoutMs) : runWhenConnected(call);
+      // The hot path, a connected client, skips the async frames of the wait for a connection.
+      if (client.status !== "ready") return runWhenConnected(call);
+      return withDeadline(call, timeoutMs, () => noReplyError(timeoutMs), explainDroppedConnection);
     },
     detach() {
       client.off("error", onError);
@@ -74,48 +77,14 @@ export function guardConnection(client: Redis | Cluster, timeoutMs: number): Con
     },
   };
 
-  async function runWhenConnected<T>(call: () => Promise<T>): Promise<T> {
-    const deadline = startDeadline(timeoutMs);
-    try {
-      await connected(deadline);
-      return await deadline.race(call().catch(explainDroppedConnection));
-    } finally {
-      deadline.clear();
-    }
+  // One deadline covers the wait for a connection and the command, so a call answers within timeoutMs either way.
+  function runWhenConnected<T>(call: () => Promise<T>): Promise<T> {
+    const whenConnected = async () => {
+      await connected();
+      return call();
+    };
+    return withDeadline(whenConnected, timeoutMs, () => noReplyError(timeoutMs), explainDroppedConnection);
   }
-}
-
-/**
- * The hot path, for a client that is connected: the same bound and error translation as the general path, with one
- * promise and one timer instead of a deadline object, `Promise.race` and async frames: that layering cost about
- * 10 µs per call, over 10% of a sequential append (bench/redis-emit.ts).
- */
-function runConnected<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(noReplyError(timeoutMs)), timeoutMs);
-    let pending: Promise<T>;
-    try {
-      pending = call();
-    } catch (error) {
-      clearTimeout(timer);
-      reject(error);
-      return;
-    }
-    pending.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        try {
-          explainDroppedConnection(error);
-        } catch (explained) {
-          reject(explained);
-        }
-      },
-    );
-  });
 }
 
 function noReplyError(timeoutMs: number): Error {
@@ -131,21 +100,4 @@ function explainDroppedConnection(error: unknown): never {
     `the connection to Redis dropped before it replied, so the command may or may not have run (${error.message})`,
     { cause: error },
   );
-}
-
-interface Deadline {
-  race<T>(promise: Promise<T>): Promise<T>;
-  clear(): void;
-}
-
-function startDeadline(timeoutMs: number): Deadline {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(noReplyError(timeoutMs)), timeoutMs);
-  });
-  expired.catch(() => undefined); // only observed through race(); never an unhandled rejection
-  return {
-    race: (promise) => Promise.race([promise, expired]),
-    clear: () => clearTimeout(timer),
-  };
 }

@@ -5,9 +5,9 @@ import { matchesQuery, unknownCursorError } from "../../event/query.js";
 import { readWireHeader, type WireHeader } from "../kit/stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { ConnectionGuard } from "./redis-connection.js";
-import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
 import { gapFor } from "./redis-prune.js";
 import { parseEventRecord } from "./redis-record.js";
+import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-schema.js";
 import type { RedisScripts } from "./redis-scripts.js";
 
 /** What a listing needs from the store. */

@@ -3,8 +3,8 @@ import { EventGapError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import { type ResolvedPrune, yieldToAppends } from "../kit/prune-options.js";
 import type { ConnectionGuard } from "./redis-connection.js";
-import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-keys.js";
 import { parseEventRecord } from "./redis-record.js";
+import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-schema.js";
 
 /**
  * Deletes a batch atomically. KEYS: the pruned set, the log, then per event its record key and its index keys.

@@ -1,18 +1,20 @@
 import type { Cluster, Redis } from "ioredis";
-import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { EventValidationError, StorageError } from "../../errors/error-classes.js";
+import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
+import { showValue } from "../../event/json-value.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
 import { withDigests } from "../kit/prune-records.js";
+import { closedError, storageFailure } from "../kit/store-errors.js";
 import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, EventStorage } from "../types.js";
 import { redisCheckpoints } from "./redis-checkpoints.js";
 import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
 import { redisDigests } from "./redis-digests.js";
-import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-keys.js";
 import { listEventJson, listEvents } from "./redis-list.js";
 import { pruneEvents } from "./redis-prune.js";
 import { parseEventRecord, serializeEvent } from "./redis-record.js";
+import { DEFAULT_REDIS_PREFIX, REDIS_INDEXED_FIELDS, type RedisKeyLayout, redisKeyLayout } from "./redis-schema.js";
 import { defineScripts, type RedisScripts } from "./redis-scripts.js";
 import { RedisWatch } from "./redis-watch.js";
 import { redisWebhooks } from "./redis-webhooks.js";
@@ -80,8 +82,9 @@ export interface RedisStorageOptions {
  * const bus = new EventBus({ storage: redisStorage({ client: redis }) });
  * ```
  */
-export function redisStorage(options: RedisStorageOptions): EventStorage {
-  const { client, closeClient = false, timeoutMs = DEFAULT_REDIS_TIMEOUT_MS } = checkOptions(options);
+export function redisStorage(given: RedisStorageOptions): EventStorage {
+  const options = checkOptions(given);
+  const { client, closeClient = false, timeoutMs = DEFAULT_REDIS_TIMEOUT_MS } = options;
   const keys = redisKeyLayout(options.prefix ?? DEFAULT_REDIS_PREFIX);
   const where = describeServer(client);
   const scripts = defineScripts(client);
@@ -91,12 +94,12 @@ export function redisStorage(options: RedisStorageOptions): EventStorage {
 
   async function call<T>(operation: string, body: () => Promise<T>): Promise<T> {
     try {
-      if (closed) throw new Error("this store has been closed");
+      if (closed) throw closedError(`the redis storage at key prefix ${JSON.stringify(keys.prefix)}`);
       return await body();
     } catch (error) {
-      if (error instanceof EventBusError) throw error;
-      const failure = new StorageError("redis", operation, error);
-      failure.message += ` (Redis at ${where}, key prefix ${JSON.stringify(keys.prefix)})`;
+      const failure = storageFailure("redis", operation, error);
+      if (failure instanceof StorageError)
+        failure.message += ` (Redis at ${where}, key prefix ${JSON.stringify(keys.prefix)})`;
       throw failure;
     }
   }
@@ -179,9 +182,9 @@ const REDIS_OPTION_KEYS: OptionKeys<RedisStorageOptions> = {
   notify: true,
 };
 
-function checkOptions(options: RedisStorageOptions): RedisStorageOptions {
-  checkOptionKeys(options, REDIS_OPTION_KEYS, "redisStorage");
-  const client = (options as Partial<RedisStorageOptions> | undefined)?.client;
+function checkOptions(given: RedisStorageOptions): RedisStorageOptions {
+  const options = readOptions(given, REDIS_OPTION_KEYS, "redisStorage");
+  const client = (options as Partial<RedisStorageOptions>).client;
   if (typeof client?.defineCommand !== "function" || typeof client.status !== "string") {
     throw EventValidationError.forField("client", "must be an ioredis client, e.g. new Redis(process.env.REDIS_URL)");
   }
@@ -190,7 +193,7 @@ function checkOptions(options: RedisStorageOptions): RedisStorageOptions {
   }
   const { timeoutMs } = options;
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1)) {
-    throw EventValidationError.forField("timeoutMs", `must be a positive integer, got ${String(timeoutMs)}`);
+    throw EventValidationError.forField("timeoutMs", `must be a positive integer, got ${showValue(timeoutMs)}`);
   }
   return options;
 }

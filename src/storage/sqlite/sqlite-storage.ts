@@ -1,8 +1,10 @@
-import { EventBusError, EventValidationError, StorageError } from "../../errors/error-classes.js";
-import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { EventValidationError } from "../../errors/error-classes.js";
+import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
+import { showValue } from "../../event/json-value.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
 import { withDigests } from "../kit/prune-records.js";
+import { callStoreSync, closedError, storageFailure } from "../kit/store-errors.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions, TransactionalAppend } from "../types.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import { sqliteDigests } from "./sqlite-digests.js";
@@ -13,8 +15,8 @@ import {
   type SqliteDatabase,
   type SqliteDriverName,
 } from "./sqlite-driver.js";
-import { SqliteEventTable } from "./sqlite-operations.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
+import { SqliteEventTable } from "./sqlite-table.js";
 import { appendInSqliteTransaction } from "./sqlite-transaction.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
 import { sqliteWebhooks } from "./sqlite-webhooks.js";
@@ -117,7 +119,7 @@ export interface SqliteEventStorage extends EventStorage {
  * ```
  */
 export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage {
-  const settings = readOptions(options);
+  const settings = resolveSettings(options);
   const { database, table } = settings;
   const events = new SqliteEventTable(database, table);
   let ready = false;
@@ -125,7 +127,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
   const watcher = new SqliteWatch(database, settings.watchIntervalMs, () => !closed);
 
   function use<T>(operation: string, work: () => T): T {
-    if (closed) throw new EventBusError(`the sqlite storage of table "${table}" is closed`);
+    if (closed) throw closedError(`the sqlite storage of table "${table}"`);
     if (!ready) {
       wrapFailure("setup", () => setUp(database, settings));
       ready = true;
@@ -174,8 +176,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       const settings = resolvePruneOptions(options);
       // Each batch goes through `use`, so a closed store or a driver error surfaces as it does for any operation.
       return use("prune", () => events.prune(settings)).catch((error: unknown) => {
-        if (error instanceof EventBusError) throw error;
-        throw new StorageError("sqlite", "prune", error);
+        throw storageFailure("sqlite", "prune", error);
       });
     },
     async close(): Promise<void> {
@@ -211,22 +212,22 @@ const SQLITE_OPTION_KEYS: OptionKeys<SqliteStorageOptions> = {
   watchIntervalMs: true,
 };
 
-function readOptions(options: SqliteStorageOptions): SqliteSettings {
-  checkOptionKeys(options, SQLITE_OPTION_KEYS, "sqliteStorage");
+function resolveSettings(given: SqliteStorageOptions): SqliteSettings {
+  const options = readOptions(given, SQLITE_OPTION_KEYS, "sqliteStorage");
   const { synchronous = "full", busyTimeoutMs, watchIntervalMs = DEFAULT_SQLITE_WATCH_INTERVAL_MS } = options;
   if (!(Number.isInteger(watchIntervalMs) && watchIntervalMs >= 1)) {
     throw EventValidationError.forField(
       "watchIntervalMs",
-      `must be a positive integer, got ${String(watchIntervalMs)}`,
+      `must be a positive integer, got ${showValue(watchIntervalMs)}`,
     );
   }
   if (synchronous !== "full" && synchronous !== "normal") {
-    throw EventValidationError.forField("synchronous", `must be "full" or "normal", got ${String(synchronous)}`);
+    throw EventValidationError.forField("synchronous", `must be "full" or "normal", got ${showValue(synchronous)}`);
   }
   if (busyTimeoutMs !== undefined && !(Number.isInteger(busyTimeoutMs) && busyTimeoutMs >= 0)) {
     throw EventValidationError.forField(
       "busyTimeoutMs",
-      `must be a non-negative integer, got ${String(busyTimeoutMs)}`,
+      `must be a non-negative integer, got ${showValue(busyTimeoutMs)}`,
     );
   }
   return {
@@ -273,10 +274,5 @@ function isFileDatabase(database: SqliteDatabase): boolean {
 
 /** Our own errors pass through; a driver's error becomes a `StorageError` naming the operation. */
 function wrapFailure<T>(operation: string, work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    if (error instanceof EventBusError) throw error;
-    throw new StorageError("sqlite", operation, error);
-  }
+  return callStoreSync("sqlite", operation, work);
 }

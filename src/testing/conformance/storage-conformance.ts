@@ -4,6 +4,7 @@ import type { Event } from "../../event/event.js";
 import type { EventStorage } from "../../storage/types.js";
 import { createTestClock } from "../test-clock.js";
 import { defineCheckpointConformance } from "./checkpoints.js";
+import { defineClosedConformance } from "./closed.js";
 import { defineConflictConformance } from "./conflicts.js";
 import { defineDigestConformance } from "./digests.js";
 import {
@@ -110,6 +111,14 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
     defineConflictConformance(it, expect, withStore, timeout);
     defineQueryConformance(it, expect, withStore, timeout);
     if (options.reopen) defineReopenConformance(options, timeout);
+    defineClosedConformance({
+      it,
+      expect,
+      createStorage: options.createStorage,
+      checkpoints: options.checkpoints === true,
+      prune: options.prune === true,
+      timeout,
+    });
     if (options.watch === true) {
       const { createStorage, peer } = options;
       defineWatchConformance({ it, expect, createStorage, peer, timeout });

@@ -1,6 +1,6 @@
 import type { NormalizedEventQuery } from "../types.js";
 import type { SqliteValue, StatementCache } from "./sqlite-driver.js";
-import { driverCandidates, type ListDriver, type SeqWindow } from "./sqlite-query.js";
+import { driverCandidates, type ListDriver, type SeqWindow } from "./sqlite-list.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
 
 /** Fewest rows a probe counts before it stops: below this, reading a whole candidate costs no more than probing. */

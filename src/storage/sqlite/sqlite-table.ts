@@ -4,8 +4,6 @@ import type { ResolvedPrune } from "../kit/prune-options.js";
 import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
-import { chooseDriver } from "./sqlite-plan.js";
-import { gapFor, pruneEvents } from "./sqlite-prune.js";
 import {
   buildListStatement,
   insertParams,
@@ -13,7 +11,9 @@ import {
   JSON_SELECTED,
   rowToEvent,
   selectByIdSql,
-} from "./sqlite-query.js";
+} from "./sqlite-list.js";
+import { chooseDriver } from "./sqlite-list-plan.js";
+import { gapFor, pruneEvents } from "./sqlite-prune.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
 
 /** A row of a JSON read. */
