@@ -12,7 +12,8 @@ let consumer = "";
 
 /**
  * Builds the library, packs it as npm would publish it, and unpacks the tarball into an empty project that has
- * only zod next to it: no database driver, no web framework, no dev tooling.
+ * only zod next to it, and `@opentelemetry/api`, the one optional peer an entry (`/otel`) loads: no database driver,
+ * no broker client (`/nats` and `/amqp` use the caller's client and load nothing), no web framework, no dev tooling.
  */
 beforeAll(async () => {
   await run("npx", ["tsup", "--silent"], { cwd: root });
@@ -22,7 +23,8 @@ beforeAll(async () => {
   const installed = join(consumer, "node_modules", "ad-seller-events");
   await mkdir(installed, { recursive: true });
   await run("tar", ["-xzf", tarball, "-C", installed, "--strip-components=1"]);
-  for (const dependency of ["zod"]) {
+  await mkdir(join(consumer, "node_modules", "@opentelemetry"), { recursive: true });
+  for (const dependency of ["zod", "@opentelemetry/api"]) {
     await symlink(join(root, "node_modules", dependency), join(consumer, "node_modules", dependency), "dir");
   }
 }, 180_000);
@@ -267,14 +269,20 @@ describe("the packed package", () => {
       `(async () => { ${probe(`const { EventBus } = require("ad-seller-events"); const { createEventsFetchHandler } = require("ad-seller-events/http");`)} })();`,
     );
     expect(JSON.parse(cjs)).toEqual(expected);
-    // The page's text sits in its own chunk, imported on the first /ui request, not by the http entry itself.
+    // The page's text sits in its own chunk, imported on the first /ui request (by whichever chunk holds the HTTP
+    // core, which the http entry and the command line share), never statically by any other file.
     const dist = join(consumer, "node_modules", "ad-seller-events", "dist");
-    const chunks = (await readdir(dist)).filter((name) => /^viewer-pages-.*\.(?:js|cjs)$/.test(name));
+    const files = await readdir(dist);
+    const chunks = files.filter((name) => /^viewer-pages-.*\.(?:js|cjs)$/.test(name));
     expect(chunks).toHaveLength(2);
-    for (const entry of ["http.js", "http.cjs"]) {
-      const text = await readFile(join(dist, entry), "utf8");
-      expect(text).toMatch(/import\(["']\.\/viewer-pages-/);
-      expect(text).not.toContain("<!doctype html>");
+    for (const format of [".js", ".cjs"]) {
+      const code = files.filter((name) => name.endsWith(format) && !chunks.includes(name));
+      const texts = await Promise.all(code.map((name) => readFile(join(dist, name), "utf8")));
+      expect(texts.filter((text) => /import\(["']\.\/viewer-pages-/.test(text))).toHaveLength(1);
+      for (const text of texts) {
+        expect(text).not.toContain("<!doctype html>");
+        expect(text).not.toMatch(/(?:from |require\()["']\.\/viewer-pages-/);
+      }
     }
   });
 

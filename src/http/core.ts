@@ -245,8 +245,9 @@ function readHttpOptions<Native>(given: EventsHttpOptions<Native>): EventsHttpOp
       throw EventValidationError.forField(name, `must be a function, got ${showValue(value)}`);
     }
   }
-  if (options.viewer !== undefined && typeof options.viewer !== "boolean") {
-    throw EventValidationError.forField("viewer", `must be true or false, got ${showValue(options.viewer)}`);
+  const { viewer } = options;
+  if (viewer !== undefined && typeof viewer !== "boolean" && (typeof viewer !== "object" || viewer === null)) {
+    throw EventValidationError.forField("viewer", `must be true, false or { rowSummaries }, got ${showValue(viewer)}`);
   }
   return options;
 }

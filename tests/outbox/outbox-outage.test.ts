@@ -136,8 +136,10 @@ function outageSuite(name: string, available: boolean, stores: (proxy: TcpProxy)
 
       proxy.restore();
       await drained(bus, path);
-      const granted = await reader.listEvents({ event_type: "approval.granted", limit: 100 });
-      expect(granted).toEqual([event]);
+      // PostgreSQL lists an event once the table's sequencer has given it a position: its leader was behind the cut.
+      const listed = () => reader.listEvents({ event_type: "approval.granted", limit: 100 });
+      await until(async () => (await listed()).length > 0, "the event to be listed");
+      expect(await listed()).toEqual([event]);
       // Confirmed as the identical stored event, not set aside as a conflict.
       expect(existsSync(`${path}.rejected`)).toBe(false);
     });
