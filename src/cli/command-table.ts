@@ -8,11 +8,10 @@ import { outboxCommand } from "./commands/outbox-command.js";
 import { pruneCommand } from "./commands/prune-command.js";
 import { serveCommand } from "./commands/serve-command.js";
 import { tailCommand } from "./commands/tail-command.js";
+import { verifyCommand } from "./commands/verify-command.js";
+import { webhooksCommand } from "./commands/webhooks-command.js";
 
-/**
- * Every command, in the order `--help` lists them. A new command (`webhooks` once the webhooks entry exists, `verify`
- * once the audit trail does) is one file in commands/ and one line here.
- */
+/** Every command, in the order `--help` lists them. A new command is one file in commands/ and one line here. */
 export const COMMANDS: readonly Command[] = [
   listCommand,
   getCommand,
@@ -22,5 +21,7 @@ export const COMMANDS: readonly Command[] = [
   pruneCommand,
   consumersCommand,
   outboxCommand,
+  webhooksCommand,
+  verifyCommand,
   serveCommand,
 ];

@@ -2,14 +2,18 @@
 // during tail and export, against real SQLite files.
 
 import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sealAuditTrail } from "../../src/audit/index.js";
 import { EventBus } from "../../src/index.js";
 import { sqliteStorage } from "../../src/storage/sqlite/index.js";
+import { createWebhookDispatcher, generateWebhookSecret } from "../../src/webhooks/index.js";
 import { loadAnySqlite } from "../support/sqlite.js";
+import { startReceiver, waitFor } from "../webhooks/receiver.js";
 import { type BuiltCli, buildCli, cliEnv, finish, runCli, startCli, waitForOutput } from "./cli-process.js";
 
 /** better-sqlite3 on Node 20, node:sqlite on Node 24 (the binary picks the same way). */
@@ -125,6 +129,95 @@ describe("outbox", () => {
     await target.bus.close();
     const again = await runCli(cli, ["outbox", "replay", path, "--store", target.store]);
     expect(again).toMatchObject({ code: 0, stderr: `outbox: ${path} holds no pending events\n` });
+  });
+});
+
+describe("verify", () => {
+  it("reports an intact trail (exit 0), then names the altered event (exit 1), and refuses a missing key (exit 2)", async () => {
+    files += 1;
+    const path = join(folder, `events-${files}.sqlite`);
+    const database = openDatabase(path);
+    const bus = new EventBus({ storage: sqliteStorage({ database }) });
+    const keys = generateKeyPairSync("ed25519");
+    const sealer = sealAuditTrail(bus, { signingKey: keys.privateKey, every: 3_600_000 });
+    const deals = [];
+    for (const deal of ["d-1", "d-2", "d-3"]) {
+      deals.push(await bus.emitEvent({ event_type: "deal.created", deal_id: deal, payload: { cpm: 12 } }));
+    }
+    expect(await sealer.sealNow()).not.toBeNull();
+    await sealer.stop();
+    const keyFile = join(folder, `public-${files}.pem`);
+    await writeFile(keyFile, keys.publicKey.export({ type: "spki", format: "pem" }));
+    const store = `sqlite:${path}`;
+
+    const intact = await runCli(cli, ["verify", "--store", store, "--public-key", keyFile]);
+    expect(intact.code).toBe(0);
+    expect(JSON.parse(intact.stdout)).toMatchObject({
+      intact: true,
+      summary: { digests: 1, sealed_events: 3, unsealed_events: 0 },
+    });
+
+    const altered = deals[1]?.event_id as string;
+    database.prepare(`UPDATE events SET payload = '{"cpm":1}' WHERE event_id = ?`).run(altered);
+    const broken = await runCli(cli, ["verify", "--store", store, "--public-key", keyFile, "--json"]);
+    expect(broken.code).toBe(1);
+    const lines = broken.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((line) => line.kind === "altered").map((line) => line.event_id)).toEqual([altered]);
+    expect(lines.at(-1)).toMatchObject({ intact: false });
+
+    const missing = await runCli(cli, ["verify", "--store", store]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--public-key: verify needs the trail's public key/);
+    await bus.close();
+    database.close();
+  });
+});
+
+describe("webhooks", () => {
+  it("lists subscriptions with their secrets hidden, reads the failed attempts, and redelivers them", async () => {
+    let answer = 500;
+    const receiver = await startReceiver(() => ({ status: answer }));
+    const { store, bus } = openFile();
+    const dispatcher = createWebhookDispatcher(bus, {
+      allowPrivateNetworks: true,
+      retry: { attempts: 1, initialDelayMs: 5, maxDelayMs: 5 },
+      refreshMs: 50,
+      leaseMs: 1_000,
+    });
+    const secret = generateWebhookSecret();
+    await dispatcher.add({ id: "buyer-1", url: receiver.url(), secrets: secret, event_types: ["deal.*"] });
+    const event = await bus.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+    await waitFor("the failed delivery", async () => (await dispatcher.deliveries("buyer-1")).length > 0);
+    await dispatcher.close();
+    await bus.close();
+
+    const listed = await runCli(cli, ["webhooks", "list", "--store", store]);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ id: "buyer-1", url: receiver.url(), secrets: 1 });
+    expect(listed.stdout).not.toContain(secret.slice("whsec_".length, "whsec_".length + 12));
+
+    const failed = await runCli(cli, ["webhooks", "deliveries", "buyer-1", "--failed", "--store", store]);
+    expect(failed.code).toBe(0);
+    expect(JSON.parse(failed.stdout.trim().split("\n")[0] as string)).toMatchObject({
+      event_id: event.event_id,
+      ok: false,
+      status: 500,
+    });
+
+    answer = 200;
+    const redeliver = ["webhooks", "redeliver", "buyer-1", "--failed", "--allow-private-networks", "--store", store];
+    const sent = await runCli(cli, redeliver);
+    expect(sent.stderr).toContain("1 delivered, 0 failed");
+    expect(sent.code).toBe(0);
+    expect(receiver.received.map((request) => request.headers["webhook-id"])).toEqual([event.event_id, event.event_id]);
+
+    const usage = await runCli(cli, ["webhooks", "redeliver", "buyer-1", "--store", store]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/redeliver takes exactly one of --event <id>, --failed, or --since\/--until/);
+    await receiver.close();
   });
 });
 
