@@ -1,6 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { build } from "tsup";
 
@@ -18,6 +18,8 @@ export interface BuiltCli {
  * ignored `.scratch/` so that the drivers and zod resolve from its node_modules as they do for an installed package.
  */
 export async function buildCli(): Promise<BuiltCli> {
+  // .scratch is git-ignored: a fresh clone has none until the first build makes it.
+  await mkdir(join(root, ".scratch"), { recursive: true });
   const folder = await mkdtemp(join(root, ".scratch", "cli-"));
   await build({
     config: false,

@@ -140,7 +140,7 @@ describe("unknown option keys", () => {
       /authorize: must be a function, got true/,
     );
     expect((await refusal(() => createEventsKoaMiddleware(bus, { viewer: "yes" } as never))).message).toMatch(
-      /viewer: must be true or false/,
+      /viewer: must be true, false or \{ rowSummaries \}, got "yes"/,
     );
   });
 });
