@@ -45,7 +45,19 @@ describe("help and usage errors", () => {
   it("--help lists every command, and each command's help has examples", async () => {
     const top = await runCli(cli, ["--help"]);
     expect(top.code).toBe(0);
-    for (const name of ["list", "get", "tail", "export", "import", "prune", "consumers", "outbox", "webhooks", "verify", "serve"]) {
+    for (const name of [
+      "list",
+      "get",
+      "tail",
+      "export",
+      "import",
+      "prune",
+      "consumers",
+      "outbox",
+      "webhooks",
+      "verify",
+      "serve",
+    ]) {
       expect(top.stdout).toMatch(new RegExp(`^  ${name} `, "m"));
       const own = await runCli(cli, [name, "--help"]);
       expect(own.code).toBe(0);
