@@ -175,11 +175,12 @@ describe.skipIf(!available)("the events page in chromium", () => {
     await page.screenshot({ path: join(shots, "viewer-detail.png") });
     await page.keyboard.press("Escape");
     await expect.poll(() => dialog.evaluate((node) => (node as HTMLDialogElement).open)).toBe(false);
-    expect(new URL(page.url()).searchParams.get("event")).toBeNull();
+    // The dialog's `close` event (which updates the URL and focus) is dispatched in a task after `open` turns false.
+    await expect.poll(() => new URL(page.url()).searchParams.get("event")).toBeNull();
     // Focus goes back to the row, so the keyboard user continues where they were.
-    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.eventId)).toBe(
-      target.event_id,
-    );
+    await expect
+      .poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.eventId))
+      .toBe(target.event_id);
     // The detail's link filters by the deal.
     await page.goto(`${server.url}/events/ui?event=${target.event_id}`);
     await dialog.locator("a[data-filter='deal_id']").click();
