@@ -6,6 +6,7 @@ import { resolvePruneOptions } from "../kit/prune-options.js";
 import { withDigests } from "../kit/prune-records.js";
 import { callStoreSync, closedError, storageFailure } from "../kit/store-errors.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions, TransactionalAppend } from "../types.js";
+import { SqliteEventTable } from "./sqlite-append.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import { sqliteDigests } from "./sqlite-digests.js";
 import {
@@ -16,7 +17,6 @@ import {
   type SqliteDriverName,
 } from "./sqlite-driver.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
-import { SqliteEventTable } from "./sqlite-table.js";
 import { appendInSqliteTransaction } from "./sqlite-transaction.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
 import { sqliteWebhooks } from "./sqlite-webhooks.js";

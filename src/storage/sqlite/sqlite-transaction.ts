@@ -1,8 +1,8 @@
 import { EventValidationError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import type { AppendOutcome, TransactionalAppend } from "../types.js";
+import type { SqliteEventTable } from "./sqlite-append.js";
 import type { SqliteDatabase } from "./sqlite-driver.js";
-import type { SqliteEventTable } from "./sqlite-table.js";
 
 /** How often the end of the caller's transaction is looked for (SQLite has no commit hook these drivers expose). */
 const COMMIT_POLL_MS = 5;
