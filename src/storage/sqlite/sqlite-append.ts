@@ -1,50 +1,23 @@
-import type { Event } from "../../event/event.js";
-import { unknownCursorError } from "../../event/query.js";
-import type { ResolvedPrune } from "../kit/prune-options.js";
-import { readWireHeader } from "../kit/stored-event.js";
-import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
-import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
-import {
-  buildListStatement,
-  insertParams,
-  insertSql,
-  JSON_SELECTED,
-  rowToEvent,
-  selectByIdSql,
-} from "./sqlite-list.js";
-import { chooseDriver } from "./sqlite-list-plan.js";
-import { gapFor, pruneEvents } from "./sqlite-prune.js";
+import { EVENT_FIELDS, type Event } from "../../event/event.js";
+import type { AppendOutcome } from "../types.js";
+import { inWriteTransaction, type SqliteDatabase, type SqliteValue, type StatementCache } from "./sqlite-driver.js";
+import type { SqliteEventReader } from "./sqlite-list.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
 
-/** A row of a JSON read. */
-interface JsonRow {
-  readonly seq: number | bigint;
-  readonly body: string;
-}
-
 /**
- * The reads and writes of one events table over one connection, synchronous like the drivers. Setup, error wrapping
- * and the async surface live in `sqliteStorage`.
+ * The writes of one events table over one connection, synchronous like the drivers. Setup, error wrapping and the
+ * async surface live in `sqliteStorage`; the reads in {@link SqliteEventReader}, which also answers a duplicate id.
  */
-export class SqliteEventTable {
-  private readonly statements: StatementCache;
+export class SqliteEventAppender {
   private readonly insertSql: string;
-  private readonly selectByIdSql: string;
-  private readonly selectJsonByIdSql: string;
-  private readonly selectBySeqSql: string;
-  private readonly seqByIdSql: string;
-  private hasTimeIndex: boolean | undefined;
 
   constructor(
     private readonly database: SqliteDatabase,
-    private readonly table: string,
+    table: string,
+    private readonly statements: StatementCache,
+    private readonly reader: SqliteEventReader,
   ) {
-    this.statements = new StatementCache(database);
     this.insertSql = insertSql(table);
-    this.selectByIdSql = selectByIdSql(table);
-    this.selectJsonByIdSql = selectByIdSql(table, JSON_SELECTED);
-    this.selectBySeqSql = selectByIdSql(table).replace("WHERE event_id = ?", "WHERE seq = ?");
-    this.seqByIdSql = `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
   }
 
   /** Stores a batch in one transaction; per event `null`, or the event already stored under its id. */
@@ -59,73 +32,32 @@ export class SqliteEventTable {
     // Inside the transaction a later duplicate of an earlier event of the same batch already sees it.
     return batch.map((event) => {
       if (Number(insert.run(...insertParams(event)).changes) === 1) return null;
-      const stored = this.get(event.event_id);
+      const stored = this.reader.get(event.event_id);
       if (stored === null) throw new Error(`insert of ${event.event_id} was ignored but no row holds that id`);
       return stored;
     });
   }
+}
 
-  get(eventId: string): Event | null {
-    const row = this.statements.get(this.selectByIdSql).get(eventId);
-    return row === undefined ? null : rowToEvent(row, this.table);
-  }
+/** The SQL that stores one event, leaving an already stored id untouched. */
+function insertSql(table: string): string {
+  const columns = EVENT_FIELDS.map(quoteIdentifier).join(", ");
+  const slots = EVENT_FIELDS.map(() => "?").join(", ");
+  return `INSERT INTO ${quoteIdentifier(table)} (${columns}) VALUES (${slots}) ON CONFLICT(event_id) DO NOTHING`;
+}
 
-  list(query: NormalizedEventQuery): Event[] {
-    return this.read(query, undefined, (row) => rowToEvent(row, this.table));
-  }
-
-  /** `list` as wire JSON texts, built by SQLite from the stored columns; nothing is parsed in JavaScript. */
-  listJson(query: NormalizedEventQuery): string[] {
-    return this.read(query, JSON_SELECTED, (row) => this.rowJson(row as JsonRow));
-  }
-
-  getJson(eventId: string): string | null {
-    const row = this.statements.get(this.selectJsonByIdSql).get(eventId) as JsonRow | undefined;
-    return row === undefined ? null : this.rowJson(row);
-  }
-
-  /**
-   * The row's JSON when its header is in the bus's own form; otherwise (a naive timestamp or an upper-case id
-   * written by another tool) the row is read as an event, which normalises it, and serialised.
-   */
-  private rowJson(row: JsonRow): string {
-    if (readWireHeader(row.body) !== undefined) return row.body;
-    const full = this.statements.get(this.selectBySeqSql).get(row.seq);
-    return JSON.stringify(rowToEvent(full, this.table));
-  }
-
-  private read<T>(query: NormalizedEventQuery, selected: string | undefined, convert: (row: unknown) => T): T[] {
-    const afterSeq = this.cursorSeq("after", query.after);
-    const beforeSeq = this.cursorSeq("before", query.before);
-    const window = { afterSeq, beforeSeq };
-    this.hasTimeIndex ??=
-      this.database
-        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?")
-        .get(`${this.table}_timestamp_seq`) !== undefined;
-    const driver = chooseDriver(this.statements, this.table, query, window, this.hasTimeIndex);
-    const read = buildListStatement(this.table, query, window, driver, selected);
-    const items = this.statements
-      .get(read.sql)
-      .all(...read.params)
-      .map(convert);
-    return read.oldestFirst ? items : items.reverse();
-  }
-
-  /** Retention: see `pruneEvents`. */
-  prune(settings: ResolvedPrune): Promise<number> {
-    return pruneEvents(this.database, this.statements, this.table, settings);
-  }
-
-  /** Drops the prepared statements; the connection itself is the caller's business. */
-  release(): void {
-    this.statements.clear();
-  }
-
-  private cursorSeq(cursor: "after" | "before", eventId: string | undefined): number | undefined {
-    if (eventId === undefined) return undefined;
-    const row = this.statements.get(this.seqByIdSql).get(eventId) as { seq: number | bigint } | undefined;
-    if (row === undefined)
-      throw gapFor(this.statements, this.table, cursor, eventId) ?? unknownCursorError(cursor, eventId);
-    return Number(row.seq);
-  }
+/** The parameters of {@link insertSql} for one event, in column order. */
+function insertParams(event: Event): SqliteValue[] {
+  return [
+    event.event_id,
+    event.event_type,
+    event.timestamp,
+    event.flow_id,
+    event.flow_type,
+    event.proposal_id,
+    event.deal_id,
+    event.session_id,
+    JSON.stringify(event.payload),
+    JSON.stringify(event.metadata),
+  ];
 }

@@ -1,7 +1,39 @@
 import type { NormalizedEventQuery } from "../types.js";
 import type { SqliteValue, StatementCache } from "./sqlite-driver.js";
-import { driverCandidates, type ListDriver, type SeqWindow } from "./sqlite-list.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
+
+/**
+ * When several filters are given and the counts cannot tell them apart (every probe reached its cap), the first of
+ * these present drives the read: a deal or proposal has few events, a flow type very many. `event_type` stands for the
+ * union of the query's types and `timestamp` for its time range.
+ */
+export const DRIVING_ORDER = [
+  "deal_id",
+  "proposal_id",
+  "flow_id",
+  "session_id",
+  "event_type",
+  "flow_type",
+  "timestamp",
+] as const;
+
+/** What drives a read: one equality column's `(column, seq)` index, the type indexes, or the time index. */
+export type ListDriver = (typeof DRIVING_ORDER)[number];
+
+/** The drivers a query could use, in {@link DRIVING_ORDER}. */
+export function driverCandidates(query: NormalizedEventQuery): ListDriver[] {
+  return DRIVING_ORDER.filter((driver) => {
+    if (driver === "event_type") return query.event_types !== undefined;
+    if (driver === "timestamp") return query.since !== undefined || query.until !== undefined;
+    return query[driver] !== undefined;
+  });
+}
+
+/** The append-sequence bounds of a window, from the cursors' stored `seq`. */
+export interface SeqWindow {
+  readonly afterSeq?: number | undefined;
+  readonly beforeSeq?: number | undefined;
+}
 
 /** Fewest rows a probe counts before it stops: below this, reading a whole candidate costs no more than probing. */
 const MIN_PROBE_CAP = 512;

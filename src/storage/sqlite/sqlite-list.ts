@@ -1,7 +1,10 @@
 import { EVENT_FIELDS, type Event } from "../../event/event.js";
-import { parseStoredRow } from "../kit/stored-event.js";
+import { unknownCursorError } from "../../event/query.js";
+import { parseStoredRow, readWireHeader } from "../kit/stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
-import type { SqliteValue } from "./sqlite-driver.js";
+import type { SqliteDatabase, SqliteValue, StatementCache } from "./sqlite-driver.js";
+import { chooseDriver, driverCandidates, type ListDriver, type SeqWindow } from "./sqlite-list-plan.js";
+import { gapFor } from "./sqlite-prune.js";
 import { quoteIdentifier } from "./sqlite-schema.js";
 
 /** The columns every read selects; `seq` orders merged reads and is dropped when the row is parsed. */
@@ -12,43 +15,90 @@ const SELECTED = `seq, ${EVENT_FIELDS.map(quoteIdentifier).join(", ")}`;
  * returns what the bus wrote unchanged). One text column per row is also far cheaper for the driver to hand over than
  * eleven.
  */
-export const JSON_SELECTED = `seq, json_object(${EVENT_FIELDS.map((field) =>
+const JSON_SELECTED = `seq, json_object(${EVENT_FIELDS.map((field) =>
   field === "payload" || field === "metadata" ? `'${field}', json(${field})` : `'${field}', ${quoteIdentifier(field)}`,
 ).join(", ")}) AS body`;
 
-/**
- * When several filters are given and the counts cannot tell them apart (every probe reached its cap), the first of
- * these present drives the read: a deal or proposal has few events, a flow type very many. `event_type` stands for the
- * union of the query's types and `timestamp` for its time range.
- */
-export const DRIVING_ORDER = [
-  "deal_id",
-  "proposal_id",
-  "flow_id",
-  "session_id",
-  "event_type",
-  "flow_type",
-  "timestamp",
-] as const;
-
-/** What drives a read: one equality column's `(column, seq)` index, the type indexes, or the time index. */
-export type ListDriver = (typeof DRIVING_ORDER)[number];
-
 const EQUALITY_COLUMNS = ["deal_id", "proposal_id", "flow_id", "session_id", "flow_type"] as const;
 
-/** The drivers a query could use, in {@link DRIVING_ORDER}. */
-export function driverCandidates(query: NormalizedEventQuery): ListDriver[] {
-  return DRIVING_ORDER.filter((driver) => {
-    if (driver === "event_type") return query.event_types !== undefined;
-    if (driver === "timestamp") return query.since !== undefined || query.until !== undefined;
-    return query[driver] !== undefined;
-  });
+/** A row of a JSON read. */
+interface JsonRow {
+  readonly seq: number | bigint;
+  readonly body: string;
 }
 
-/** The append-sequence bounds of a window, from the cursors' stored `seq`. */
-export interface SeqWindow {
-  readonly afterSeq?: number | undefined;
-  readonly beforeSeq?: number | undefined;
+/** The reads of one events table over one connection, synchronous like the drivers (see `sqliteStorage`). */
+export class SqliteEventReader {
+  private readonly selectByIdSql: string;
+  private readonly selectJsonByIdSql: string;
+  private readonly selectBySeqSql: string;
+  private readonly seqByIdSql: string;
+  private hasTimeIndex: boolean | undefined;
+
+  constructor(
+    private readonly database: SqliteDatabase,
+    private readonly table: string,
+    private readonly statements: StatementCache,
+  ) {
+    this.selectByIdSql = selectByIdSql(table);
+    this.selectJsonByIdSql = selectByIdSql(table, JSON_SELECTED);
+    this.selectBySeqSql = selectByIdSql(table).replace("WHERE event_id = ?", "WHERE seq = ?");
+    this.seqByIdSql = `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
+  }
+
+  get(eventId: string): Event | null {
+    const row = this.statements.get(this.selectByIdSql).get(eventId);
+    return row === undefined ? null : rowToEvent(row, this.table);
+  }
+
+  list(query: NormalizedEventQuery): Event[] {
+    return this.read(query, undefined, (row) => rowToEvent(row, this.table));
+  }
+
+  /** `list` as wire JSON texts, built by SQLite from the stored columns; nothing is parsed in JavaScript. */
+  listJson(query: NormalizedEventQuery): string[] {
+    return this.read(query, JSON_SELECTED, (row) => this.rowJson(row as JsonRow));
+  }
+
+  getJson(eventId: string): string | null {
+    const row = this.statements.get(this.selectJsonByIdSql).get(eventId) as JsonRow | undefined;
+    return row === undefined ? null : this.rowJson(row);
+  }
+
+  /**
+   * The row's JSON when its header is in the bus's own form; otherwise (a naive timestamp or an upper-case id
+   * written by another tool) the row is read as an event, which normalises it, and serialised.
+   */
+  private rowJson(row: JsonRow): string {
+    if (readWireHeader(row.body) !== undefined) return row.body;
+    const full = this.statements.get(this.selectBySeqSql).get(row.seq);
+    return JSON.stringify(rowToEvent(full, this.table));
+  }
+
+  private read<T>(query: NormalizedEventQuery, selected: string | undefined, convert: (row: unknown) => T): T[] {
+    const afterSeq = this.cursorSeq("after", query.after);
+    const beforeSeq = this.cursorSeq("before", query.before);
+    const window = { afterSeq, beforeSeq };
+    this.hasTimeIndex ??=
+      this.database
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?")
+        .get(`${this.table}_timestamp_seq`) !== undefined;
+    const driver = chooseDriver(this.statements, this.table, query, window, this.hasTimeIndex);
+    const read = buildListStatement(this.table, query, window, driver, selected);
+    const items = this.statements
+      .get(read.sql)
+      .all(...read.params)
+      .map(convert);
+    return read.oldestFirst ? items : items.reverse();
+  }
+
+  private cursorSeq(cursor: "after" | "before", eventId: string | undefined): number | undefined {
+    if (eventId === undefined) return undefined;
+    const row = this.statements.get(this.seqByIdSql).get(eventId) as { seq: number | bigint } | undefined;
+    if (row === undefined)
+      throw gapFor(this.statements, this.table, cursor, eventId) ?? unknownCursorError(cursor, eventId);
+    return Number(row.seq);
+  }
 }
 
 /** One `list` read: its SQL, its parameters, and whether rows come oldest first. */
@@ -112,35 +162,12 @@ export function timeIndexName(table: string): string {
 }
 
 /** The SQL that reads one event by id. */
-export function selectByIdSql(table: string, selected: string = SELECTED): string {
+function selectByIdSql(table: string, selected: string = SELECTED): string {
   return `SELECT ${selected} FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
 }
 
-/** The SQL that stores one event, leaving an already stored id untouched. */
-export function insertSql(table: string): string {
-  const columns = EVENT_FIELDS.map(quoteIdentifier).join(", ");
-  const slots = EVENT_FIELDS.map(() => "?").join(", ");
-  return `INSERT INTO ${quoteIdentifier(table)} (${columns}) VALUES (${slots}) ON CONFLICT(event_id) DO NOTHING`;
-}
-
-/** The parameters of {@link insertSql} for one event, in column order. */
-export function insertParams(event: Event): SqliteValue[] {
-  return [
-    event.event_id,
-    event.event_type,
-    event.timestamp,
-    event.flow_id,
-    event.flow_type,
-    event.proposal_id,
-    event.deal_id,
-    event.session_id,
-    JSON.stringify(event.payload),
-    JSON.stringify(event.metadata),
-  ];
-}
-
 /** Parses a stored row into a deeply frozen `Event`, or throws naming the row and the bad columns. */
-export function rowToEvent(row: unknown, table: string): Event {
+function rowToEvent(row: unknown, table: string): Event {
   const columns = row as Record<string, unknown>;
   return parseStoredRow(columns, `row ${String(columns.event_id)} of table "${table}"`);
 }

@@ -6,7 +6,7 @@ import { resolvePruneOptions } from "../kit/prune-options.js";
 import { withDigests } from "../kit/prune-records.js";
 import { callStoreSync, closedError, storageFailure } from "../kit/store-errors.js";
 import type { AppendOutcome, EventStorage, NormalizedEventQuery, PruneOptions, TransactionalAppend } from "../types.js";
-import { SqliteEventTable } from "./sqlite-append.js";
+import { SqliteEventAppender } from "./sqlite-append.js";
 import { sqliteCheckpoints } from "./sqlite-checkpoints.js";
 import { sqliteDigests } from "./sqlite-digests.js";
 import {
@@ -15,7 +15,10 @@ import {
   readScalar,
   type SqliteDatabase,
   type SqliteDriverName,
+  StatementCache,
 } from "./sqlite-driver.js";
+import { SqliteEventReader } from "./sqlite-list.js";
+import { pruneEvents } from "./sqlite-prune.js";
 import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
 import { appendInSqliteTransaction } from "./sqlite-transaction.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
@@ -121,7 +124,10 @@ export interface SqliteEventStorage extends EventStorage {
 export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage {
   const settings = resolveSettings(options);
   const { database, table } = settings;
-  const events = new SqliteEventTable(database, table);
+  // Reads and writes share one cache of prepared statements, dropped at close.
+  const statements = new StatementCache(database);
+  const reader = new SqliteEventReader(database, table, statements);
+  const appender = new SqliteEventAppender(database, table, statements, reader);
   let ready = false;
   let closed = false;
   const watcher = new SqliteWatch(database, settings.watchIntervalMs, () => !closed);
@@ -140,7 +146,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
     driver: settings.driver,
     table,
     async append(batch: readonly Event[]): Promise<readonly AppendOutcome[]> {
-      const outcomes = use("append", () => events.append(batch));
+      const outcomes = use("append", () => appender.append(batch));
       if (outcomes.includes(null)) watcher.appended();
       return outcomes;
     },
@@ -154,28 +160,28 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       }
       // Synchronous up to here, so that it runs inside a caller's db.transaction(fn) too.
       return use("append", () =>
-        appendInSqliteTransaction(database, events, batch, transaction, () => watcher.appended()),
+        appendInSqliteTransaction(database, appender, reader, batch, transaction, () => watcher.appended()),
       );
     },
     async get(eventId: string): Promise<Event | null> {
-      return use("get", () => events.get(eventId));
+      return use("get", () => reader.get(eventId));
     },
     async list(query: NormalizedEventQuery): Promise<Event[]> {
-      return use("list", () => events.list(query));
+      return use("list", () => reader.list(query));
     },
     watch: (onAppend) => watcher.watch(onAppend),
     checkpoints: sqliteCheckpoints(database, table, use, settings.createSchema),
     webhooks: sqliteWebhooks(database, table, use, settings.createSchema),
     async listJson(query: NormalizedEventQuery): Promise<string[]> {
-      return use("list", () => events.listJson(query));
+      return use("list", () => reader.listJson(query));
     },
     async getJson(eventId: string): Promise<string | null> {
-      return use("get", () => events.getJson(eventId));
+      return use("get", () => reader.getJson(eventId));
     },
     async prune(options: PruneOptions): Promise<number> {
       const settings = resolvePruneOptions(options);
       // Each batch goes through `use`, so a closed store or a driver error surfaces as it does for any operation.
-      return use("prune", () => events.prune(settings)).catch((error: unknown) => {
+      return use("prune", () => pruneEvents(database, statements, table, settings)).catch((error: unknown) => {
         throw storageFailure("sqlite", "prune", error);
       });
     },
@@ -183,7 +189,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       if (closed) return;
       closed = true;
       watcher.stop();
-      events.release();
+      statements.clear();
       if (settings.closeDatabase) wrapFailure("close", () => database.close());
     },
   });

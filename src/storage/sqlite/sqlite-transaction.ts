@@ -1,8 +1,9 @@
 import { EventValidationError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
 import type { AppendOutcome, TransactionalAppend } from "../types.js";
-import type { SqliteEventTable } from "./sqlite-append.js";
+import type { SqliteEventAppender } from "./sqlite-append.js";
 import type { SqliteDatabase } from "./sqlite-driver.js";
+import type { SqliteEventReader } from "./sqlite-list.js";
 
 /** How often the end of the caller's transaction is looked for (SQLite has no commit hook these drivers expose). */
 const COMMIT_POLL_MS = 5;
@@ -14,7 +15,8 @@ const COMMIT_POLL_MS = 5;
  */
 export function appendInSqliteTransaction(
   database: SqliteDatabase,
-  events: SqliteEventTable,
+  appender: SqliteEventAppender,
+  reader: SqliteEventReader,
   batch: readonly Event[],
   transaction: unknown,
   onCommitted: () => void,
@@ -31,7 +33,7 @@ export function appendInSqliteTransaction(
       "the database is not inside a transaction: run BEGIN first (or emit inside db.transaction(...))",
     );
   }
-  const outcomes: readonly AppendOutcome[] = events.insertAll(batch);
+  const outcomes: readonly AppendOutcome[] = appender.insertAll(batch);
   const lastNew = [...batch].reverse().find((_, index) => outcomes[batch.length - 1 - index] === null);
   if (lastNew === undefined) return { outcomes, committed: Promise.resolve(true) };
   const committed = new Promise<boolean>((resolve) => {
@@ -40,7 +42,7 @@ export function appendInSqliteTransaction(
       let kept = false;
       try {
         ended = !inTransaction(database);
-        if (ended) kept = events.get(lastNew.event_id) !== null;
+        if (ended) kept = reader.get(lastNew.event_id) !== null;
       } catch {
         ended = true; // a closed database: nobody can read the events now
       }
