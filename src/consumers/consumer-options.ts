@@ -4,7 +4,8 @@ import { readOptionValues } from "../errors/read-options.js";
 import type { Event } from "../event/event.js";
 import type { EventTypeFilter } from "../event/event-type.js";
 import { showValue } from "../event/json-value.js";
-import { type EventQuery, isUuid, normalizeEventQuery } from "../event/query.js";
+import { type EventQuery, normalizeEventQuery } from "../event/query.js";
+import { type ReadFrom, readFromOption } from "../event/read-from.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 
 /**
@@ -68,7 +69,7 @@ export interface ConsumeOptions<Filter extends EventTypeFilter = EventTypeFilter
    * Where a name without a checkpoint starts: `"start"` (default: every stored match), `"end"` (only events
    * appended from now on) or an `event_id` (the events after it). Ignored once the name has a checkpoint.
    */
-  readonly from?: "start" | "end" | (string & {}) | undefined;
+  readonly from?: ReadFrom | undefined;
   /** Most events per handler call, 1..10,000. Default 100. */
   readonly batchSize?: number | undefined;
   /** Lease duration in ms, at least 1,000: how long a standby waits after the active instance dies. Default 10,000. */
@@ -94,7 +95,7 @@ export interface ConsumerSettings {
   readonly name: string;
   readonly handler: ConsumerHandler;
   readonly query: Omit<NormalizedEventQuery, "limit">;
-  readonly from: "start" | "end" | string;
+  readonly from: ReadFrom;
   readonly batchSize: number;
   readonly leaseMs: number;
   readonly attempts: number;
@@ -114,17 +115,18 @@ export const DEFAULT_BATCH_SIZE = 100;
 export const DEFAULT_LEASE_MS = 10_000;
 export const DEFAULT_RETRY = Object.freeze({ attempts: 5, initialDelayMs: 200, maxDelayMs: 10_000 });
 
-const OPTION_KEYS: OptionKeys<ConsumeOptions> = {
+/** The options of a durable reader that `forwardEvents` passes on to `consume` as they are. */
+export const DURABLE_READER_OPTION_KEYS: OptionKeys<Omit<ConsumeOptions, "handlerTimeoutMs">> = {
   query: true,
   from: true,
   batchSize: true,
   leaseMs: true,
   retry: true,
   onFailure: true,
-  handlerTimeoutMs: true,
   signal: true,
   onGap: true,
 };
+const OPTION_KEYS: OptionKeys<ConsumeOptions> = { ...DURABLE_READER_OPTION_KEYS, handlerTimeoutMs: true };
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const RETRY_KEYS = new Set(["attempts", "initialDelayMs", "maxDelayMs"]);
@@ -166,7 +168,7 @@ export function readConsumerSettings(name: unknown, handler: unknown, options: u
     name: name as string,
     handler: handler as ConsumerHandler,
     query: readQuery(input.query, issues),
-    from: readFrom(input.from, issues),
+    from: readFromOption(input.from, "start", issues),
     batchSize: readInteger(input.batchSize, "batchSize", DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE, issues),
     leaseMs: readInteger(input.leaseMs, "leaseMs", DEFAULT_LEASE_MS, MIN_LEASE_MS, MAX_DELAY_MS, issues),
     ...retry,
@@ -207,14 +209,6 @@ function readQuery(value: unknown, issues: ValidationIssue[]): Omit<NormalizedEv
     }
     return {};
   }
-}
-
-function readFrom(value: unknown, issues: ValidationIssue[]): string {
-  if (value === undefined) return "start";
-  if (value === "start" || value === "end") return value;
-  if (isUuid(value)) return value.toLowerCase();
-  issues.push({ path: ["from"], message: `must be "start", "end" or an event_id (a UUID), got ${showValue(value)}` });
-  return "start";
 }
 
 function readRetry(

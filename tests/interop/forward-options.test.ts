@@ -77,6 +77,27 @@ describe("forwardEvents", () => {
     await bus.close();
   });
 
+  it("takes every option of consume but handlerTimeoutMs, and checks them as consume does", async () => {
+    const bus = new EventBus();
+    const { sink } = memorySink();
+    const controller = new AbortController();
+    const forwarder = forwardEvents(bus, sink, {
+      name: "all-options",
+      query: { event_type: "deal.created" },
+      from: "end",
+      batchSize: 10,
+      leaseMs: 5_000,
+      retry: { attempts: 2 },
+      onFailure: "skip",
+      signal: controller.signal,
+      onGap: "oldest",
+    });
+    expect(() => forwardEvents(bus, sink, { name: "x", handlerTimeoutMs: 10 } as never)).toThrow(/handlerTimeoutMs/);
+    expect(() => forwardEvents(bus, sink, { name: "x", from: "beginning" })).toThrow(/from: must be "start", "end"/);
+    await forwarder.stop();
+    await bus.close();
+  });
+
   it("refuses bad options naming each", () => {
     const bus = new EventBus();
     const { sink } = memorySink();

@@ -1,6 +1,10 @@
 import type { EventBus } from "../../bus/event-bus.js";
 import type { Consumer } from "../../consumers/consumer.js";
-import type { ConsumeOptions, ConsumerRetryOptions } from "../../consumers/consumer-options.js";
+import {
+  type ConsumeOptions,
+  type ConsumerRetryOptions,
+  DURABLE_READER_OPTION_KEYS,
+} from "../../consumers/consumer-options.js";
 import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
 import type { Event } from "../../event/event.js";
@@ -79,14 +83,7 @@ const OPTION_KEYS: OptionKeys<ForwardEventsOptions> = {
   format: true,
   source: true,
   sendTimeoutMs: true,
-  query: true,
-  from: true,
-  batchSize: true,
-  leaseMs: true,
-  retry: true,
-  onFailure: true,
-  signal: true,
-  onGap: true,
+  ...DURABLE_READER_OPTION_KEYS,
 };
 /**
  * A broker outage should pause forwarding, not fail it: about 80 minutes of retries (5 s apart at most) before the
