@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { WireEvent } from "../../../src/http/viewer/client/api.js";
 import { roundSeries } from "../../../src/http/viewer/client/timeline-chart.js";
 import { apiQuery, filterLink, readState, sameFilters, searchOf } from "../../../src/http/viewer/client/url-state.js";
+import type { JsonObject } from "../../../src/index.js";
 
-const round = (payload: Record<string, unknown>): WireEvent => ({
+const round = (payload: JsonObject): WireEvent => ({
   event_id: "00000000-0000-4000-8000-000000000001",
   event_type: "negotiation.round",
   timestamp: "2026-11-24T10:00:00.000Z",

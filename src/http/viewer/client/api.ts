@@ -1,16 +1,8 @@
-/** An event as `GET {base}` sends it (DESIGN section 3). */
-export interface WireEvent {
-  readonly event_id: string;
-  readonly event_type: string;
-  readonly timestamp: string;
-  readonly flow_id: string;
-  readonly flow_type: string;
-  readonly proposal_id: string;
-  readonly deal_id: string;
-  readonly session_id: string;
-  readonly payload: Readonly<Record<string, unknown>>;
-  readonly metadata: Readonly<Record<string, unknown>>;
-}
+// Type-only, so the browser bundle never loads it: the build transpiles each file alone and drops the import.
+import type { Event } from "../../../event/event.js";
+
+/** An event as `GET {base}` sends it: the library's own `Event`, as JSON. */
+export type WireEvent = Event;
 
 export interface EventsPage {
   readonly events: readonly WireEvent[];
