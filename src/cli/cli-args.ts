@@ -64,6 +64,13 @@ export function stringFlag(args: ParsedArgs, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** Refuses two flags given together; `instead` tells the user what to do (`"page one way at a time"`). */
+export function refuseTogether(args: ParsedArgs, first: string, second: string, instead: string): void {
+  if (args.values[first] !== undefined && args.values[second] !== undefined) {
+    throw new UsageError(`--${second}`, `cannot be used with --${first}; ${instead}`);
+  }
+}
+
 /** Every value of a repeatable string flag, comma lists split (`--type a,b --type c`). */
 export function listFlag(args: ParsedArgs, name: string): string[] {
   const value = args.values[name];

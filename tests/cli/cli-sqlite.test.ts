@@ -88,6 +88,14 @@ describe("help and usage errors", () => {
         ["list", "--after", "a", "--before", "b", "--store", store],
         /^ad-seller-events list: --before: cannot be used with --after/,
       ],
+      [
+        ["tail", "--since", "2026-11-24T00:00:00Z", "--after", "a", "--store", store],
+        /^ad-seller-events tail: --since: cannot be used with --after; the tail starts at one of them$/,
+      ],
+      [
+        ["prune", "--older-than", "30d", "--before", "2026-11-24T00:00:00Z", "--store", store],
+        /^ad-seller-events prune: --older-than: cannot be used with --before; give one of them$/,
+      ],
       [["list"], /^ad-seller-events list: --store: name the store, e\.g\. --store sqlite:/],
       [["list", "--store", "mysql://x"], /^ad-seller-events list: --store: "mysql:\/\/x" is not a store URL/],
       [["list", "--store", "memory:"], /^ad-seller-events list: --store: memory: holds nothing outside this process/],

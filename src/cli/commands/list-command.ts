@@ -1,5 +1,5 @@
 import type { Event } from "../../event/event.js";
-import { integerFlag, stringFlag, UsageError } from "../cli-args.js";
+import { integerFlag, refuseTogether, stringFlag } from "../cli-args.js";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
 import { eventLine } from "../event-lines.js";
@@ -25,12 +25,10 @@ export const listCommand: Command = {
   ],
   async run(context) {
     const { args } = context;
+    refuseTogether(args, "after", "before", "page one way at a time");
     const limit = integerFlag(args, "limit", 1, 1000);
     const after = stringFlag(args, "after");
     const before = stringFlag(args, "before");
-    if (after !== undefined && before !== undefined) {
-      throw new UsageError("--before", "cannot be used with --after; page one way at a time");
-    }
     const query = {
       ...queryFromFlags(args),
       ...(limit === undefined ? {} : { limit }),

@@ -7,7 +7,7 @@ import {
   typesMatching,
 } from "../../event/event-type.js";
 import { normalizeTimestamp } from "../../event/timestamp.js";
-import { booleanFlag, listFlag, type ParsedArgs, stringFlag, UsageError } from "../cli-args.js";
+import { booleanFlag, listFlag, type ParsedArgs, refuseTogether, stringFlag, UsageError } from "../cli-args.js";
 import type { Command, CommandContext } from "../command.js";
 import { EXIT_FAILURE, EXIT_OK } from "../command.js";
 import { countMatches } from "../event-walk.js";
@@ -110,11 +110,9 @@ async function deleteEvents(
 }
 
 function readBefore(args: ParsedArgs): string {
+  refuseTogether(args, "before", "older-than", "give one of them");
   const before = stringFlag(args, "before");
   const age = stringFlag(args, "older-than");
-  if (before !== undefined && age !== undefined) {
-    throw new UsageError("--older-than", "cannot be used with --before; give one of them");
-  }
   if (before !== undefined) {
     const timestamp = normalizeTimestamp(before);
     if (timestamp === null) throw new UsageError("--before", `must be an ISO-8601 time, got "${before.slice(0, 40)}"`);

@@ -1,6 +1,6 @@
 import { EventGapError } from "../../errors/error-classes.js";
 import { wireJson } from "../../storage/kit/stored-event.js";
-import { stringFlag, UsageError } from "../cli-args.js";
+import { refuseTogether, stringFlag } from "../cli-args.js";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
 import { eventLine } from "../event-lines.js";
@@ -30,11 +30,9 @@ export const tailCommand: Command = {
   ],
   async run(context) {
     const { args, signal } = context;
+    refuseTogether(args, "after", "since", "the tail starts at one of them");
     let after = stringFlag(args, "after");
     const since = stringFlag(args, "since");
-    if (after !== undefined && since !== undefined) {
-      throw new UsageError("--since", "cannot be used with --after; the tail starts at one of them");
-    }
     const bus = await context.openStore({ access: "read" });
     let count = 0;
     try {
