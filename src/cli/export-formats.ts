@@ -1,7 +1,7 @@
+import { toCloudEvent } from "../event/envelopes/cloud-event.js";
+import { toIabEvent } from "../event/envelopes/iab-event.js";
 import type { Event } from "../event/event.js";
 import { exportHeader, exportLine } from "../http/export/export-rows.js";
-import { toCloudEvent } from "../interop/cloudevents/cloud-event.js";
-import { toIabEvent } from "../interop/iab/iab-event.js";
 import { WEBHOOK_CLOUDEVENTS_SOURCE } from "../webhooks/webhook-formats.js";
 
 /** The formats `export` writes. */

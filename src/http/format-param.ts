@@ -1,7 +1,7 @@
 import type { ValidationIssue } from "../errors/error-classes.js";
+import { toIabEvent } from "../event/envelopes/iab-event.js";
 import type { Event } from "../event/event.js";
 import { showValue } from "../event/json-value.js";
-import { toIabEvent } from "../interop/iab/iab-event.js";
 import { readExtraParams } from "./search/extra-params.js";
 
 /** The envelopes `GET {base}` and `GET {base}/stream` serve: the library's own (default) or IAB's canonical one. */

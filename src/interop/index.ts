@@ -5,7 +5,7 @@ export {
   type CloudEventOptions,
   fromCloudEvent,
   toCloudEvent,
-} from "./cloudevents/cloud-event.js";
+} from "../event/envelopes/cloud-event.js";
 export {
   type CloudEventHttpHeaders,
   type CloudEventHttpMessage,
@@ -14,7 +14,8 @@ export {
   MAX_CLOUD_EVENT_BATCH,
   toCloudEventBatch,
   toCloudEventHttp,
-} from "./cloudevents/cloud-event-http.js";
+} from "../event/envelopes/cloud-event-http.js";
+export { fromIabEvent, type IabEvent, toIabEvent } from "../event/envelopes/iab-event.js";
 export {
   type EventSink,
   type ForwardEventsOptions,
@@ -22,4 +23,3 @@ export {
   type ForwardFormat,
   forwardEvents,
 } from "./forwarding/forward-events.js";
-export { fromIabEvent, type IabEvent, toIabEvent } from "./iab/iab-event.js";

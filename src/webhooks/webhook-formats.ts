@@ -1,6 +1,6 @@
+import { toCloudEvent } from "../event/envelopes/cloud-event.js";
+import { toIabEvent } from "../event/envelopes/iab-event.js";
 import type { Event } from "../event/event.js";
-import { toCloudEvent } from "../interop/cloudevents/cloud-event.js";
-import { toIabEvent } from "../interop/iab/iab-event.js";
 import type { WebhookFormat } from "./webhook-subscription.js";
 
 /** Turns an event into a delivery body. */

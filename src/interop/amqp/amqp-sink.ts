@@ -1,8 +1,8 @@
 import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { readOwnFields } from "../../event/envelopes/foreign-event.js";
 import type { Event } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
-import { readOwnFields } from "../foreign-event.js";
 import type { EventSink, ForwardedEvent } from "../forwarding/forward-events.js";
 
 /**

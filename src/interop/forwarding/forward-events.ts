@@ -7,11 +7,11 @@ import {
 } from "../../consumers/consumer-options.js";
 import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { cloudEventOf, readSource } from "../../event/envelopes/cloud-event.js";
+import { readOwnFields } from "../../event/envelopes/foreign-event.js";
+import { toIabEvent } from "../../event/envelopes/iab-event.js";
 import type { Event } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
-import { cloudEventOf, readSource } from "../cloudevents/cloud-event.js";
-import { readOwnFields } from "../foreign-event.js";
-import { toIabEvent } from "../iab/iab-event.js";
 
 /**
  * One event on its way to a broker: the event itself (for subjects, routing keys and message ids) and the message

@@ -2,10 +2,10 @@ import { type Meter, metrics, type Span, SpanKind, type Tracer, trace } from "@o
 import type { EventBus } from "../../bus/event-bus.js";
 import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
+import { readOwnFields } from "../../event/envelopes/foreign-event.js";
 import type { EmitEventInput } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
 import type { EventStorage } from "../../storage/types.js";
-import { readOwnFields } from "../foreign-event.js";
 import { instrumentConsumers } from "./otel-consumers.js";
 import { MESSAGING_SYSTEM, traced } from "./otel-spans.js";
 import { withTraceContext } from "./trace-context.js";

@@ -1,8 +1,8 @@
 import { EventValidationError } from "../../errors/error-classes.js";
-import type { Event } from "../../event/event.js";
-import type { JsonObject, JsonValue } from "../../event/json-value.js";
-import { describeThrown, showValue } from "../../event/json-value.js";
-import { checkEventShape, checkZonedTimestamp, readOwnFields, toValidEvent } from "../foreign-event.js";
+import type { Event } from "../event.js";
+import type { JsonObject, JsonValue } from "../json-value.js";
+import { describeThrown, showValue } from "../json-value.js";
+import { checkEventShape, checkZonedTimestamp, readOwnFields, toValidEvent } from "./foreign-event.js";
 
 /**
  * An event in the IAB Tech Lab agentic-primitives envelope (v0.5.1), the contract buyer and seller agents share:

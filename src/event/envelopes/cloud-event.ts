@@ -1,9 +1,9 @@
 import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
-import type { Event } from "../../event/event.js";
-import type { JsonObject } from "../../event/json-value.js";
-import { showValue } from "../../event/json-value.js";
-import { checkEventShape, checkZonedTimestamp, readOwnFields, toValidEvent } from "../foreign-event.js";
+import type { Event } from "../event.js";
+import type { JsonObject } from "../json-value.js";
+import { showValue } from "../json-value.js";
+import { checkEventShape, checkZonedTimestamp, readOwnFields, toValidEvent } from "./foreign-event.js";
 
 /**
  * A CloudEvents 1.0 event in the JSON format, as `toCloudEvent` writes it: the required context attributes, `time`,

@@ -1,6 +1,6 @@
-import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
-import { type Event, eventSchema, freezeEvent } from "../event/event.js";
-import { describeThrown, showValue } from "../event/json-value.js";
+import { EventValidationError, type ValidationIssue } from "../../errors/error-classes.js";
+import { type Event, eventSchema, freezeEvent } from "../event.js";
+import { describeThrown, showValue } from "../json-value.js";
 
 /** A foreign record's fields as plain values, read once: a throwing getter or a revoked Proxy names the record. */
 export type ForeignFields = Readonly<Record<string, unknown>>;

@@ -1,9 +1,9 @@
 import { EventValidationError } from "../../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../../errors/option-keys.js";
-import type { Event } from "../../event/event.js";
-import { describeThrown, showValue } from "../../event/json-value.js";
-import { readOwnFields } from "../foreign-event.js";
+import type { Event } from "../event.js";
+import { describeThrown, showValue } from "../json-value.js";
 import { type CloudEventOptions, cloudEventOf, fromCloudEvent, readSource } from "./cloud-event.js";
+import { readOwnFields } from "./foreign-event.js";
 
 /**
  * A CloudEvent as an HTTP message: headers (lower-case names) and the body text.
