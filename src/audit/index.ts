@@ -1,5 +1,9 @@
-// The entry `ad-seller-events/audit` (DESIGN section 23): a tamper-evident trail of the store, sealed by a durable
-// consumer into signed, chained digests, and verified against a public key. See docs/audit-trail.md.
+/**
+ * A tamper-evident trail of the store, sealed by a durable consumer into signed, chained digests, and verified
+ * against a public key. See docs/audit-trail.md.
+ *
+ * @module ad-seller-events/audit
+ */
 export type { AuditFinding, AuditFindingKind, AuditReport, AuditSummary, IntervalReport } from "./audit-report.js";
 export { canonicalJson } from "./canonical-json.js";
 export {

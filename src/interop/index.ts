@@ -1,4 +1,8 @@
-// The entry `ad-seller-events/interop` (DESIGN section 22): CloudEvents, the IAB envelope, forwarding to sinks.
+/**
+ * CloudEvents, the IAB envelope, forwarding to sinks.
+ *
+ * @module ad-seller-events/interop
+ */
 export {
   CLOUD_EVENT_EXTENSIONS,
   type CloudEventJson,

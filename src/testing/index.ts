@@ -1,3 +1,8 @@
+/**
+ * Test helpers: `createTestBus`, a test clock, matchers, and the conformance suite every storage adapter passes.
+ *
+ * @module ad-seller-events/testing
+ */
 export type {
   ConformanceDescribe,
   ConformanceExpect,

@@ -1,5 +1,8 @@
-// The entry `ad-seller-events/webhooks` (DESIGN section 21): signed, durable, at-least-once webhook delivery.
-
+/**
+ * Signed, durable, at-least-once webhook delivery.
+ *
+ * @module ad-seller-events/webhooks
+ */
 export {
   type VerifiedWebhook,
   type VerifyWebhookOptions,

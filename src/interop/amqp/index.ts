@@ -1,2 +1,6 @@
-// The entry `ad-seller-events/amqp` (DESIGN section 22): forwarding to RabbitMQ (AMQP 0-9-1).
+/**
+ * Forwarding to RabbitMQ (AMQP 0-9-1).
+ *
+ * @module ad-seller-events/amqp
+ */
 export { type AmqpConfirmChannel, type AmqpSinkOptions, amqpSink } from "./amqp-sink.js";

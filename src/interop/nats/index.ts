@@ -1,4 +1,8 @@
-// The entry `ad-seller-events/nats` (DESIGN section 22): forwarding to NATS JetStream.
+/**
+ * Forwarding to NATS JetStream.
+ *
+ * @module ad-seller-events/nats
+ */
 export {
   type JetStreamPublisher,
   type NatsJetStreamSinkOptions,

@@ -1,3 +1,7 @@
-// The entry `ad-seller-events/otel` (DESIGN section 22): OpenTelemetry traces and metrics for a bus.
+/**
+ * OpenTelemetry traces and metrics for a bus.
+ *
+ * @module ad-seller-events/otel
+ */
 export { MESSAGING_SYSTEM } from "./otel-spans.js";
 export { type OpenTelemetryOptions, withOpenTelemetry } from "./with-open-telemetry.js";

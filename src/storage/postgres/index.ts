@@ -1,3 +1,8 @@
+/**
+ * The store for a fleet: PostgreSQL, with events written in the caller's transaction when asked.
+ *
+ * @module ad-seller-events/postgres
+ */
 export { postgresCheckpointSchemaSql } from "./postgres-checkpoints.js";
 export { DEFAULT_POSTGRES_TIMEOUT_MS, PostgresTimeoutError } from "./postgres-deadline.js";
 export { postgresDigestSchemaSql } from "./postgres-digests.js";

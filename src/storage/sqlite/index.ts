@@ -1,3 +1,8 @@
+/**
+ * The embedded durable store: one SQLite table, through better-sqlite3 or `node:sqlite`.
+ *
+ * @module ad-seller-events/sqlite
+ */
 export { sqliteCheckpointSchemaSql } from "./sqlite-checkpoints.js";
 export { sqliteDigestSchemaSql } from "./sqlite-digests.js";
 export type { SqliteDatabase, SqliteDriverName, SqliteStatement } from "./sqlite-driver.js";
