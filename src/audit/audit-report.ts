@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * const kind: AuditFindingKind = "altered";
+ * const tampered = report.findings.filter((finding) => finding.kind !== "pruned");
  * ```
  */
 export type AuditFindingKind =

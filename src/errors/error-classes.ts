@@ -23,11 +23,6 @@ const CODES = Symbol.for("ad-seller-events.error-codes");
 /**
  * Most issues one error lists; the rest are counted in one closing issue, so an error (and the HTTP `400` built from
  * it) stays a few KB however many values were bad.
- *
- * @example
- * ```ts
- * error.issues.length <= MAX_REPORTED_ISSUES + 1; // true
- * ```
  */
 export const MAX_REPORTED_ISSUES = 20;
 
@@ -267,14 +262,7 @@ export interface RetainedPosition {
   readonly timestamp: string;
 }
 
-/**
- * The first `MAX_REPORTED_ISSUES` issues, plus one that counts the others.
- *
- * @example
- * ```ts
- * const errors = capIssues(issues).map((issue) => ({ loc: ["query", ...issue.path], msg: issue.message }));
- * ```
- */
+/** The first `MAX_REPORTED_ISSUES` issues, plus one that counts the others. */
 export function capIssues(issues: readonly ValidationIssue[]): readonly ValidationIssue[] {
   if (issues.length <= MAX_REPORTED_ISSUES + 1) return issues;
   const more = issues.length - MAX_REPORTED_ISSUES;

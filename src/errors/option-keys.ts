@@ -5,11 +5,6 @@ import { didYouMean } from "./suggestions.js";
 /**
  * Every key of an options interface, as a record so that the compiler refuses a list that misses one (add a new
  * option to its interface and to this record).
- *
- * @example
- * ```ts
- * const KEYS: OptionKeys<MemoryStorageOptions> = { maxEvents: true };
- * ```
  */
 export type OptionKeys<Options> = { readonly [K in keyof Required<Options>]: true };
 
@@ -17,11 +12,6 @@ export type OptionKeys<Options> = { readonly [K in keyof Required<Options>]: tru
  * Refuses an options object that is not a plain object, holds a key outside `allowed` (naming the closest known
  * one: a misspelt `maxPayloadByte` must not be silently ignored) or has a value that throws when read (a getter, a
  * Proxy). Every failure is an `EventValidationError` naming the option, never a raw `TypeError`.
- *
- * @example
- * ```ts
- * checkOptionKeys(options, POSTGRES_OPTION_KEYS, "postgresStorage");
- * ```
  */
 export function checkOptionKeys(options: unknown, allowed: Readonly<Record<string, true>>, where: string): void {
   copyOptions(options, allowed, where);
@@ -30,11 +20,6 @@ export function checkOptionKeys(options: unknown, allowed: Readonly<Record<strin
 /**
  * {@link checkOptionKeys}, then a plain copy holding each option read exactly once (options left `undefined` are
  * left out), so that later reads cannot meet a getter or a Proxy trap.
- *
- * @example
- * ```ts
- * const { path, fsync } = readOptions(options, FILE_OUTBOX_OPTION_KEYS, "fileOutbox");
- * ```
  */
 export function readOptions<Options>(options: Options, allowed: OptionKeys<Options>, where: string): Options {
   return copyOptions(options, allowed, where) as Options;

@@ -4,11 +4,6 @@ import { EventValidationError } from "./error-classes.js";
 /**
  * Reads each known option of `options` once, into a plain record, so that a throwing getter or a Proxy trap becomes
  * an `EventValidationError` naming the option instead of a raw `TypeError` later. Call after `checkOptionKeys`.
- *
- * @example
- * ```ts
- * const { signal, batchSize } = readOptionValues(options, ["signal", "batchSize"]);
- * ```
  */
 export function readOptionValues(options: object, names: readonly string[]): Record<string, unknown> {
   const read: Record<string, unknown> = {};

@@ -43,19 +43,12 @@ export const EventType = {
  *
  * @example
  * ```ts
- * const type: EventType = "deal.created";
+ * await bus.emitEvent({ event_type: EventType.DEAL_CREATED, deal_id: "d-1" }); // the same as "deal.created"
  * ```
  */
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
-/**
- * The group of an event type: the part before the dot (`"deal"` for `"deal.created"`).
- *
- * @example
- * ```ts
- * const group: EventTypeGroup = "negotiation";
- * ```
- */
+/** The group of an event type: the part before the dot (`"deal"` for `"deal.created"`). */
 export type EventTypeGroup = EventType extends `${infer Group}.${string}` ? Group : never;
 
 /**
@@ -63,18 +56,18 @@ export type EventTypeGroup = EventType extends `${infer Group}.${string}` ? Grou
  *
  * @example
  * ```ts
- * const pattern: EventTypePattern = "negotiation.*";
+ * const unsubscribe = bus.subscribe("negotiation.*", (event) => rounds.push(event));
  * ```
  */
 export type EventTypePattern = EventType | `${EventTypeGroup}.*` | "*";
 
 /**
- * What the `event_type` filter of `listEvents` (and later `tail` and `consume`) takes: a type, a pattern, or an array
+ * What the `event_type` filter of `listEvents`, `tail` and `consume` takes: a type, a pattern, or an array
  * mixing both.
  *
  * @example
  * ```ts
- * const filter: EventTypeFilter = ["deal.*", "proposal.accepted"];
+ * const page = await bus.listEvents({ event_type: ["deal.*", "proposal.accepted"], limit: 50 });
  * ```
  */
 export type EventTypeFilter = EventTypePattern | readonly EventTypePattern[];
@@ -82,12 +75,6 @@ export type EventTypeFilter = EventTypePattern | readonly EventTypePattern[];
 /**
  * The event types a pattern (or a union of patterns) stands for: `TypesMatching<"deal.*">` is
  * `"deal.created" | "deal.registered" | "deal.synced"`.
- *
- * @example
- * ```ts
- * type DealType = TypesMatching<"deal.*">;
- * const type: DealType = "deal.synced";
- * ```
  */
 export type TypesMatching<Pattern extends EventTypePattern> = Pattern extends "*"
   ? EventType
@@ -151,11 +138,6 @@ const PATTERNS: ReadonlyMap<string, readonly EventType[]> = (() => {
 /**
  * Every pattern `subscribe`, `listEvents` and `GET /events?event_type=` accept: `"*"`, the seven `"group.*"`, and
  * the 22 types.
- *
- * @example
- * ```ts
- * EVENT_TYPE_PATTERNS.includes("deal.*"); // true
- * ```
  */
 export const EVENT_TYPE_PATTERNS: readonly EventTypePattern[] = Object.freeze([
   ...PATTERNS.keys(),
@@ -164,12 +146,6 @@ export const EVENT_TYPE_PATTERNS: readonly EventTypePattern[] = Object.freeze([
 /**
  * The types a pattern stands for, in catalogue order, or `undefined` when `value` is not a pattern. The one
  * implementation of the pattern language, shared by `subscribe`, `listEvents` and HTTP.
- *
- * @example
- * ```ts
- * typesMatching("deal.*"); // ["deal.created", "deal.registered", "deal.synced"]
- * typesMatching("deals.*"); // undefined
- * ```
  */
 export function typesMatching(value: unknown): readonly EventType[] | undefined {
   return typeof value === "string" ? PATTERNS.get(value) : undefined;
@@ -178,11 +154,6 @@ export function typesMatching(value: unknown): readonly EventType[] | undefined 
 /**
  * Why `value` is not a type or pattern, with the closest one when it looks like a typo, but never the whole
  * catalogue: that would be repeated for every bad value of a list.
- *
- * @example
- * ```ts
- * describeBadPattern("deal.create"); // '"deal.create" is not an event type or pattern; did you mean "deal.created"?'
- * ```
  */
 export function describeBadPattern(value: unknown): string {
   const hint =

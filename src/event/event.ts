@@ -9,33 +9,12 @@ import {
 } from "./json-value.js";
 import { normalizeTimestamp } from "./timestamp.js";
 
-/**
- * Default cap on the serialised size of `payload` and of `metadata`, each: 64 KiB.
- *
- * @example
- * ```ts
- * new EventBus({ maxPayloadBytes: 4 * DEFAULT_MAX_PAYLOAD_BYTES });
- * ```
- */
+/** Default cap on the serialised size of `payload` and of `metadata`, each: 64 KiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
-/**
- * Longest accepted `flow_id`, `flow_type`, `proposal_id`, `deal_id` or `session_id`.
- *
- * @example
- * ```ts
- * const dealId = externalId.slice(0, MAX_ID_LENGTH);
- * ```
- */
+/** Longest accepted `flow_id`, `flow_type`, `proposal_id`, `deal_id` or `session_id`. */
 export const MAX_ID_LENGTH = 256;
 
-/**
- * The correlation fields every event carries, `""` when not set.
- *
- * @example
- * ```ts
- * const ids = CORRELATION_FIELDS.map((field) => event[field]);
- * ```
- */
+/** The correlation fields every event carries, `""` when not set. */
 export const CORRELATION_FIELDS = ["flow_id", "flow_type", "proposal_id", "deal_id", "session_id"] as const;
 /**
  * Every field of an event, in wire order.
@@ -54,14 +33,7 @@ export const EVENT_FIELDS = [
   "metadata",
 ] as const;
 
-/**
- * One of the correlation fields, usable as a `listEvents` filter.
- *
- * @example
- * ```ts
- * const field: CorrelationField = "session_id";
- * ```
- */
+/** One of the correlation fields, usable as a `listEvents` filter. */
 export type CorrelationField = (typeof CORRELATION_FIELDS)[number];
 
 const correlationId = z

@@ -5,7 +5,8 @@ import type { ValidationIssue } from "../errors/error-classes.js";
  *
  * @example
  * ```ts
- * const value: JsonValue = { lines: [{ cpm: 12.5, booked: true }] };
+ * const round: JsonValue | undefined = event.payload.round;
+ * if (typeof round === "number") rounds.push(round);
  * ```
  */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -15,7 +16,9 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
  *
  * @example
  * ```ts
- * const payload: JsonObject = { round: 2, counter_cpm: 11 };
+ * function cpmOf(payload: JsonObject): number | undefined {
+ *   return typeof payload.cpm === "number" ? payload.cpm : undefined;
+ * }
  * ```
  */
 export type JsonObject = { readonly [key: string]: JsonValue };

@@ -11,14 +11,7 @@ import {
 } from "./event-type.js";
 import type { JsonObject } from "./json-value.js";
 
-/**
- * A zod schema (zod 4 classic or mini) for one event type's payload; its output must be a JSON object.
- *
- * @example
- * ```ts
- * const roundPayload: PayloadSchema = z.object({ round: z.number().int().positive() });
- * ```
- */
+/** A zod schema (zod 4 classic or mini) for one event type's payload; its output must be a JSON object. */
 export type PayloadSchema = z.core.$ZodType<Readonly<Record<string, unknown>>>;
 
 /**
@@ -35,24 +28,10 @@ export type PayloadSchema = z.core.$ZodType<Readonly<Record<string, unknown>>>;
  */
 export type PayloadSchemas = { readonly [Type in EventType]?: PayloadSchema };
 
-/**
- * The catalogue of a bus without `payloads`: every type keeps `JsonObject`.
- *
- * @example
- * ```ts
- * const bus: EventBus<NoPayloadSchemas> = new EventBus();
- * ```
- */
+/** The catalogue of a bus without `payloads`: every type keeps `JsonObject`. */
 export type NoPayloadSchemas = Record<never, never>;
 
-/**
- * A value as the bus hands it out: deeply read-only, as it is deeply frozen at run time.
- *
- * @example
- * ```ts
- * const payload: Frozen<{ lines: { cpm: number }[] }> = event.payload;
- * ```
- */
+/** A value as the bus hands it out: deeply read-only, as it is deeply frozen at run time. */
 export type Frozen<Value> = Value extends readonly (infer Item)[]
   ? readonly Frozen<Item>[]
   : Value extends object
@@ -86,14 +65,7 @@ export type PayloadSchemaOf<Schemas, Type extends EventType> = Type extends Even
 export type PayloadOf<Schemas, Type extends EventType> =
   PayloadSchemaOf<Schemas, Type> extends infer Schema extends z.core.$ZodType ? Frozen<z.output<Schema>> : JsonObject;
 
-/**
- * What `emitEvent` accepts as the payload of `Type`: the schema's input, or any JSON object.
- *
- * @example
- * ```ts
- * const payload: PayloadInputOf<typeof payloads, "deal.created"> = { cpm: 12, currency: "EUR" };
- * ```
- */
+/** What `emitEvent` accepts as the payload of `Type`: the schema's input, or any JSON object. */
 export type PayloadInputOf<Schemas, Type extends EventType> =
   PayloadSchemaOf<Schemas, Type> extends infer Schema extends z.core.$ZodType
     ? z.input<Schema>

@@ -6,13 +6,6 @@ const ISO_TIMESTAMP =
  * `null` when it is not one. Input without a zone, like the Python service's naive UTC
  * (`2026-11-24T10:15:30.123456`), is read as UTC; a date alone means its midnight UTC; digits past the
  * millisecond are truncated. A `Date` is accepted when valid.
- *
- * @example
- * ```ts
- * normalizeTimestamp("2026-11-24T10:15:30.123456"); // "2026-11-24T10:15:30.123Z"
- * normalizeTimestamp("2026-11-24T12:15:30+02:00"); // "2026-11-24T10:15:30.000Z"
- * normalizeTimestamp("yesterday"); // null
- * ```
  */
 export function normalizeTimestamp(input: unknown): string | null {
   if (typeof input === "object" && input !== null) return dateMillis(input);

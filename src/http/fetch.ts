@@ -15,9 +15,9 @@ import { streamToReadable } from "./sse/stream-transports.js";
 export type EventsFetchHandler = (request: Request) => Promise<Response>;
 
 /**
- * Serves `GET {basePath}`, `GET {basePath}/stream` (server-sent events), `GET {basePath}/{event_id}` (default
- * `/events`) and, with `viewer: true`, the page at `{basePath}/ui` to any fetch-style runtime: Hono,
- * Next.js route handlers, Bun, Deno, Cloudflare Workers. `basePath` is matched against the whole URL path, and
+ * Serves `GET {basePath}` (default `/events`; `q` searches), `/{event_id}`, `/stream` (server-sent events), `/export`
+ * (CSV, JSON Lines) and `/summary`, and, with `viewer: true`, the page at `{basePath}/ui` to any fetch-style runtime:
+ * Hono, Next.js route handlers, Bun, Deno, Cloudflare Workers. `basePath` is matched against the whole URL path, and
  * any other path gets a `404` problem document.
  *
  * @example

@@ -41,9 +41,9 @@ export interface KoaContextLike {
 export type EventsKoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
 
 /**
- * Serves `GET {basePath}`, `GET {basePath}/stream` (server-sent events), `GET {basePath}/{event_id}` (default
- * `/events`) and, with `viewer: true`, the page at `{basePath}/ui` in a Koa 3 app; other paths go on
- * to `next()`. Koa sends `HEAD` answers without their body.
+ * Serves `GET {basePath}` (default `/events`; `q` searches), `/{event_id}`, `/stream` (server-sent events), `/export`
+ * (CSV, JSON Lines) and `/summary`, and, with `viewer: true`, the page at `{basePath}/ui` in a Koa 3 app; other
+ * paths go on to `next()`. Koa sends `HEAD` answers without their body.
  *
  * @example
  * ```ts

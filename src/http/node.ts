@@ -21,10 +21,10 @@ export type EventsNodeHandler = (
 ) => Promise<void>;
 
 /**
- * Serves `GET {basePath}`, `GET {basePath}/stream` (server-sent events), `GET {basePath}/{event_id}` (default
- * `/events`) and, with `viewer: true`, the page at `{basePath}/ui` from `req.url`, which Express and
- * Connect make relative to the mount path: `app.use("/api", handler)` serves `/api/events`. Other paths go to
- * `next()`, or get a `404` when there is no `next`.
+ * Serves `GET {basePath}` (default `/events`; `q` searches), `/{event_id}`, `/stream` (server-sent events), `/export`
+ * (CSV, JSON Lines) and `/summary`, and, with `viewer: true`, the page at `{basePath}/ui`, from `req.url`, which
+ * Express and Connect make relative to the mount path: `app.use("/api", handler)` serves `/api/events`. Other paths
+ * go to `next()`, or get a `404` when there is no `next`.
  *
  * @example
  * ```ts
