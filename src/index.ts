@@ -1,5 +1,6 @@
 // The entry an application imports: the bus, the event model, the errors and the in-memory store.
 // Adapter authors import from `ad-seller-events/storage`; tests/exports.test.ts lists every name.
+export type { BusErrorReport } from "./bus/bus-errors.js";
 export type { EventBusOptions } from "./bus/event-bus.js";
 export { EventBus } from "./bus/event-bus.js";
 export type { ScopeContext } from "./bus/event-scope.js";
