@@ -214,6 +214,9 @@ describe("the bus-level onError", () => {
       const bus = await busFor(scenario, (report) => reports.push(report), own);
       const happened = await scenario.start(bus, own);
       await waitFor(`the ${scenario.source} per-call onError`, async () => calls.length >= 2 && (await happened()));
+      const first = calls[0]?.[0] as { error?: unknown } | undefined;
+      // Each call keeps its own signature: the error first, or (webhooks) a report holding it.
+      expect(scenario.source === "webhook" ? first?.error : first).toBeInstanceOf(Error);
       expect(reports.filter((report) => report.source === scenario.source)).toEqual([]);
     });
   }
