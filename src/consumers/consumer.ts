@@ -361,7 +361,8 @@ export class Consumer {
 
   private record(error: unknown, event?: Event): void {
     this.lastError = errorText(error);
-    this.host.report(error, event);
+    // What fails while stopping on purpose (a handler cut short, the lease release) is kept, not reported.
+    if (!this.halt.signal.aborted) this.host.report(error, event);
   }
 
   private async pauseAfter(error: unknown, signal: AbortSignal, failures = 1): Promise<void> {

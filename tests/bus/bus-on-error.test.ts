@@ -266,5 +266,8 @@ describe("the bus-level onError", () => {
     const bus = new EventBus();
     cleanups.push(() => bus.close());
     expect(() => bus.consume("c", () => {}, { onError: 1 as never })).toThrow(/onError: must be a function/);
+    const sink = { send: async () => {} };
+    expect(() => forwardEvents(bus, sink, { name: "f", onError: 1 as never })).toThrow(/onError: must be a function/);
+    expect(() => fileOutbox({ path: "x.jsonl", onError: 1 as never })).toThrow(/onError: must be a function/);
   });
 });
