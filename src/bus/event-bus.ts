@@ -194,8 +194,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * Every matching event appended by any process sharing the store, live: catches up from `after` (or `since`, or
    * the current end), then waits for new events. Each event comes once, in the store's append order, typed like
    * `listEvents` results. Ends when `signal` aborts, the loop breaks, or the bus closes; store outages are retried
-   * and reported to `onError`. Throws `EventValidationError` at once for a bad query or option; an unknown `after`
-   * rejects the first step.
+   * and reported to its `onError` (else the bus's). Throws `EventValidationError` at once for a bad query or option;
+   * an unknown `after` rejects the first step.
    *
    * @example
    * ```ts
