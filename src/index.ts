@@ -5,6 +5,7 @@
  * @module ad-seller-events
  */
 // tests/exports.test.ts lists every name, so that a new one is a decision.
+export type { BusErrorReport } from "./bus/bus-errors.js";
 export type { EventBusOptions } from "./bus/event-bus.js";
 export { EventBus } from "./bus/event-bus.js";
 export type { ScopeContext } from "./bus/event-scope.js";

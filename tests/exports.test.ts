@@ -27,6 +27,7 @@ const EXPECTED: Record<string, { source: string; values: string[]; types: string
       "memoryStorage",
     ],
     types: [
+      "BusErrorReport",
       "ConsumeOptions",
       "ConsumerGap",
       "ConsumerHandler",
@@ -340,6 +341,7 @@ describe("public surface", () => {
 
   it("keeps the root entry an application's size", () => {
     const { values, types } = EXPECTED["."] as { values: string[]; types: string[] };
-    expect(values.length + types.length).toBeLessThanOrEqual(47);
+    // 48: `BusErrorReport` joined for `new EventBus({ onError })` (DESIGN §18), the one name such a handler is typed by.
+    expect(values.length + types.length).toBeLessThanOrEqual(48);
   });
 });

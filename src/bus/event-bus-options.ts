@@ -5,6 +5,7 @@ import type { EventType } from "../event/event-type.js";
 import { describeThrown, showValue } from "../event/json-value.js";
 import type { NoPayloadSchemas, PayloadSchemas } from "../event/payload-schemas.js";
 import type { EventStorage } from "../storage/types.js";
+import type { BusErrorReport } from "./bus-errors.js";
 import type { EventOutbox } from "./write/outbox-contract.js";
 
 /**
@@ -24,7 +25,14 @@ export interface EventBusOptions<Schemas extends PayloadSchemas = NoPayloadSchem
   readonly now?: (() => Date | string | number) | undefined;
   /** Makes `event_id`s; must return UUIDs. Default: `crypto.randomUUID`. */
   readonly generateId?: (() => string) | undefined;
-  /** Receives what a listener throws or rejects with. Default: `console.error`. */
+  /**
+   * Receives every error the library would otherwise swallow, as `{ source, error, event? }`: failed listeners,
+   * tail and consumer outages, outbox trouble, HTTP handler failures, webhook and forwarding problems. A per-call
+   * `onError` (of `tail`, `consume`, `fileOutbox`, the HTTP handlers, webhooks, `forwardEvents`) takes precedence for
+   * its call. Default: none; the first error of each source is then written as one `console.warn` line.
+   */
+  readonly onError?: ((report: BusErrorReport) => void) | undefined;
+  /** Receives what a listener throws or rejects with, before `onError` would. Default: `onError`. */
   readonly onListenerError?: ((error: unknown, event: Event) => void) | undefined;
   /** Cap on the serialised size of `payload` and of `metadata`, each, in bytes. Default: 65536. */
   readonly maxPayloadBytes?: number | undefined;
@@ -47,6 +55,7 @@ const EVENT_BUS_OPTION_KEYS: OptionKeys<EventBusOptions> = {
   closeStorage: true,
   now: true,
   generateId: true,
+  onError: true,
   onListenerError: true,
   maxPayloadBytes: true,
   payloads: true,
@@ -71,7 +80,7 @@ export function readEventBusOptions(given: EventBusOptions): EventBusOptions {
       }
     }
   }
-  for (const name of ["now", "generateId", "onListenerError"] as const) {
+  for (const name of ["now", "generateId", "onError", "onListenerError"] as const) {
     const value = options[name];
     if (value !== undefined && typeof value !== "function") {
       throw EventValidationError.forField(name, `must be a function, got ${typeof value}`);

@@ -1,32 +1,27 @@
-import { Consumer } from "../consumers/consumer.js";
-import { type ConsumeOptions, type ConsumerHandler, readConsumerSettings } from "../consumers/consumer-options.js";
-import { DEFAULT_MAX_PAYLOAD_BYTES, type EmitEventInput, type Event } from "../event/event.js";
+import type { Consumer } from "../consumers/consumer.js";
+import type { ConsumeOptions, ConsumerHandler } from "../consumers/consumer-options.js";
+import type { EmitEventInput, Event } from "../event/event.js";
 import type { EventType, EventTypeFilter, EventTypePattern } from "../event/event-type.js";
 import { randomFlowId } from "../event/flow-id.js";
-import {
-  type EmitInputOf,
-  type EventOf,
-  type EventsMatching,
-  type NoPayloadSchemas,
-  type PayloadOf,
-  type PayloadSchemas,
-  readPayloadSchemas,
+import type {
+  EmitInputOf,
+  EventOf,
+  EventsMatching,
+  NoPayloadSchemas,
+  PayloadOf,
+  PayloadSchemas,
 } from "../event/payload-schemas.js";
 import type { EventQuery } from "../event/query.js";
 import { LiveDelivery } from "../live/live-delivery.js";
 import type { TailOptions, TailQuery } from "../live/tail-query.js";
-import { closedError } from "../storage/kit/store-errors.js";
-import { memoryStorage } from "../storage/memory/memory-storage.js";
 import type { EventStorage } from "../storage/types.js";
-import { type EventBusOptions, readEventBusOptions } from "./event-bus-options.js";
+import { assembleBus, type BusParts, shutDown, startConsumer } from "./bus-parts.js";
+import type { EventBusOptions } from "./event-bus-options.js";
 import { bindContext, EventScope, type ScopeContext } from "./event-scope.js";
 import type { EventJsonPage, EventPage } from "./read/event-page.js";
-import { EventReader } from "./read/event-reader.js";
-import { type EventListener, type SubscribeOptions, SubscriptionRegistry } from "./subscriptions.js";
-import { type EmitOptions, emitInTransaction, readEmitTransaction } from "./write/emit-transaction.js";
-import { EventWriter } from "./write/event-writer.js";
-import { settleDuplicate } from "./write/idempotency.js";
-import { type EventOutbox, type OutboxStatus, storageSink } from "./write/outbox-contract.js";
+import type { EventListener, SubscribeOptions } from "./subscriptions.js";
+import type { EmitOptions } from "./write/emit-transaction.js";
+import type { OutboxStatus } from "./write/outbox-contract.js";
 
 export type { EventBusOptions };
 
@@ -45,50 +40,14 @@ export type { EventBusOptions };
 export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   /** The storage this bus reads and writes. */
   readonly storage: EventStorage;
-  private readonly ownsStorage: boolean;
-  private readonly writer: EventWriter;
-  private readonly reader: EventReader;
-  private readonly subscriptions: SubscriptionRegistry;
+  private readonly parts: BusParts;
   /** Makes the `flow_id` of a scope that binds none; `createTestBus` replaces it with a counter. */
   protected newFlowId: () => string = randomFlowId;
-  private readonly outbox: EventOutbox | undefined;
-  private readonly consumers = new Set<Consumer>();
-  private inFlight = 0;
-  private drained: (() => void) | undefined;
-  private closed = false;
-  /** Delivers an event written in a caller's transaction once it committed, unless the bus closed meanwhile. */
-  private readonly deliverCommitted = (event: Event) => !this.closed && this.subscriptions.deliver(event);
   private live: LiveDelivery | undefined;
 
-  constructor(given: EventBusOptions<Schemas> = {}) {
-    // Each option is read once into a plain copy, so a throwing getter or Proxy names the option.
-    const options = readEventBusOptions(given as EventBusOptions) as EventBusOptions<Schemas>;
-    this.storage = options.storage ?? memoryStorage();
-    this.ownsStorage = options.storage === undefined || options.closeStorage === true;
-    this.outbox = options.outbox;
-    this.reader = new EventReader(this.storage);
-    this.writer = new EventWriter(this.storage, {
-      now: options.now,
-      generateId: options.generateId,
-      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      payloadSchemas: readPayloadSchemas(options.payloads),
-      outbox: this.outbox,
-    });
-    const onListenerError = options.onListenerError ?? reportListenerError;
-    this.subscriptions = new SubscriptionRegistry((error, event) => {
-      try {
-        (onListenerError as (error: unknown, event: Event) => void)(error, event);
-      } catch (secondary) {
-        reportListenerError(secondary, event);
-      }
-    });
-    this.outbox?.attach(
-      storageSink(
-        this.storage,
-        (event) => this.subscriptions.deliver(event),
-        () => this.writer.storeAnswered(),
-      ),
-    );
+  constructor(options: EventBusOptions<Schemas> = {}) {
+    this.parts = assembleBus(this, options as EventBusOptions);
+    this.storage = this.parts.storage;
   }
 
   /**
@@ -107,35 +66,11 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * });
    * ```
    */
-  async emitEvent<Type extends EventType>(
+  emitEvent<Type extends EventType>(
     input: EmitInputOf<Schemas, Type>,
     options?: EmitOptions,
   ): Promise<EventOf<Schemas, Type>> {
-    // Inlined rather than routed through `track`: emit is the hot path and every async layer costs a promise.
-    if (this.closed) throw closedError("the event bus");
-    const transaction = readEmitTransaction(options, "emitEvent");
-    this.inFlight++;
-    try {
-      if (transaction !== undefined) {
-        const [stored] = await emitInTransaction(
-          this.writer,
-          [input as EmitEventInput],
-          transaction,
-          this.deliverCommitted,
-        );
-        return stored as EventOf<Schemas, Type>;
-      }
-      const { event, timestampGiven } = this.writer.build(input);
-      const outcomes = await this.writer.append([event]);
-      // Undefined: the store failed and the outbox holds the event; subscribers hear of it once replay stores it.
-      if (outcomes === undefined) return event as EventOf<Schemas, Type>;
-      const [existing] = outcomes;
-      if (existing) return settleDuplicate(existing, event, timestampGiven) as EventOf<Schemas, Type>;
-      this.subscriptions.deliver(event);
-      return event as EventOf<Schemas, Type>;
-    } finally {
-      if (--this.inFlight === 0) this.drained?.();
-    }
+    return this.parts.emitter.emit(input as EmitEventInput, options) as Promise<EventOf<Schemas, Type>>;
   }
 
   /**
@@ -153,27 +88,16 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ]);
    * ```
    */
-  async emitEvents<const Types extends readonly EventType[]>(
+  emitEvents<const Types extends readonly EventType[]>(
     inputs: {
       readonly [Index in keyof Types]: EmitInputOf<Schemas, Types[Index]>;
     },
     options?: EmitOptions,
   ): Promise<{ -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]> }> {
-    if (this.closed) throw closedError("the event bus");
-    const transaction = readEmitTransaction(options, "emitEvents");
-    this.inFlight++;
-    try {
-      const list = inputs as unknown as readonly EmitEventInput[];
-      const emitted =
-        transaction === undefined
-          ? await this.writer.emitBatch(list, (event) => this.subscriptions.deliver(event))
-          : await emitInTransaction(this.writer, list, transaction, this.deliverCommitted);
-      return emitted as {
-        -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]>;
-      };
-    } finally {
-      if (--this.inFlight === 0) this.drained?.();
-    }
+    const list = inputs as unknown as readonly EmitEventInput[];
+    return this.parts.emitter.emitMany(list, options) as Promise<{
+      -readonly [Index in keyof Types]: EventOf<Schemas, Types[Index]>;
+    }>;
   }
 
   /**
@@ -203,7 +127,9 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
   listEventsPage<const Filter extends EventTypeFilter = "*">(
     query: EventQuery<Filter> = {},
   ): Promise<EventPage<EventsMatching<Schemas, Filter>>> {
-    return this.track(() => this.reader.listPage(query)) as Promise<EventPage<EventsMatching<Schemas, Filter>>>;
+    return this.parts.gate.track(() => this.parts.reader.listPage(query)) as Promise<
+      EventPage<EventsMatching<Schemas, Filter>>
+    >;
   }
 
   /**
@@ -215,7 +141,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   getEvent(eventId: string): Promise<EventOf<Schemas> | null> {
-    return this.track(() => this.reader.get(eventId)) as Promise<EventOf<Schemas> | null>;
+    return this.parts.gate.track(() => this.parts.reader.get(eventId)) as Promise<EventOf<Schemas> | null>;
   }
 
   /**
@@ -230,7 +156,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   listEventsJsonPage(query: EventQuery = {}): Promise<EventJsonPage> {
-    return this.track(() => this.reader.jsonPage(query));
+    return this.parts.gate.track(() => this.parts.reader.jsonPage(query));
   }
 
   /**
@@ -242,7 +168,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   getEventJson(eventId: string): Promise<string | null> {
-    return this.track(() => this.reader.getJson(eventId));
+    return this.parts.gate.track(() => this.parts.reader.getJson(eventId));
   }
 
   /**
@@ -261,15 +187,15 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     listener: EventListener<EventOf<Schemas, Pattern>>,
     options?: SubscribeOptions,
   ): () => void {
-    return this.subscriptions.add(pattern, listener as EventListener, options);
+    return this.parts.subscriptions.add(pattern, listener as EventListener, options);
   }
 
   /**
    * Every matching event appended by any process sharing the store, live: catches up from `after` (or `since`, or
    * the current end), then waits for new events. Each event comes once, in the store's append order, typed like
    * `listEvents` results. Ends when `signal` aborts, the loop breaks, or the bus closes; store outages are retried
-   * and reported to `onError`. Throws `EventValidationError` at once for a bad query or option; an unknown `after`
-   * rejects the first step.
+   * and reported to its `onError` (else the bus's). Throws `EventValidationError` at once for a bad query or option;
+   * an unknown `after` rejects the first step.
    *
    * @example
    * ```ts
@@ -283,8 +209,8 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     query: TailQuery<Filter> = {},
     options: TailOptions = {},
   ): AsyncIterableIterator<EventsMatching<Schemas, Filter>> {
-    if (this.closed) throw closedError("the event bus");
-    this.live ??= new LiveDelivery(this.storage);
+    this.parts.gate.check();
+    this.live ??= new LiveDelivery(this.storage, this.parts.reporter);
     return this.live.tail(query, options) as AsyncIterableIterator<EventsMatching<Schemas, Filter>>;
   }
 
@@ -302,7 +228,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   parsePayload<Type extends EventType>(type: Type, value: unknown): PayloadOf<Schemas, Type> {
-    return this.writer.parsePayload(type, value) as PayloadOf<Schemas, Type>;
+    return this.parts.writer.parsePayload(type, value) as PayloadOf<Schemas, Type>;
   }
 
   /**
@@ -331,7 +257,7 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   outboxStatus(): OutboxStatus {
-    return this.outbox?.status() ?? { pending: 0, oldest_timestamp: null, last_error: null };
+    return this.parts.outbox?.status() ?? { pending: 0, oldest_timestamp: null, last_error: null };
   }
 
   /**
@@ -354,14 +280,9 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
     handler: ConsumerHandler<EventsMatching<Schemas, Filter>>,
     options?: ConsumeOptions<Filter>,
   ): Consumer {
-    if (this.closed) throw closedError("the event bus");
-    const consumer = new Consumer(readConsumerSettings(name, handler as ConsumerHandler, options), {
-      storage: this.storage,
-      subscribe: (listener) => this.subscribe("*", () => listener()),
-      forget: (stopped) => this.consumers.delete(stopped),
-    });
-    this.consumers.add(consumer);
-    return consumer;
+    this.parts.gate.check();
+    const subscribe = (listener: () => void) => this.subscribe("*", () => listener());
+    return startConsumer(this.parts, subscribe, name, handler as ConsumerHandler, options);
   }
 
   /**
@@ -373,31 +294,6 @@ export class EventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> {
    * ```
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    this.subscriptions.clear();
-    await this.live?.close();
-    try {
-      // Before the storage: replay appends through it. What is pending stays in the outbox.
-      await this.outbox?.close();
-    } finally {
-      if (this.ownsStorage) await this.reader.call("close", () => this.storage.close());
-    }
+    await shutDown(this.parts, this.live);
   }
-
-  private async track<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.closed) throw closedError("the event bus");
-    this.inFlight++;
-    try {
-      return await operation();
-    } finally {
-      if (--this.inFlight === 0) this.drained?.();
-    }
-  }
-}
-
-function reportListenerError(error: unknown, event: Event): void {
-  console.error(`[ad-seller-events] a listener failed on ${event.event_type} ${event.event_id}:`, error);
 }

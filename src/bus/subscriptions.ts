@@ -3,8 +3,9 @@ import type { Event } from "../event/event.js";
 import { describeBadPattern, EVENT_TYPES, type EventTypePattern, typesMatching } from "../event/event-type.js";
 
 /**
- * Called with each stored event that matches the subscription (on a bus with `payloads`, typed by the pattern). A throw or a rejected promise is reported to
- * the bus's `onListenerError` and never reaches the emitter.
+ * Called with each stored event that matches the subscription (on a bus with `payloads`, typed by the pattern). A
+ * throw or a rejected promise is reported to the bus's `onListenerError`, else its `onError` (`source: "listener"`),
+ * and never reaches the emitter.
  *
  * @example
  * ```ts

@@ -88,6 +88,11 @@ export interface ConsumeOptions<Filter extends EventTypeFilter = EventTypeFilter
    * the skipped range in `status().gaps`).
    */
   readonly onGap?: "fail" | "oldest" | undefined;
+  /**
+   * Told of every failure the consumer records in `last_error` (a handler attempt, with `event` when the call held
+   * one event; a store or lease failure; a gap) and of the consumer failing. Default: the bus's `onError`.
+   */
+  readonly onError?: ((error: unknown, event?: Event) => void) | undefined;
 }
 
 /** Options after validation, with defaults applied. */
@@ -105,6 +110,7 @@ export interface ConsumerSettings {
   readonly handlerTimeoutMs: number | undefined;
   readonly signal: AbortSignal | undefined;
   readonly onGap: "fail" | "oldest";
+  readonly onError: ((error: unknown, event?: Event) => void) | undefined;
 }
 
 /** Longest consumer name accepted (it becomes a key or a primary key in the store). */
@@ -125,6 +131,7 @@ export const DURABLE_READER_OPTION_KEYS: OptionKeys<Omit<ConsumeOptions, "handle
   onFailure: true,
   signal: true,
   onGap: true,
+  onError: true,
 };
 const OPTION_KEYS: OptionKeys<ConsumeOptions> = { ...DURABLE_READER_OPTION_KEYS, handlerTimeoutMs: true };
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
@@ -179,6 +186,7 @@ export function readConsumerSettings(name: unknown, handler: unknown, options: u
         : readInteger(input.handlerTimeoutMs, "handlerTimeoutMs", 0, 1, MAX_DELAY_MS, issues),
     signal: readSignal(input.signal, issues),
     onGap: readOnGap(input.onGap, issues),
+    onError: readOnError(input.onError, issues),
   };
   if (issues.length > 0) throw new EventValidationError(issues);
   return settings;
@@ -286,4 +294,10 @@ function readInteger(
     message: `must be an integer from ${min.toLocaleString("en")} to ${max.toLocaleString("en")}, got ${showValue(value)}`,
   });
   return fallback;
+}
+
+function readOnError(value: unknown, issues: ValidationIssue[]): ConsumerSettings["onError"] {
+  if (value === undefined || typeof value === "function") return value as ConsumerSettings["onError"];
+  issues.push({ path: ["onError"], message: `must be a function, got ${showValue(value)}` });
+  return undefined;
 }

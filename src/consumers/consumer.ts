@@ -74,6 +74,8 @@ export interface ConsumerHost {
   subscribe(listener: () => void): () => void;
   /** Called once the consumer has stopped, so the bus forgets it. */
   forget(consumer: Consumer): void;
+  /** Where failures go besides `last_error`: the consumer's `onError`, else the bus's. */
+  report(error: unknown, event?: Event): void;
 }
 
 /**
@@ -275,7 +277,7 @@ export class Consumer {
       if (tenure.aborted) return failure ?? { error: tenure.reason };
       failure = await callHandler(handler, events, attempt, handlerTimeoutMs, tenure);
       if (failure === undefined) return undefined;
-      this.record(failure.error);
+      this.record(failure.error, events.length === 1 ? events[0] : undefined);
       if (attempt < attempts)
         await pause(backoffDelay(attempt - 1, initialDelayMs, maxDelayMs), AbortSignal.any([tenure, this.halt.signal]));
       if (this.halt.signal.aborted) return failure;
@@ -354,10 +356,13 @@ export class Consumer {
   private fail(reason: string): void {
     this.lastError = reason;
     this.state = "failed";
+    this.host.report(new EventBusError(`consumer ${this.name} failed: ${reason}`));
   }
 
-  private record(error: unknown): void {
+  private record(error: unknown, event?: Event): void {
     this.lastError = errorText(error);
+    // What fails while stopping on purpose (a handler cut short, the lease release) is kept, not reported.
+    if (!this.halt.signal.aborted) this.host.report(error, event);
   }
 
   private async pauseAfter(error: unknown, signal: AbortSignal, failures = 1): Promise<void> {

@@ -1,3 +1,4 @@
+import { reporterOf } from "../bus/bus-errors.js";
 import type { EventBus } from "../bus/event-bus.js";
 import {
   capIssues,
@@ -81,7 +82,10 @@ export interface EventsHttpOptions<Native = unknown> {
   readonly maxStreams?: number | undefined;
   /** `GET {basePath}/stream`: the `retry:` value sent first (an `EventSource`'s reconnect delay, ms). Default 3000. */
   readonly retryMs?: number | undefined;
-  /** Receives storage failures (answered `503`) and unexpected errors (answered `500`). Default: `console.error`. */
+  /**
+   * Receives storage failures (answered `503`) and unexpected errors (answered `500`). Default: the bus's `onError`,
+   * as `{ source: "http", error }`.
+   */
   readonly onError?: ((error: unknown, request: EventsHttpRequest<Native>) => void) | undefined;
   /**
    * Also serve the events page for people at `GET {basePath}/ui` (and its assets under `{basePath}/ui/`), under the
@@ -127,7 +131,7 @@ export function createEventsCore<Native>(bus: EventBus, given: EventsHttpOptions
   const basePath = checkBasePath(options.basePath ?? "/events");
   const maxLimit = checkMaxLimit(options.maxLimit ?? MAX_LIMIT);
   const { authorize } = options;
-  const onError = options.onError ?? reportError;
+  const onError = reporterOf(bus).route("http", options.onError, (error: unknown) => ({ error }));
   const notFound = problem(404, `Nothing is served here; the events API is at ${basePath || "/"}`);
   const streamSettings = readStreamSettings(options);
   const streamSlots = { open: 0 };
@@ -145,11 +149,11 @@ export function createEventsCore<Native>(bus: EventBus, given: EventsHttpOptions
     }
     if (route.kind === "list") return listEvents(request.query);
     if (route.kind === "stream") {
-      const report = (error: unknown) => safely(() => onError(error, viewOf(request)));
+      const report = (error: unknown) => onError(error, viewOf(request));
       return openEventStream(bus, request, { maxLimit, settings: streamSettings, onError: report }, streamSlots);
     }
     if (route.kind === "export" || route.kind === "summary") {
-      const report = (error: unknown) => safely(() => onError(error, viewOf(request)));
+      const report = (error: unknown) => onError(error, viewOf(request));
       return await readable(() =>
         route.kind === "export"
           ? exportEvents(bus, request, { onError: report, slots: exportSlots })
@@ -218,7 +222,7 @@ export function createEventsCore<Native>(bus: EventBus, given: EventsHttpOptions
         if (page !== undefined) return await page(request.method, () => allowed(request));
         return await answer(request, route);
       } catch (error) {
-        safely(() => onError(error, viewOf(request)));
+        onError(error, viewOf(request));
         return failure(error);
       }
     },
@@ -330,16 +334,4 @@ function checkMaxLimit(maxLimit: number): number {
     );
   }
   return maxLimit;
-}
-
-function safely(call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    reportError(error);
-  }
-}
-
-function reportError(error: unknown): void {
-  console.error("[ad-seller-events] the events HTTP handler failed:", error);
 }

@@ -1,4 +1,4 @@
-import type { StorageError } from "../errors/error-classes.js";
+import type { ErrorReporter } from "../bus/bus-errors.js";
 import type { EventStorage } from "../storage/types.js";
 import {
   DEFAULT_READER_SETTINGS,
@@ -20,6 +20,7 @@ export class LiveDelivery implements TailHost {
 
   constructor(
     readonly storage: EventStorage,
+    readonly reporter: ErrorReporter,
     private readonly settings: SharedReaderSettings = DEFAULT_READER_SETTINGS,
   ) {}
 
@@ -33,7 +34,9 @@ export class LiveDelivery implements TailHost {
     if (this.closed) return undefined;
     this.tails.add(member as EventTail);
     if (this.reader === undefined || this.reader.closed) {
-      this.reader = new SharedReader(this.storage, this.settings, reportReaderError);
+      this.reader = new SharedReader(this.storage, this.settings, (error) =>
+        this.reporter.report({ source: "tail", error }),
+      );
     }
     this.reader.add(member);
     return this.reader;
@@ -59,8 +62,4 @@ export class LiveDelivery implements TailHost {
     for (const tail of [...this.tails]) void tail.return();
     await reader?.close();
   }
-}
-
-function reportReaderError(error: StorageError): void {
-  console.error(`${error.message}; live delivery retries`);
 }

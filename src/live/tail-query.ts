@@ -37,7 +37,7 @@ export interface TailOptions {
   readonly batchSize?: number | undefined;
   /**
    * Receives each store failure while the tail retries it (capped exponential backoff, 0.1 s doubling to 5 s).
-   * Default: `console.error`. The tail never ends because of a store outage. With `onGap: "oldest"` it also
+   * Default: the bus's `onError`, as `{ source: "tail", error }`. The tail never ends because of a store outage. With `onGap: "oldest"` it also
    * receives each `EventGapError` the tail skipped.
    */
   readonly onError?: ((error: unknown) => void) | undefined;

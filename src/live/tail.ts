@@ -1,4 +1,5 @@
-import { EventBusError, EventGapError, EventValidationError, StorageError } from "../errors/error-classes.js";
+import type { ErrorReporter } from "../bus/bus-errors.js";
+import { EventGapError, EventValidationError, StorageError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
 import { matchesQuery } from "../event/query.js";
 import type { EventStorage, NormalizedEventQuery } from "../storage/types.js";
@@ -10,6 +11,8 @@ import { filtersOf, type TailRequest } from "./tail-query.js";
 /** What a tail needs from the bus's live delivery: the shared reader, and a way to leave it. */
 export interface TailHost {
   readonly storage: EventStorage;
+  /** The bus's `onError`, told of what a tail without its own `onError` reports. */
+  readonly reporter: ErrorReporter;
   /** Registers a member with the bus's shared reader (starting one if needed); `undefined` once closed. */
   enter(member: ReaderMember): SharedReader | undefined;
   leave(member: ReaderMember): void;
@@ -41,11 +44,14 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
   private createdAt: string | undefined;
   private pending: Promise<IteratorResult<Event>> = Promise.resolve({ done: true, value: undefined });
   private readonly onAbort = () => this.finish();
+  /** The tail's `onError`, else the bus's; a throwing `onError` is reported to the bus's. */
+  private readonly report: (error: unknown) => void;
 
   constructor(
     private readonly host: TailHost,
     private readonly request: TailRequest,
   ) {
+    this.report = host.reporter.route("tail", request.onError, (error: unknown) => ({ error }));
     this.filters = filtersOf(request.query);
     this.cursor = request.query.after;
     const { signal } = request;
@@ -102,7 +108,7 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
 
   reportFailure(error: StorageError): boolean {
     if (this.request.onError === undefined) return false;
-    report(this.request.onError, error);
+    this.report(error);
     return true;
   }
 
@@ -230,7 +236,7 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
    */
   private skipGap(gap: EventGapError): void {
     if (this.request.onGap !== "oldest") throw gap;
-    report(this.request.onError ?? reportTailError, gap);
+    this.report(gap);
     this.cursor = undefined;
     this.createdAt = undefined;
   }
@@ -252,7 +258,7 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
           continue;
         }
         const failure = error instanceof StorageError ? error : new StorageError(this.host.storage.name, "list", error);
-        report(this.request.onError ?? reportTailError, failure);
+        this.report(failure);
         await pause(backoffDelay(this.failures++), this.ender.signal);
       }
     }
@@ -284,17 +290,4 @@ export class EventTail implements AsyncIterableIterator<Event>, ReaderMember {
       );
     });
   }
-}
-
-function report(onError: (error: unknown) => void, error: unknown): void {
-  try {
-    onError(error);
-  } catch (secondary) {
-    reportTailError(secondary);
-  }
-}
-
-function reportTailError(error: unknown): void {
-  if (error instanceof EventBusError) console.error(`${error.message}; the tail retries`);
-  else console.error("[ad-seller-events] a tail's onError failed:", error);
 }

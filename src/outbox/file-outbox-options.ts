@@ -23,7 +23,10 @@ export interface FileOutboxOptions {
   readonly retry?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number } | undefined;
   /** Most events per replayed `append` call. Default: 256. */
   readonly replayBatchSize?: number | undefined;
-  /** Receives torn and rejected lines, conflicts, and failed replay attempts. Default: `console.warn`. */
+  /**
+   * Receives torn and rejected lines, conflicts, and failed replay attempts. Default: the `onError` of the bus the
+   * outbox is given to, as `{ source: "outbox", error }`.
+   */
   readonly onError?: ((error: Error) => void) | undefined;
 }
 
@@ -35,7 +38,7 @@ export interface Settings {
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
   readonly replayBatchSize: number;
-  readonly onError: (error: Error) => void;
+  readonly onError: ((error: Error) => void) | undefined;
 }
 
 const FILE_OUTBOX_OPTION_KEYS: OptionKeys<FileOutboxOptions> = {
@@ -92,6 +95,6 @@ export function checkOptions(given: FileOutboxOptions): Settings {
     initialDelayMs,
     maxDelayMs: Math.max(maxDelayMs, initialDelayMs),
     replayBatchSize,
-    onError: options.onError ?? ((error) => console.warn(error)),
+    onError: options.onError,
   };
 }

@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
 import { dirname } from "node:path";
+import { reporterOf } from "../bus/bus-errors.js";
 import type { EventOutbox, OutboxSink, OutboxStatus } from "../bus/write/outbox-contract.js";
 import { EventBusError, OutboxLockedError, type StorageError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
@@ -242,12 +243,11 @@ class FileOutbox implements EventOutbox {
     this.report(error instanceof Error ? error : new Error(this.lastError));
   }
 
+  /** To the outbox's `onError`, else to that of the bus it was given to (it knows the sink the bus attached). */
   private report(error: Error): void {
-    try {
-      this.settings.onError(error);
-    } catch (secondary) {
-      console.warn("[ad-seller-events] the outbox onError handler threw:", secondary);
-    }
+    reporterOf(this.sink ?? this).route("outbox", this.settings.onError, (failure: Error) => ({ error: failure }))(
+      error,
+    );
   }
 }
 

@@ -33,6 +33,12 @@ export class SubscriptionDeliverer {
       leaseMs: settings.leaseMs,
       retry: { attempts: 1 },
       onFailure: "skip",
+      // What the consumer records (an event's schedule exhausted, a store failure) is the subscription's trouble;
+      // the errors of stopping on purpose are not.
+      onError: (error) => {
+        if (!this.halt.signal.aborted)
+          settings.onError({ source: "webhook", error, subscription_id: this.subscription.id });
+      },
     });
   }
 

@@ -1,3 +1,4 @@
+import { reporterOf } from "../bus/bus-errors.js";
 import type { EventBus } from "../bus/event-bus.js";
 import type { ConsumerStatus } from "../consumers/consumer.js";
 import { EventBusError, EventValidationError } from "../errors/error-classes.js";
@@ -77,7 +78,7 @@ export class WebhookDispatcher {
     private readonly bus: EventBus,
     options: WebhookDispatcherOptions,
   ) {
-    const settings = readWebhookSettings(options);
+    const settings = readWebhookSettings(options, reporterOf(bus));
     const store = bus.storage.webhooks;
     if (store === undefined)
       throw new EventBusError(

@@ -1,3 +1,4 @@
+import type { ErrorReporter } from "../bus/bus-errors.js";
 import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
 import { describeThrown, showValue } from "../event/json-value.js";
@@ -84,7 +85,10 @@ export interface WebhookDispatcherOptions {
   readonly logLimit?: number | undefined;
   /** Resolves host names (default: the system resolver); every answer is checked before connecting. */
   readonly lookup?: WebhookLookup | undefined;
-  /** Told of auto-disables and failures to read subscriptions. Default: a one-line `console.warn`. */
+  /**
+   * Told of auto-disables, events whose every delivery attempt failed, and failures to read subscriptions.
+   * Default: the bus's `onError`, as `{ source: "webhook", error }`.
+   */
   readonly onError?: ((report: WebhookErrorReport) => void) | undefined;
   /** Closes the dispatcher when aborted. */
   readonly signal?: AbortSignal | undefined;
@@ -132,7 +136,7 @@ const DAY_MS = 86_400_000;
 const TIMER_MAX_MS = 2_147_483_647;
 
 /** Validates `createWebhookDispatcher`'s options; every problem is reported at once, each naming its option. */
-export function readWebhookSettings(options: unknown = {}): WebhookSettings {
+export function readWebhookSettings(options: unknown, reporter: ErrorReporter): WebhookSettings {
   const input = readOptions<WebhookDispatcherOptions>(options, OPTION_KEYS, "createWebhookDispatcher");
   const issues: ValidationIssue[] = [];
   const int = (value: unknown, path: string, fallback: number, min: number, max: number) =>
@@ -159,7 +163,11 @@ export function readWebhookSettings(options: unknown = {}): WebhookSettings {
     refreshMs: int(input.refreshMs, "refreshMs", 5_000, 10, TIMER_MAX_MS),
     logLimit: int(input.logLimit, "logLimit", 1_000, 1, 1_000_000),
     lookup: readFunction(input.lookup, "lookup", issues) as WebhookLookup | undefined,
-    onError: (readFunction(input.onError, "onError", issues) as WebhookSettings["onError"]) ?? warnOnce,
+    onError: reporter.route(
+      "webhook",
+      readFunction(input.onError, "onError", issues) as WebhookDispatcherOptions["onError"],
+      ({ error }: WebhookErrorReport) => ({ error }),
+    ),
     signal: input.signal,
   };
   if (input.signal !== undefined && !(input.signal instanceof AbortSignal))
@@ -216,9 +224,4 @@ function readFunction(value: unknown, path: string, issues: ValidationIssue[]): 
   if (value === undefined || typeof value === "function") return value;
   issues.push({ path: [path], message: `must be a function, got ${showValue(value)}` });
   return undefined;
-}
-
-function warnOnce(report: WebhookErrorReport): void {
-  const text = report.error instanceof Error ? report.error.message : String(report.error);
-  console.warn(`[ad-seller-events] webhook ${report.subscription_id ?? ""}: ${text}`);
 }

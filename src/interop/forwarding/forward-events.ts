@@ -1,3 +1,4 @@
+import { reporterOf } from "../../bus/bus-errors.js";
 import type { EventBus } from "../../bus/event-bus.js";
 import type { Consumer } from "../../consumers/consumer.js";
 import {
@@ -59,8 +60,9 @@ export interface EventSink {
 export type ForwardFormat = "event" | "cloudevents" | "iab";
 
 /**
- * Options of `forwardEvents`. `name`, `query`, `from`, `batchSize`, `leaseMs`, `retry`, `onFailure` and `signal`
- * are those of `bus.consume()` (docs/consumers.md); the checkpoint is the forwarder's position.
+ * Options of `forwardEvents`. `name`, `query`, `from`, `batchSize`, `leaseMs`, `retry`, `onFailure`, `onGap`,
+ * `onError` and `signal` are those of `bus.consume()` (docs/consumers.md); the checkpoint is the forwarder's
+ * position. Without `onError`, failed sends go to the bus's `onError` as `{ source: "sink", error, event? }`.
  *
  * @example
  * ```ts
@@ -106,7 +108,7 @@ const FORWARD_RETRY: ConsumerRetryOptions = { attempts: 1000, initialDelayMs: 20
 export function forwardEvents(bus: EventBus, sink: EventSink, options: ForwardEventsOptions): Consumer {
   checkOptionKeys(options, OPTION_KEYS, "forwardEvents");
   const read = readOwnFields(options, Object.keys(OPTION_KEYS), "forwardEvents") as unknown as ForwardEventsOptions;
-  const { name, format = "event", source, sendTimeoutMs = 30_000, ...consumeOptions } = read;
+  const { name, format = "event", source, sendTimeoutMs = 30_000, onError, ...consumeOptions } = read;
   if (typeof sink !== "object" || sink === null || typeof sink.send !== "function") {
     throw EventValidationError.forField("sink", `must be an object with a send(batch) method, got ${showValue(sink)}`);
   }
@@ -119,8 +121,22 @@ export function forwardEvents(bus: EventBus, sink: EventSink, options: ForwardEv
     async (events, { signal }) => {
       await sink.send(events.map(encode), { signal });
     },
-    { ...consumeOptions, retry: forwardRetry(consumeOptions.retry), handlerTimeoutMs: sendTimeoutMs },
+    {
+      ...consumeOptions,
+      retry: forwardRetry(consumeOptions.retry),
+      handlerTimeoutMs: sendTimeoutMs,
+      onError: reporterOf(bus).route("sink", readOnError(onError), (error: unknown, event?: Event) => ({
+        error,
+        event,
+      })),
+    },
   );
+}
+
+/** The forwarder's own `onError`, checked here since the one passed on to `consume()` is always a function. */
+function readOnError(given: unknown): ((error: unknown, event?: Event) => void) | undefined {
+  if (given === undefined || typeof given === "function") return given as (error: unknown, event?: Event) => void;
+  throw EventValidationError.forField("onError", `must be a function, got ${showValue(given)}`);
 }
 
 /** The caller's retry options over the forwarding defaults; anything but an object is left for consume() to refuse. */
