@@ -1,9 +1,10 @@
-import { EventValidationError } from "../errors/error-classes.js";
+import { EventValidationError, type ValidationIssue } from "../errors/error-classes.js";
 import { checkOptionKeys, type OptionKeys } from "../errors/option-keys.js";
 import { readOptionValues } from "../errors/read-options.js";
 import type { EventTypeFilter } from "../event/event-type.js";
-import { describeThrown, showValue } from "../event/json-value.js";
-import { type EventQuery, isUuid, MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
+import { describeThrown } from "../event/json-value.js";
+import { type EventQuery, MAX_LIMIT, normalizeEventQuery } from "../event/query.js";
+import { type ReadFrom, readFromOption } from "../event/read-from.js";
 import type { NormalizedEventQuery } from "../storage/types.js";
 
 /**
@@ -19,7 +20,7 @@ import type { NormalizedEventQuery } from "../storage/types.js";
 export type TailQuery<Filter extends EventTypeFilter = EventTypeFilter> = Omit<
   EventQuery<Filter>,
   "before" | "until" | "limit"
-> & { readonly from?: "start" | "end" | (string & {}) | undefined };
+> & { readonly from?: ReadFrom | undefined };
 
 /**
  * Options of `bus.tail()`.
@@ -133,16 +134,15 @@ function copyQuery(query: object): Record<string, unknown> {
  * `from` (one vocabulary with `consume`): `"start"` reads every stored match first, `"end"` (the default) starts at
  * the current end, an `event_id` resumes after it like `after`. True for `"start"`.
  */
-function readFrom(query: Record<string, unknown>, issues: { path: string[]; message: string }[]): boolean {
-  const { from } = query;
+function readFrom(query: Record<string, unknown>, issues: ValidationIssue[]): boolean {
+  const given = query.from;
   delete query.from;
-  if (from === undefined || from === "end") return false;
+  if (given === undefined) return false;
+  const from = readFromOption(given, "end", issues);
+  if (from === "end") return false;
   if (from === "start") return query.after === undefined && query.since === undefined;
-  if (query.after !== undefined) {
-    issues.push({ path: ["from"], message: "and after both name a start: give one of them" });
-  } else if (typeof from === "string" && isUuid(from)) query.after = from;
-  else
-    issues.push({ path: ["from"], message: `must be "start", "end" or an event_id (a UUID), got ${showValue(from)}` });
+  if (query.after === undefined) query.after = from;
+  else issues.push({ path: ["from"], message: "and after both name a start: give one of them" });
   return false;
 }
 

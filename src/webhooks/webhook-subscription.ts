@@ -3,7 +3,8 @@ import type { OptionKeys } from "../errors/option-keys.js";
 import { CORRELATION_FIELDS } from "../event/event.js";
 import type { EventTypePattern } from "../event/event-type.js";
 import { showValue } from "../event/json-value.js";
-import { isUuid, normalizeEventQuery } from "../event/query.js";
+import { normalizeEventQuery } from "../event/query.js";
+import { type ReadFrom, readFromOption } from "../event/read-from.js";
 import { readOptions } from "./webhook-options.js";
 import { readWebhookKey } from "./webhook-secrets.js";
 
@@ -44,7 +45,7 @@ export interface WebhookSubscriptionInput {
   /** Default true. */
   readonly enabled?: boolean | undefined;
   /** Where delivery starts: `"end"` (default: events stored after `add()`), `"start"`, or after an event id. */
-  readonly from?: "start" | "end" | (string & {}) | undefined;
+  readonly from?: ReadFrom | undefined;
   /** Free text for people, up to 500 characters. */
   readonly description?: string | undefined;
 }
@@ -109,9 +110,7 @@ export function readSubscriptionInput(input: unknown): {
   const issues: ValidationIssue[] = [];
   if (value.id !== undefined && (typeof value.id !== "string" || !ID.test(value.id)))
     issues.push({ path: ["id"], message: `must be 1 to 100 letters, digits or ._:-, got ${showValue(value.id)}` });
-  const from = value.from ?? "end";
-  if (from !== "start" && from !== "end" && !isUuid(from))
-    issues.push({ path: ["from"], message: `must be "start", "end" or an event_id, got ${showValue(from)}` });
+  const from = readFromOption(value.from, "end", issues);
   const fields = readFields({ enabled: true, format: "seller", description: "", ...value }, issues);
   if (issues.length > 0) throw new EventValidationError(issues);
   return { fields: { id: value.id ?? crypto.randomUUID(), ...fields }, from };
