@@ -7,14 +7,24 @@ import { quoteIdentifier } from "./sqlite-schema.js";
 /** The columns every read selects; `seq` orders merged reads and is dropped when the row is parsed. */
 const SELECTED = `seq, ${EVENT_FIELDS.map(quoteIdentifier).join(", ")}`;
 /**
- * The columns of a JSON read: `seq` and the event's wire JSON built by SQLite itself (`json_object`, which escapes
- * strings exactly as `JSON.stringify` does, with the JSON columns embedded through `json()`, which checks them and
- * returns what the bus wrote unchanged). One text column per row is also far cheaper for the driver to hand over than
- * eleven.
+ * The event's wire JSON built by SQLite itself from the columns (`json_object`, which escapes strings exactly as
+ * `JSON.stringify` does, with the JSON columns embedded through `json()`, which checks them and returns what the bus
+ * wrote unchanged): for rows without a stored `body` (written by another tool, or before the column existed).
  */
-export const JSON_SELECTED = `seq, json_object(${EVENT_FIELDS.map((field) =>
+const BUILT_JSON = `json_object(${EVENT_FIELDS.map((field) =>
   field === "payload" || field === "metadata" ? `'${field}', json(${field})` : `'${field}', ${quoteIdentifier(field)}`,
-).join(", ")}) AS body`;
+).join(", ")})`;
+
+/**
+ * The columns of a JSON read: `seq`, the event's wire JSON, and `built` (1 when SQLite built it from the columns, so
+ * its header must be checked). A table with a `body` column hands over the text the bus stored, a copy and not a
+ * build; one text column per row is also far cheaper for the driver to hand over than eleven.
+ */
+export function jsonSelected(hasBody: boolean): string {
+  return hasBody
+    ? `seq, coalesce(body, ${BUILT_JSON}) AS body, body IS NULL AS built`
+    : `seq, ${BUILT_JSON} AS body, 1 AS built`;
+}
 
 /**
  * When several filters are given and the counts cannot tell them apart (every probe reached its cap), the first of
@@ -116,16 +126,19 @@ export function selectByIdSql(table: string, selected: string = SELECTED): strin
   return `SELECT ${selected} FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
 }
 
-/** The SQL that stores one event, leaving an already stored id untouched. */
-export function insertSql(table: string): string {
-  const columns = EVENT_FIELDS.map(quoteIdentifier).join(", ");
-  const slots = EVENT_FIELDS.map(() => "?").join(", ");
+/** The SQL that stores one event (with its wire JSON in `body` when the table has it), leaving a stored id alone. */
+export function insertSql(table: string, hasBody: boolean): string {
+  const fields = hasBody ? [...EVENT_FIELDS, "body"] : EVENT_FIELDS;
+  const columns = fields.map(quoteIdentifier).join(", ");
+  const slots = fields.map(() => "?").join(", ");
   return `INSERT INTO ${quoteIdentifier(table)} (${columns}) VALUES (${slots}) ON CONFLICT(event_id) DO NOTHING`;
 }
 
 /** The parameters of {@link insertSql} for one event, in column order. */
-export function insertParams(event: Event): SqliteValue[] {
-  return [
+export function insertParams(event: Event, hasBody: boolean): SqliteValue[] {
+  const payload = JSON.stringify(event.payload);
+  const metadata = JSON.stringify(event.metadata);
+  const params: SqliteValue[] = [
     event.event_id,
     event.event_type,
     event.timestamp,
@@ -134,9 +147,25 @@ export function insertParams(event: Event): SqliteValue[] {
     event.proposal_id,
     event.deal_id,
     event.session_id,
-    JSON.stringify(event.payload),
-    JSON.stringify(event.metadata),
+    payload,
+    metadata,
   ];
+  if (hasBody) params.push(wireBody(params, payload, metadata));
+  return params;
+}
+
+const HEADER_NAMES = EVENT_FIELDS.slice(0, 8).map((field, index) => `${index === 0 ? "{" : ","}"${field}":`);
+
+/**
+ * `wireJson(event)` from the already serialised payload and metadata: the same bytes (each string field goes through
+ * `JSON.stringify` on its own, in wire order), without serialising the payload a second time.
+ */
+function wireBody(fields: readonly SqliteValue[], payload: string, metadata: string): string {
+  let text = "";
+  for (let index = 0; index < HEADER_NAMES.length; index++) {
+    text += HEADER_NAMES[index] + JSON.stringify(fields[index]);
+  }
+  return `${text},"payload":${payload},"metadata":${metadata}}`;
 }
 
 /** Parses a stored row into a deeply frozen `Event`, or throws naming the row and the bad columns. */

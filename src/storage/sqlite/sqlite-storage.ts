@@ -15,7 +15,7 @@ import {
   type SqliteDatabase,
   type SqliteDriverName,
 } from "./sqlite-driver.js";
-import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
+import { addMissingColumns, checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
 import { SqliteEventTable } from "./sqlite-table.js";
 import { appendInSqliteTransaction } from "./sqlite-transaction.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
@@ -252,7 +252,10 @@ function setUp(database: SqliteDatabase, settings: SqliteSettings): void {
   database.exec(`PRAGMA synchronous = ${settings.synchronous.toUpperCase()}`);
   if (settings.createSchema) {
     const schema = sqliteSchemaSql({ table: settings.table });
-    inWriteTransaction(database, () => database.exec(schema));
+    inWriteTransaction(database, () => {
+      database.exec(schema);
+      addMissingColumns(database, settings.table);
+    });
     return;
   }
   const found = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(settings.table);

@@ -4,22 +4,16 @@ import type { ResolvedPrune } from "../kit/prune-options.js";
 import { readWireHeader } from "../kit/stored-event.js";
 import type { AppendOutcome, NormalizedEventQuery } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase, StatementCache } from "./sqlite-driver.js";
-import {
-  buildListStatement,
-  insertParams,
-  insertSql,
-  JSON_SELECTED,
-  rowToEvent,
-  selectByIdSql,
-} from "./sqlite-list.js";
+import { buildListStatement, insertParams, insertSql, jsonSelected, rowToEvent, selectByIdSql } from "./sqlite-list.js";
 import { chooseDriver } from "./sqlite-list-plan.js";
 import { gapFor, pruneEvents } from "./sqlite-prune.js";
-import { quoteIdentifier } from "./sqlite-schema.js";
+import { quoteIdentifier, tableHasBody } from "./sqlite-schema.js";
 
 /** A row of a JSON read. */
 interface JsonRow {
   readonly seq: number | bigint;
   readonly body: string;
+  readonly built: number | bigint;
 }
 
 /**
@@ -28,21 +22,19 @@ interface JsonRow {
  */
 export class SqliteEventTable {
   private readonly statements: StatementCache;
-  private readonly insertSql: string;
   private readonly selectByIdSql: string;
-  private readonly selectJsonByIdSql: string;
   private readonly selectBySeqSql: string;
   private readonly seqByIdSql: string;
   private hasTimeIndex: boolean | undefined;
+  /** The SQL that depends on the table's columns, read on first use (after the store's setup has run). */
+  private shape: { insertSql: string; jsonSelected: string; selectJsonByIdSql: string; hasBody: boolean } | undefined;
 
   constructor(
     private readonly database: SqliteDatabase,
     private readonly table: string,
   ) {
     this.statements = new StatementCache(database);
-    this.insertSql = insertSql(table);
     this.selectByIdSql = selectByIdSql(table);
-    this.selectJsonByIdSql = selectByIdSql(table, JSON_SELECTED);
     this.selectBySeqSql = selectByIdSql(table).replace("WHERE event_id = ?", "WHERE seq = ?");
     this.seqByIdSql = `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
   }
@@ -55,10 +47,11 @@ export class SqliteEventTable {
 
   /** Stores a batch inside the transaction the caller has open on this connection (it commits or rolls back). */
   insertAll(batch: readonly Event[]): AppendOutcome[] {
-    const insert = this.statements.get(this.insertSql);
+    const { insertSql, hasBody } = this.columns();
+    const insert = this.statements.get(insertSql);
     // Inside the transaction a later duplicate of an earlier event of the same batch already sees it.
     return batch.map((event) => {
-      if (Number(insert.run(...insertParams(event)).changes) === 1) return null;
+      if (Number(insert.run(...insertParams(event, hasBody)).changes) === 1) return null;
       const stored = this.get(event.event_id);
       if (stored === null) throw new Error(`insert of ${event.event_id} was ignored but no row holds that id`);
       return stored;
@@ -74,22 +67,32 @@ export class SqliteEventTable {
     return this.read(query, undefined, (row) => rowToEvent(row, this.table));
   }
 
-  /** `list` as wire JSON texts, built by SQLite from the stored columns; nothing is parsed in JavaScript. */
+  /** `list` as wire JSON texts: each row's stored `body`, or one SQLite builds from the columns; nothing is parsed. */
   listJson(query: NormalizedEventQuery): string[] {
-    return this.read(query, JSON_SELECTED, (row) => this.rowJson(row as JsonRow));
+    return this.read(query, this.columns().jsonSelected, (row) => this.rowJson(row as JsonRow));
   }
 
   getJson(eventId: string): string | null {
-    const row = this.statements.get(this.selectJsonByIdSql).get(eventId) as JsonRow | undefined;
+    const row = this.statements.get(this.columns().selectJsonByIdSql).get(eventId) as JsonRow | undefined;
     return row === undefined ? null : this.rowJson(row);
   }
 
+  private columns() {
+    if (this.shape !== undefined) return this.shape;
+    const hasBody = tableHasBody(this.database, this.table);
+    const selected = jsonSelected(hasBody);
+    const shape = { insertSql: insertSql(this.table, hasBody), jsonSelected: selected, hasBody };
+    this.shape = { ...shape, selectJsonByIdSql: selectByIdSql(this.table, selected) };
+    return this.shape;
+  }
+
   /**
-   * The row's JSON when its header is in the bus's own form; otherwise (a naive timestamp or an upper-case id
-   * written by another tool) the row is read as an event, which normalises it, and serialised.
+   * The row's stored `body`, which the bus wrote; a JSON built from the columns when its header is in the bus's own
+   * form; otherwise (a naive timestamp or an upper-case id written by another tool) the row is read as an event,
+   * which normalises it, and serialised.
    */
   private rowJson(row: JsonRow): string {
-    if (readWireHeader(row.body) !== undefined) return row.body;
+    if (!row.built || readWireHeader(row.body) !== undefined) return row.body;
     const full = this.statements.get(this.selectBySeqSql).get(row.seq);
     return JSON.stringify(rowToEvent(full, this.table));
   }
