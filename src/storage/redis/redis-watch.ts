@@ -13,11 +13,11 @@ export interface WakeTicket {
 /**
  * Wake-ups for a Redis store, over pub/sub on `{prefix}appended`.
  *
- * Writers: the append script itself publishes (no round trip of its own), coalesced to about one script per
- * millisecond. Scripts on one connection run in the order they were sent, so an append whose script does not
- * publish is covered by any script sent after it that does. One that completes uncovered is owed a wake-up: the
- * next append's script publishes, or, if none is sent within the gap, a plain `PUBLISH` (skipped while the client
- * is not connected). A failed publishing script is treated as owing too. Readers: one subscriber per storage on
+ * Writers: the append script itself publishes (no round trip of its own), one script per millisecond at most.
+ * Scripts on one connection run in the order they were sent, so an append whose script does not publish is covered
+ * by any script sent after it that does. One that completes uncovered is owed a wake-up: the next publishing script
+ * settles it, or, if none is sent within the gap, a plain `PUBLISH` (skipped while the client is not connected). A
+ * failed publishing script is treated as owing too. Readers: one subscriber per storage on
  * `client.duplicate()` while anyone watches; after each (re)connect the watchers are woken once, because pub/sub
  * is at-most-once and messages sent while disconnected are gone. A lost message only delays delivery until the
  * tail's safety poll.
@@ -31,6 +31,7 @@ export class RedisWatch {
   private lastPublishing = 0;
   private lastPublishAt = Number.NEGATIVE_INFINITY;
   private owed = false;
+  private owedSince = 0;
   private owedTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -43,12 +44,13 @@ export class RedisWatch {
     });
   }
 
-  /** Called just before an append script is sent: whether that script publishes. */
+  /** Called just before an append script is sent: whether that script publishes (about one a millisecond). */
   ticket(): WakeTicket {
     const order = ++this.issued;
-    if (!this.publishOnAppend || this.stopped) return { order, channel: "" };
     const now = performance.now();
-    if (!this.owed && now - this.lastPublishAt < MIN_WAKE_GAP_MS) return { order, channel: "" };
+    if (!this.publishOnAppend || this.stopped || now - this.lastPublishAt < MIN_WAKE_GAP_MS) {
+      return { order, channel: "" };
+    }
     this.owed = false;
     this.lastPublishing = order;
     this.lastPublishAt = now;
@@ -67,15 +69,26 @@ export class RedisWatch {
     if (ticket.channel !== "") this.owe();
   }
 
+  /** A publishing script sent within the gap settles the debt; past it, a plain `PUBLISH` does. */
   private owe(): void {
     if (this.stopped) return;
-    this.owed = true;
-    this.owedTimer ??= setTimeout(() => {
-      this.owedTimer = undefined;
-      if (!this.owed) return;
-      this.owed = false;
-      this.sender.appended();
-    }, MIN_WAKE_GAP_MS);
+    if (!this.owed) {
+      this.owed = true;
+      this.owedSince = performance.now();
+    }
+    this.owedTimer ??= setTimeout(() => this.settleDebt(), MIN_WAKE_GAP_MS);
+  }
+
+  private settleDebt(): void {
+    this.owedTimer = undefined;
+    if (!this.owed || this.stopped) return;
+    const wait = this.owedSince + MIN_WAKE_GAP_MS - performance.now();
+    if (wait > 0) {
+      this.owedTimer = setTimeout(() => this.settleDebt(), wait);
+      return;
+    }
+    this.owed = false;
+    this.sender.appended();
   }
 
   watch(onAppend: () => void): StorageWatch {
