@@ -68,6 +68,8 @@ export function defineRange(client: Redis | Cluster): RedisRange {
   // Servers before Redis 7 know neither EVALSHA_RO nor script flags: they get the plain script, once told apart.
   let readOnlyCommands = true;
   const range = async (keys: readonly string[], args: readonly string[]): Promise<string[]> => {
+    // One set needs no merge: the plain read command is what the script would run, without the script's overhead.
+    if (keys.length === 1) return single(client, keys[0] as string, args);
     if (!readOnlyCommands) return plain(keys, args);
     const keysAndArgs = [String(keys.length), ...keys, ...args];
     try {
@@ -84,6 +86,13 @@ export function defineRange(client: Redis | Cluster): RedisRange {
     }
   };
   return { range };
+}
+
+function single(client: Redis | Cluster, key: string, args: readonly string[]): Promise<string[]> {
+  const [direction, from, to, count] = args as [string, string, string, string];
+  return direction === "asc"
+    ? client.zrangebyscore(key, from, to, "WITHSCORES", "LIMIT", 0, count)
+    : client.zrevrangebyscore(key, from, to, "WITHSCORES", "LIMIT", 0, count);
 }
 
 function errorStarts(error: unknown, prefix: string): boolean {
