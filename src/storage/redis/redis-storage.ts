@@ -1,7 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import { EventValidationError, StorageError } from "../../errors/error-classes.js";
 import { type OptionKeys, readOptions } from "../../errors/option-keys.js";
-import type { Event } from "../../event/event.js";
 import { showValue } from "../../event/json-value.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
 import { withDigests } from "../kit/prune-records.js";
@@ -10,7 +9,7 @@ import { readWireHeader } from "../kit/stored-event.js";
 import type { EventStorage } from "../types.js";
 import { appendBatch, defineAppend } from "./redis-append.js";
 import { redisCheckpoints } from "./redis-checkpoints.js";
-import { type ConnectionGuard, guardConnection } from "./redis-connection.js";
+import { guardConnection } from "./redis-connection.js";
 import { redisDigests } from "./redis-digests.js";
 import { listEventJson, listEvents } from "./redis-list.js";
 import { pruneEvents } from "./redis-prune.js";
