@@ -67,10 +67,11 @@ describe.skipIf(!available)("redis wake-ups", () => {
   it("follows an append that no script's wake-up covers with one more (no lost wake-up)", async () => {
     const watched = await openWatched();
     // Sent together, within the gap: the first script publishes, the second does not, and runs after it, so the
-    // first one's message may come before the second event is stored. A wake-up is owed after the second.
+    // first one's message may come before the second event is stored. A wake-up is owed after the second: a second
+    // message must come (a plain PUBLISH after the gap; on a machine so loaded that the two sends are a millisecond
+    // apart, the second script publishes itself). Without the owed wake-up only one message ever comes.
     await Promise.all([watched.storage.append([event()]), watched.storage.append([event()])]);
     await watched.messages(2);
-    expect(watched.standalone()).toBe(1);
     await watched.storage.close();
   });
 });
