@@ -3,12 +3,13 @@
 // Servers run in their own process (pinned to core 1 when taskset exists), autocannon here; modes alternate.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { quick, type ResultRow, report, summarize } from "./harness.js";
 import { postgresUnreachable, redisUnreachable } from "./stores.js";
 
-const ROUNDS = quick ? 2 : 5;
+const ROUNDS = quick ? 4 : 5;
 const SECONDS = quick ? 1 : 4;
 const MODES = ["library", "bare"] as const;
 const pinned = pin();
@@ -22,7 +23,25 @@ async function start(store: string, mode: string): Promise<{ child: ChildProcess
   return { child, port: (JSON.parse(line) as { port: number }).port };
 }
 
-async function requestsPerSecond(port: number, seconds: number): Promise<number> {
+/** User + system CPU time of a process in µs, from /proc (Linux); undefined elsewhere. */
+function cpuMicros(pid: number | undefined): number | undefined {
+  const file = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(file)) return undefined;
+  const fields = (readFileSync(file, "utf8").split(") ")[1] as string).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+}
+const TICKS_PER_SECOND = 100;
+
+/** Requests per second, and the server's CPU time per request (what the route costs, whoever else is busy). */
+async function measureServer(server: { child: ChildProcess; port: number }, seconds: number) {
+  const before = cpuMicros(server.child.pid);
+  const { rate, total } = await requestsPerSecond(server.port, seconds);
+  const after = cpuMicros(server.child.pid);
+  const cpu = before === undefined || after === undefined ? undefined : (after - before) / total;
+  return { rate, cpu };
+}
+
+async function requestsPerSecond(port: number, seconds: number): Promise<{ rate: number; total: number }> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/events?limit=50`,
     connections: 10,
@@ -30,7 +49,7 @@ async function requestsPerSecond(port: number, seconds: number): Promise<number>
   });
   if (result.errors > 0 || result.non2xx > 0)
     throw new Error(`port ${port}: ${result.errors} errors, ${result.non2xx} non-2xx`);
-  return result.requests.total / result.duration;
+  return { rate: result.requests.total / result.duration, total: result.requests.total };
 }
 
 const rows: ResultRow[] = [];
@@ -49,9 +68,12 @@ for (const store of ["memory", "sqlite", "postgres", "redis"]) {
     for (const mode of MODES) servers.set(mode, await start(store, mode));
     for (const mode of MODES) await requestsPerSecond(servers.get(mode)?.port as number, 1); // warm-up
     const rates = new Map<string, number[]>(MODES.map((mode) => [mode, []]));
+    const cpu = new Map<string, number[]>(MODES.map((mode) => [mode, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of round % 2 === 0 ? MODES : [...MODES].reverse()) {
-        rates.get(mode)?.push(1e6 / (await requestsPerSecond(servers.get(mode)?.port as number, SECONDS)));
+        const measured = await measureServer(servers.get(mode) as { child: ChildProcess; port: number }, SECONDS);
+        rates.get(mode)?.push(1e6 / measured.rate);
+        if (measured.cpu !== undefined) cpu.get(mode)?.push(measured.cpu);
       }
     }
     const library = summarize("library", rates.get("library") ?? []);
@@ -67,6 +89,22 @@ for (const store of ["memory", "sqlite", "postgres", "redis"]) {
       target: ">= 2x",
       met: ratio >= 2,
     });
+    const libraryCpu = cpu.get("library") ?? [];
+    const bareCpu = cpu.get("bare") ?? [];
+    if (libraryCpu.length > 0 && bareCpu.length > 0) {
+      const libraryMedian = summarize("library", libraryCpu).medianUs;
+      const bareMedian = summarize("bare", bareCpu).medianUs;
+      rows.push({
+        question: "http-stores",
+        figure: `${store}: server CPU per GET /events?limit=50, createEventsHandler`,
+        value: `${libraryMedian.toFixed(0)} µs`,
+        floor: "hand-written route, same store",
+        floorValue: `${bareMedian.toFixed(0)} µs`,
+        ratio: bareMedian / libraryMedian,
+        target: ">= 2x",
+        met: bareMedian / libraryMedian >= 2,
+      });
+    }
   } finally {
     for (const { child } of servers.values()) child.kill("SIGTERM");
   }
@@ -75,6 +113,7 @@ await report("http-stores", rows, [
   ...notes,
   `10 connections, ${ROUNDS} alternating rounds of ${SECONDS} s after 1 s warm-up; 10,000 events stored; ratio = library req/s / hand-written req/s`,
   pinned ? "servers pinned to core 1 (taskset)" : "taskset unavailable: nothing pinned",
+  "server CPU = user + system time of the server process (/proc) over the requests it answered, median over rounds; ratio = hand-written / library (the load generator's own limit does not cap it)",
 ]);
 
 function pin(): boolean {

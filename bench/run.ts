@@ -15,6 +15,7 @@ const BENCHMARKS = [
   "sqlite-emit",
   "postgres-emit",
   "redis-emit",
+  "redis-wake",
   "heap",
   "http",
   "list",

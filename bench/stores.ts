@@ -57,10 +57,10 @@ export function postgresStore(poolSize = 20): BenchStore & { pool: pg.Pool; tabl
   };
 }
 
-export function redisStore(): BenchStore & { client: Redis; prefix: string } {
+export function redisStore(options: { notify?: boolean } = {}): BenchStore & { client: Redis; prefix: string } {
   const client = new Redis(REDIS_URL);
   const prefix = `bench:${process.pid}:${Math.random().toString(36).slice(2, 8)}:`;
-  const storage = redisStorage({ client, prefix });
+  const storage = redisStorage({ client, prefix, notify: options.notify });
   return {
     storage,
     client,

@@ -32,16 +32,9 @@ export function serialisedText(text: string): Serialised {
  * re-serialising. The one place list bodies are assembled.
  */
 export function listBody(events: readonly string[], hasMore: boolean): Serialised {
-  const head = '{"events":[';
-  const tail = hasMore ? '],"has_more":true}' : '],"has_more":false}';
-  let text = head;
-  let bytes = head.length + tail.length + Math.max(events.length - 1, 0);
-  for (let index = 0; index < events.length; index++) {
-    const item = serialisedText(events[index] as string);
-    text += index === 0 ? item.text : `,${item.text}`;
-    bytes += item.bytes;
-  }
-  return { text: text + tail, bytes };
+  // One join makes one flat string (no rope for the socket to flatten), measured in one pass.
+  const text = `{"events":[${events.join(",")}],"has_more":${hasMore}}`;
+  return { text, bytes: utf8Length(text) };
 }
 
 /** A `200` JSON answer. */
@@ -83,8 +76,13 @@ export function problem(
 /** Any character past U+007F (a UTF-8 sequence of two bytes or more). */
 const NON_ASCII = /[\u0080-\uffff]/;
 
-/** UTF-8 byte length without `Buffer`, so the core runs on any fetch runtime. */
+/** Node's native count where there is one (several times faster than the scan below on long bodies). */
+const nativeByteLength = (globalThis as { Buffer?: { byteLength(text: string, encoding: "utf8"): number } }).Buffer
+  ?.byteLength;
+
+/** UTF-8 byte length; without `Buffer` (other fetch runtimes) by a scan, so the core runs anywhere. */
 function utf8Length(text: string): number {
+  if (nativeByteLength !== undefined) return nativeByteLength(text, "utf8");
   // Most event text is ASCII: one native scan answers it.
   if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;

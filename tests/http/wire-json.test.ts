@@ -126,10 +126,10 @@ describe("stored JSON to the wire", () => {
     cleanups.push(async () => void database.close());
     const storage = sqliteStorage({ database });
     await checkStore(storage);
-    // A row written by another tool (naive timestamp, spaced JSON) takes the slow path, the same on both.
+    // A row written by another tool (naive timestamp, spaced JSON, no `body`) takes the slow path, the same on both.
     database
       .prepare(
-        `UPDATE events SET "timestamp" = '2026-11-24T10:15:30.123', payload = '{"b": 1, "a": [1, 2]}' WHERE event_id = ?`,
+        `UPDATE events SET "timestamp" = '2026-11-24T10:15:30.123', payload = '{"b": 1, "a": [1, 2]}', body = NULL WHERE event_id = ?`,
       )
       .run(ids[2]);
     const bus = new EventBus({ storage });

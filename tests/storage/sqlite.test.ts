@@ -191,6 +191,25 @@ function defineSchemaTests({ open, freshFile }: SqliteTestContext): void {
     expect(await storage.list({ deal_id: "deal-1", limit: 5 })).toEqual([event]);
   });
 
+  it("serves a table of an earlier release (no body column) and gives it the column when createSchema is on", async () => {
+    const database = open(":memory:");
+    // The schema of 0.1: no `body`. Rows stay readable, with and without the migration.
+    database.exec(sqliteSchemaSql().replace(/, -- JSON object\n\s*body TEXT[^\n]*/, " -- JSON object"));
+    const columnNames = () =>
+      (database.prepare("PRAGMA table_info(events)").all() as { name: string }[]).map((c) => c.name);
+    expect(columnNames()).not.toContain("body");
+    const old = new EventBus({ storage: sqliteStorage({ database, createSchema: false }) });
+    const before = await old.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+    expect(columnNames()).not.toContain("body");
+    const bus = new EventBus({ storage: sqliteStorage({ database }) });
+    const after = await bus.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+    expect(columnNames()).toContain("body");
+    const bodies = database.prepare("SELECT body FROM events ORDER BY seq").all() as { body: string | null }[];
+    expect(bodies.map((row) => row.body)).toEqual([null, JSON.stringify(after)]);
+    const page = await bus.listEventsJsonPage({ deal_id: "d-1" });
+    expect(page.json).toEqual([JSON.stringify(before), JSON.stringify(after)]);
+  });
+
   it("fails with a StorageError naming the fix when createSchema is off and the table is missing", async () => {
     const storage = sqliteStorage({ database: open(":memory:"), createSchema: false });
     const error = await storage.append([buildEvent()]).catch((caught: unknown) => caught);

@@ -34,6 +34,10 @@ export class MemoryLog {
   readonly indexes = new Map<IndexedField, Map<string, Queue<number>>>(
     INDEXED_FIELDS.map((field) => [field, new Map()]),
   );
+  /** The same maps in {@link INDEXED_FIELDS} order: the append path reaches them without a lookup by name. */
+  private readonly indexesInOrder = INDEXED_FIELDS.map(
+    (field) => this.indexes.get(field) as Map<string, Queue<number>>,
+  );
   // While timestamps never go backwards in append order, time bounds can be binary-searched instead of scanned.
   timestampsAscending = true;
   private lastTimestamp = "";
@@ -55,13 +59,17 @@ export class MemoryLog {
 
   /** Stores each new event; an id already live answers the stored event. A pruned id is free again. */
   append(batch: readonly Event[]): AppendOutcome[] {
-    return batch.map((event) => {
+    const outcomes: AppendOutcome[] = [];
+    for (const event of batch) {
       const existing = this.seqById.get(event.event_id);
       const slot = existing === undefined ? undefined : this.slotAt(existing);
-      if (isLive(slot)) return slot;
-      this.store(event);
-      return null;
-    });
+      if (isLive(slot)) outcomes.push(slot);
+      else {
+        this.store(event);
+        outcomes.push(null);
+      }
+    }
+    return outcomes;
   }
 
   /** Shifts entries at or below `seq`, and entries of pruned events, off the head of one index list. */
@@ -84,10 +92,10 @@ export class MemoryLog {
     this.slots.push(event);
     this.liveCount++;
     this.seqById.set(event.event_id, seq);
-    for (const field of INDEXED_FIELDS) {
-      const value = event[field];
+    for (let position = 0; position < INDEXED_FIELDS.length; position++) {
+      const value = event[INDEXED_FIELDS[position] as IndexedField];
       if (value === "") continue;
-      const index = this.indexes.get(field) as Map<string, Queue<number>>;
+      const index = this.indexesInOrder[position] as Map<string, Queue<number>>;
       let list = index.get(value);
       if (list === undefined) {
         list = new Queue<number>();

@@ -6,15 +6,15 @@ import { readWireHeader, type WireHeader } from "../kit/stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { gapFor } from "./redis-prune.js";
+import type { RedisRange } from "./redis-range.js";
 import { parseEventRecord } from "./redis-record.js";
 import { REDIS_INDEXED_FIELDS, type RedisKeyLayout } from "./redis-schema.js";
-import type { RedisScripts } from "./redis-scripts.js";
 
 /** What a listing needs from the store. */
 export interface ListContext {
   readonly client: Redis | Cluster;
   readonly keys: RedisKeyLayout;
-  readonly scripts: RedisScripts;
+  readonly scripts: RedisRange;
   readonly guard: ConnectionGuard;
 }
 

@@ -5,19 +5,29 @@ import type { NormalizedEventQuery } from "../types.js";
 import type { SqliteDatabase, SqliteValue, StatementCache } from "./sqlite-driver.js";
 import { chooseDriver, driverCandidates, type ListDriver, type SeqWindow } from "./sqlite-list-plan.js";
 import { gapFor } from "./sqlite-prune.js";
-import { quoteIdentifier } from "./sqlite-schema.js";
+import { quoteIdentifier, tableHasBody } from "./sqlite-schema.js";
 
 /** The columns every read selects; `seq` orders merged reads and is dropped when the row is parsed. */
 const SELECTED = `seq, ${EVENT_FIELDS.map(quoteIdentifier).join(", ")}`;
 /**
- * The columns of a JSON read: `seq` and the event's wire JSON built by SQLite itself (`json_object`, which escapes
- * strings exactly as `JSON.stringify` does, with the JSON columns embedded through `json()`, which checks them and
- * returns what the bus wrote unchanged). One text column per row is also far cheaper for the driver to hand over than
- * eleven.
+ * The event's wire JSON built by SQLite itself from the columns (`json_object`, which escapes strings exactly as
+ * `JSON.stringify` does, with the JSON columns embedded through `json()`, which checks them and returns what the bus
+ * wrote unchanged): for rows without a stored `body` (written by another tool, or before the column existed).
  */
-const JSON_SELECTED = `seq, json_object(${EVENT_FIELDS.map((field) =>
+const BUILT_JSON = `json_object(${EVENT_FIELDS.map((field) =>
   field === "payload" || field === "metadata" ? `'${field}', json(${field})` : `'${field}', ${quoteIdentifier(field)}`,
-).join(", ")}) AS body`;
+).join(", ")})`;
+
+/**
+ * The columns of a JSON read: `seq`, the event's wire JSON, and `built` (1 when SQLite built it from the columns, so
+ * its header must be checked). A table with a `body` column hands over the text the bus stored, a copy and not a
+ * build; one text column per row is also far cheaper for the driver to hand over than eleven.
+ */
+function jsonSelected(hasBody: boolean): string {
+  return hasBody
+    ? `seq, coalesce(body, ${BUILT_JSON}) AS body, body IS NULL AS built`
+    : `seq, ${BUILT_JSON} AS body, 1 AS built`;
+}
 
 const EQUALITY_COLUMNS = ["deal_id", "proposal_id", "flow_id", "session_id", "flow_type"] as const;
 
@@ -25,15 +35,17 @@ const EQUALITY_COLUMNS = ["deal_id", "proposal_id", "flow_id", "session_id", "fl
 interface JsonRow {
   readonly seq: number | bigint;
   readonly body: string;
+  readonly built: number | bigint;
 }
 
 /** The reads of one events table over one connection, synchronous like the drivers (see `sqliteStorage`). */
 export class SqliteEventReader {
   private readonly selectByIdSql: string;
-  private readonly selectJsonByIdSql: string;
   private readonly selectBySeqSql: string;
   private readonly seqByIdSql: string;
   private hasTimeIndex: boolean | undefined;
+  /** The JSON reads depend on the table's columns, read on first use (after the store's setup has run). */
+  private jsonReads: { readonly selected: string; readonly byIdSql: string } | undefined;
 
   constructor(
     private readonly database: SqliteDatabase,
@@ -41,7 +53,6 @@ export class SqliteEventReader {
     private readonly statements: StatementCache,
   ) {
     this.selectByIdSql = selectByIdSql(table);
-    this.selectJsonByIdSql = selectByIdSql(table, JSON_SELECTED);
     this.selectBySeqSql = selectByIdSql(table).replace("WHERE event_id = ?", "WHERE seq = ?");
     this.seqByIdSql = `SELECT seq FROM ${quoteIdentifier(table)} WHERE event_id = ?`;
   }
@@ -55,22 +66,30 @@ export class SqliteEventReader {
     return this.read(query, undefined, (row) => rowToEvent(row, this.table));
   }
 
-  /** `list` as wire JSON texts, built by SQLite from the stored columns; nothing is parsed in JavaScript. */
+  /** `list` as wire JSON texts: each row's stored `body`, or one SQLite builds from the columns; nothing is parsed. */
   listJson(query: NormalizedEventQuery): string[] {
-    return this.read(query, JSON_SELECTED, (row) => this.rowJson(row as JsonRow));
+    return this.read(query, this.jsonRead().selected, (row) => this.rowJson(row as JsonRow));
   }
 
   getJson(eventId: string): string | null {
-    const row = this.statements.get(this.selectJsonByIdSql).get(eventId) as JsonRow | undefined;
+    const row = this.statements.get(this.jsonRead().byIdSql).get(eventId) as JsonRow | undefined;
     return row === undefined ? null : this.rowJson(row);
   }
 
+  private jsonRead(): { readonly selected: string; readonly byIdSql: string } {
+    if (this.jsonReads !== undefined) return this.jsonReads;
+    const selected = jsonSelected(tableHasBody(this.database, this.table));
+    this.jsonReads = { selected, byIdSql: selectByIdSql(this.table, selected) };
+    return this.jsonReads;
+  }
+
   /**
-   * The row's JSON when its header is in the bus's own form; otherwise (a naive timestamp or an upper-case id
-   * written by another tool) the row is read as an event, which normalises it, and serialised.
+   * The row's stored `body`, which the bus wrote; a JSON built from the columns when its header is in the bus's own
+   * form; otherwise (a naive timestamp or an upper-case id written by another tool) the row is read as an event,
+   * which normalises it, and serialised.
    */
   private rowJson(row: JsonRow): string {
-    if (readWireHeader(row.body) !== undefined) return row.body;
+    if (!row.built || readWireHeader(row.body) !== undefined) return row.body;
     const full = this.statements.get(this.selectBySeqSql).get(row.seq);
     return JSON.stringify(rowToEvent(full, this.table));
   }

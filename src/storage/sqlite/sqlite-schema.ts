@@ -1,4 +1,5 @@
 import { EventValidationError } from "../../errors/error-classes.js";
+import type { SqliteDatabase } from "./sqlite-driver.js";
 
 /**
  * The table `sqliteStorage` uses when no `table` option is given.
@@ -74,13 +75,28 @@ export function sqliteSchemaSql(options: SqliteSchemaOptions = {}): string {
     "  deal_id TEXT NOT NULL DEFAULT '',",
     "  session_id TEXT NOT NULL DEFAULT '',",
     "  payload TEXT NOT NULL DEFAULT '{}', -- JSON object",
-    "  metadata TEXT NOT NULL DEFAULT '{}' -- JSON object",
+    "  metadata TEXT NOT NULL DEFAULT '{}', -- JSON object",
+    "  body TEXT -- the event's JSON as the bus wrote it, served as it is; NULL in rows other tools write",
     ");",
     ...indexes,
     "-- Ids deleted by prune(), so that a cursor naming one answers EventGapError instead of 'unknown cursor'.",
     `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(`${table}_pruned`)} (event_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`,
     "",
   ].join("\n");
+}
+
+/**
+ * Adds the `body` column to a table created by an earlier release (`CREATE TABLE IF NOT EXISTS` leaves it as it
+ * was). Its rows keep `body` NULL and are served from their columns; new rows carry it.
+ */
+export function addMissingColumns(database: SqliteDatabase, table: string): void {
+  if (!tableHasBody(database, table)) database.exec(`ALTER TABLE ${quoteIdentifier(table)} ADD COLUMN body TEXT`);
+}
+
+/** Whether the table has the `body` column (tables of earlier releases, or hand-made ones, may lack it). */
+export function tableHasBody(database: SqliteDatabase, table: string): boolean {
+  const columns = database.prepare(`PRAGMA table_info(${quoteIdentifier(table)})`).all() as { name?: unknown }[];
+  return columns.some((column) => column.name === "body");
 }
 
 /** Returns the table name to use, or throws `EventValidationError` when it is not a plain SQL identifier. */

@@ -19,7 +19,7 @@ import {
 } from "./sqlite-driver.js";
 import { SqliteEventReader } from "./sqlite-list.js";
 import { pruneEvents } from "./sqlite-prune.js";
-import { checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
+import { addMissingColumns, checkTableName, sqliteSchemaSql } from "./sqlite-schema.js";
 import { appendInSqliteTransaction } from "./sqlite-transaction.js";
 import { DEFAULT_SQLITE_WATCH_INTERVAL_MS, SqliteWatch } from "./sqlite-watch.js";
 import { sqliteWebhooks } from "./sqlite-webhooks.js";
@@ -258,7 +258,10 @@ function setUp(database: SqliteDatabase, settings: SqliteSettings): void {
   database.exec(`PRAGMA synchronous = ${settings.synchronous.toUpperCase()}`);
   if (settings.createSchema) {
     const schema = sqliteSchemaSql({ table: settings.table });
-    inWriteTransaction(database, () => database.exec(schema));
+    inWriteTransaction(database, () => {
+      database.exec(schema);
+      addMissingColumns(database, settings.table);
+    });
     return;
   }
   const found = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(settings.table);
