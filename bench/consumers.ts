@@ -10,6 +10,7 @@ import { startConsumer } from "../tests/support/consumer-processes.js";
 import { quick, type ResultRow, report, speedRow, summarize, type Timing } from "./harness.js";
 import {
   type BenchStore,
+  dropPostgresTables,
   memoryStore,
   PG_URL,
   postgresStore,
@@ -147,8 +148,7 @@ if (pgDown === undefined) {
   const table = `bench_takeover_${process.pid}`;
   rows.push(takeoverRow("postgres", await takeover({ store: "postgres", location: PG_URL, namespace: table })));
   const store = postgresStore(1);
-  for (const suffix of ["", "_consumers", "_dead_letters"])
-    await store.pool.query(`DROP TABLE IF EXISTS public.${table}${suffix}`);
+  await dropPostgresTables(store.pool, table);
   await store.pool.end();
 }
 if (redisDown === undefined) {

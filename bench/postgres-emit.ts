@@ -4,7 +4,15 @@ import type pg from "pg";
 import { EventBus } from "../src/index.js";
 import { postgresSchemaSql } from "../src/storage/postgres/index.js";
 import { measure, quick, report, skip, speedRow } from "./harness.js";
-import { payloadFor, postgresStore, postgresUnreachable, ROW_COLUMNS, rowValues, typicalEvent } from "./stores.js";
+import {
+  dropPostgresTables,
+  payloadFor,
+  postgresStore,
+  postgresUnreachable,
+  ROW_COLUMNS,
+  rowValues,
+  typicalEvent,
+} from "./stores.js";
 
 const QUESTION = "postgres-emit";
 const BATCH = 100;
@@ -105,7 +113,7 @@ const timings = await measure(
 const settings = await pool.query<{ name: string; setting: string }>(
   "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync')",
 );
-await pool.query(`DROP TABLE IF EXISTS ${rawTable}`);
+await dropPostgresTables(pool, rawTable);
 await store.dispose();
 
 const [emit, raw, emit16, raw16, emit64, raw64, append, rawMulti] = timings;

@@ -51,10 +51,16 @@ export function postgresStore(poolSize = 20): BenchStore & { pool: pg.Pool; tabl
     table,
     dispose: async () => {
       await storage.close();
-      await pool.query(`DROP TABLE IF EXISTS public.${table} CASCADE`);
+      await dropPostgresTables(pool, table);
       await pool.end();
     },
   };
+}
+
+/** Drops a bench events table with the tables the store created beside it (pruned ids, consumers, audit, ...). */
+export async function dropPostgresTables(pool: pg.Pool, table: string): Promise<void> {
+  const suffixes = ["", "_pruned", "_consumers", "_dead_letters", "_audit", "_webhooks", "_webhook_log"];
+  await pool.query(`DROP TABLE IF EXISTS ${suffixes.map((suffix) => `public.${table}${suffix}`).join(", ")} CASCADE`);
 }
 
 export function redisStore(options: { notify?: boolean } = {}): BenchStore & { client: Redis; prefix: string } {

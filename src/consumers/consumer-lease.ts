@@ -1,4 +1,4 @@
-import type { CheckpointStore, ConsumerLease } from "../storage/types.js";
+import type { CheckpointStore, ConsumerLease, ConsumerQuery } from "../storage/types.js";
 
 /**
  * Holds one instance's lease on a consumer name: takes it, renews it every third of `leaseMs`, and declares it
@@ -23,6 +23,8 @@ export class LeaseKeeper {
     private readonly owner: string,
     private readonly leaseMs: number,
     private readonly onError: (error: unknown) => void,
+    /** Recorded by the store with the lease, so that retention keeps what this consumer has not handled. */
+    private readonly query?: ConsumerQuery,
   ) {}
 
   /** The lease while it is held. */
@@ -46,7 +48,7 @@ export class LeaseKeeper {
   /** Tries to take the lease; true when this instance holds it now. */
   async acquire(): Promise<boolean> {
     const sent = performance.now();
-    const lease = await this.checkpoints.acquireLease(this.name, this.owner, this.leaseMs);
+    const lease = await this.checkpoints.acquireLease(this.name, this.owner, this.leaseMs, this.query);
     if (lease === null) return false;
     this.current = lease;
     this.validUntil = sent + this.leaseMs;

@@ -118,8 +118,13 @@ export class Consumer {
     }
     this.name = settings.name;
     this.checkpoints = checkpoints;
-    this.keeper = new LeaseKeeper(checkpoints, settings.name, crypto.randomUUID(), settings.leaseMs, (error) =>
-      this.record(error),
+    this.keeper = new LeaseKeeper(
+      checkpoints,
+      settings.name,
+      crypto.randomUUID(),
+      settings.leaseMs,
+      (error) => this.record(error),
+      settings.query,
     );
     settings.signal?.addEventListener("abort", () => this.halt.abort(), { once: true });
     if (settings.signal?.aborted) this.halt.abort();

@@ -147,6 +147,69 @@ export interface PruneOptions {
   readonly batchSize?: number | undefined;
   /** Called after each batch with how many events were deleted so far (for progress logs). */
   readonly onBatch?: ((deletedSoFar: number) => void) | undefined;
+  /**
+   * `"hold"` (default): never delete an event that a live durable consumer whose query matches it has not handled
+   * yet (stamped at or after its checkpoint event). `"ignore"`: delete by `before` and `types` alone.
+   */
+  readonly consumers?: "hold" | "ignore" | undefined;
+  /** A consumer whose lease was last taken, renewed or checkpointed longer ago than this holds nothing. Default 7 days. */
+  readonly staleConsumerMs?: number | undefined;
+  /** The instant consumers' staleness is judged at (ISO-8601 string or `Date`). Default: now. For replays and tests. */
+  readonly now?: string | Date | undefined;
+  /** Count what would go, delete nothing (and record nothing in the audit trail). Default `false`. */
+  readonly dryRun?: boolean | undefined;
+  /** Called once, before any deletion, with the consumers that hold events back (not called when none does). */
+  readonly onHold?: ((holds: readonly PruneHold[]) => void) | undefined;
+}
+
+/**
+ * A durable consumer that holds retention back: events of `types` stamped at or after `from` are kept for it.
+ *
+ * @example
+ * ```ts
+ * await storage.prune?.({ before, onHold: (holds) => holds.forEach((hold) => log.warn(`${hold.name} holds ${hold.from}`)) });
+ * ```
+ */
+export interface PruneHold {
+  /** The consumer name. */
+  readonly name: string;
+  /** Its checkpoint (`event_id` of the last event handled), `null` before its first batch. */
+  readonly position: string | null;
+  /** Events of `types` stamped at or after this instant are kept; `null`: every event of `types` is kept. */
+  readonly from: string | null;
+  /** The types of this prune its query matches. */
+  readonly types: readonly EventType[];
+  /** When it last took or renewed its lease or wrote its checkpoint (ISO-8601 UTC). */
+  readonly last_seen: string;
+}
+
+/**
+ * The query a consumer reads with, as the checkpoint store records it for retention: `listEvents` filters without
+ * cursors or limit.
+ *
+ * @example
+ * ```ts
+ * const query: ConsumerQuery = { event_types: ["deal.created"] };
+ * ```
+ */
+export type ConsumerQuery = Omit<NormalizedEventQuery, "limit" | "after" | "before">;
+
+/**
+ * One consumer as its checkpoint store knows it (see `CheckpointStore.listConsumers`).
+ *
+ * @example
+ * ```ts
+ * for (const consumer of (await storage.checkpoints?.listConsumers?.()) ?? []) console.log(consumer.name, consumer.last_seen);
+ * ```
+ */
+export interface ConsumerRecord {
+  readonly name: string;
+  /** The checkpoint (`event_id` of the last handled event), or `null`. */
+  readonly position: string | null;
+  /** The query given with its last lease, or `null` when none was (then it matches every event). */
+  readonly query: ConsumerQuery | null;
+  /** When it last took or renewed its lease or wrote its checkpoint (ISO-8601 UTC), or `null` if never recorded. */
+  readonly last_seen: string | null;
 }
 
 /**
@@ -234,18 +297,26 @@ export interface CheckpointWrite {
  * ```
  */
 export interface CheckpointStore {
-  /** Takes (or extends) the lease for `leaseMs`; `null` while another owner holds an unexpired lease. */
-  acquireLease(name: string, owner: string, leaseMs: number): Promise<ConsumerLease | null>;
-  /** Extends the lease by `leaseMs` from now; `false` when it was taken over (or released). */
+  /**
+   * Takes (or extends) the lease for `leaseMs`; `null` while another owner holds an unexpired lease. When granted,
+   * records `query` (when given) and the time as the consumer's last-seen time, in the same step.
+   */
+  acquireLease(name: string, owner: string, leaseMs: number, query?: ConsumerQuery): Promise<ConsumerLease | null>;
+  /** Extends the lease by `leaseMs` from now and records the time as last seen; `false` when it was taken over. */
   renewLease(lease: ConsumerLease, leaseMs: number): Promise<boolean>;
   /** Gives the lease up at once so that a standby can take over; does nothing after a takeover. */
   releaseLease(lease: ConsumerLease): Promise<void>;
   /** The name's position (the last handled `event_id`), or `null` when it has none. */
   readCheckpoint(name: string): Promise<string | null>;
-  /** The fenced compare-and-set; `false` when refused (stale lease or moved position). */
+  /** The fenced compare-and-set (recording the time as last seen); `false` when refused (stale lease or moved position). */
   writeCheckpoint(lease: ConsumerLease, write: CheckpointWrite): Promise<boolean>;
   /** The name's dead letters, oldest first. */
   deadLetters(name: string): Promise<DeadLetter[]>;
+  /**
+   * Every consumer name with its position, query and last-seen time, for retention (`prune` keeps what they have
+   * not handled). A store without it cannot hold retention back: `prune` then needs `consumers: "ignore"`.
+   */
+  listConsumers?(): Promise<ConsumerRecord[]>;
 }
 
 /**

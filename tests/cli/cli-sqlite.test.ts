@@ -377,4 +377,47 @@ describe("prune", () => {
     ]);
     await bus.close();
   });
+
+  it("keeps what a live consumer has not handled unless --ignore-consumers, and refuses --dry-run with --yes", async () => {
+    const { bus, store, storage } = openFile();
+    const [, handled, unhandled] = await bus.emitEvents([
+      { event_type: "session.created", timestamp: "2025-01-01T00:00:00.000Z" },
+      { event_type: "session.created", timestamp: "2025-01-02T00:00:00.000Z" },
+      { event_type: "session.created", timestamp: "2025-01-03T00:00:00.000Z" },
+      { event_type: "session.closed", timestamp: "2025-01-04T00:00:00.000Z" },
+    ]);
+    const checkpoints = storage.checkpoints as NonNullable<EventStorage["checkpoints"]>;
+    const lease = await checkpoints.acquireLease("crm", "cli-test", 60_000, { event_types: ["session.created"] });
+    expect(
+      await checkpoints.writeCheckpoint(lease as never, { expected: null, position: handled?.event_id as string }),
+    ).toBe(true);
+    const dry = await runCli(cli, ["prune", "--before", "2026-01-01", "--dry-run", "--store", store]);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toContain(
+      'prune: consumer "crm" keeps those stamped from 2025-01-01T23:59:00.000Z of 1 type(s)',
+    );
+    expect(dry.stderr).toContain(
+      "prune: dry run: 2 events stamped before 2026-01-01T00:00:00.000Z would go (2 more held back",
+    );
+    const both = await runCli(cli, ["prune", "--before", "2026-01-01", "--dry-run", "--yes", "--store", store]);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/--dry-run: cannot be used with --yes/);
+    expect((await runCli(cli, ["prune", "--before", "2026-01-01", "--yes", "--store", store])).code).toBe(0);
+    expect((await allWire(bus)).map((json) => JSON.parse(json).event_id)).toEqual([
+      handled?.event_id,
+      unhandled?.event_id,
+    ]);
+    const ignoring = await runCli(cli, [
+      "prune",
+      "--before",
+      "2026-01-01",
+      "--ignore-consumers",
+      "--yes",
+      "--store",
+      store,
+    ]);
+    expect(ignoring.code).toBe(0);
+    expect(await allWire(bus)).toEqual([]);
+    await bus.close();
+  });
 });

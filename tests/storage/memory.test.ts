@@ -8,11 +8,11 @@ describeStorageConformance({
   watch: true,
   checkpoints: true,
   webhooks: true,
+  prune: true,
   describe,
   it,
   expect,
 });
-describeStorageConformance({ name: "memory", createStorage: () => memoryStorage(), prune: true, describe, it, expect });
 
 function eventAt(index: number, fields: Record<string, string> = {}): Event {
   return Object.freeze({

@@ -7,6 +7,7 @@ import {
   typesMatching,
 } from "../../event/event-type.js";
 import { normalizeTimestamp } from "../../event/timestamp.js";
+import type { PruneHold, PruneOptions } from "../../storage/types.js";
 import { booleanFlag, listFlag, type ParsedArgs, refuseTogether, stringFlag, UsageError } from "../cli-args.js";
 import type { Command, CommandContext } from "../command.js";
 import { EXIT_FAILURE, EXIT_OK } from "../command.js";
@@ -23,7 +24,7 @@ class PruneStopped extends Error {}
 export const pruneCommand: Command = {
   name: "prune",
   summary: "delete old events (audit types kept unless named); a dry run that only counts unless --yes",
-  usage: "prune (--before <time> | --older-than <age>) [--type <type>...] [--yes]",
+  usage: "prune (--before <time> | --older-than <age>) [--type <type>...] [--ignore-consumers] [--dry-run | --yes]",
   usesStore: true,
   maxPositionals: 0,
   flags: {
@@ -36,34 +37,69 @@ export const pruneCommand: Command = {
       help: "types or patterns that may go (default: every type but the audit types)",
     },
     yes: { type: "boolean", short: "y", help: "really delete (without it, only count what would go)" },
+    "dry-run": { type: "boolean", help: "only count what would go (the default; refuses --yes)" },
+    "ignore-consumers": {
+      type: "boolean",
+      help: "also delete what live durable consumers have not handled yet (kept by default)",
+    },
   },
   examples: [
     "ad-seller-events prune --older-than 90d --store sqlite:./events.sqlite",
     "ad-seller-events prune --older-than 90d --store sqlite:./events.sqlite --yes",
+    "ad-seller-events prune --older-than 400d --ignore-consumers --dry-run --store sqlite:./events.sqlite",
     'ad-seller-events prune --before 2026-01-01T00:00:00Z --type "session.*" --yes',
   ],
   async run(context) {
     const before = readBefore(context.args);
     const types = readTypes(listFlag(context.args, "type"));
+    const yes = booleanFlag(context.args, "yes");
+    if (yes && booleanFlag(context.args, "dry-run")) {
+      throw new UsageError("--dry-run", "cannot be used with --yes: one only counts, the other deletes");
+    }
+    const rule: PruneRule = {
+      before,
+      types,
+      consumers: booleanFlag(context.args, "ignore-consumers") ? "ignore" : "hold",
+      onHold: (holds) => noteHolds(context, holds),
+    };
     const bus = await context.openStore({ access: "read" });
     try {
-      if (bus.storage.prune === undefined) {
+      const prune = bus.storage.prune?.bind(bus.storage);
+      if (prune === undefined) {
         context.note(`prune: the ${bus.storage.name} store has no retention support`);
         return EXIT_FAILURE;
       }
       const total = await printCounts(context, bus, before, types);
-      if (!booleanFlag(context.args, "yes")) {
+      if (!yes) {
+        const going = context.signal.aborted ? total : await prune({ ...rule, dryRun: true });
+        const held = total > going ? ` (${formatCount(total - going)} more held back for consumers)` : "";
         context.note(
-          `prune: dry run: ${formatCount(total)} events stamped before ${before} would go; add --yes to delete them`,
+          `prune: dry run: ${formatCount(going)} events stamped before ${before} would go${held}; add --yes to delete them`,
         );
         return context.signal.aborted ? EXIT_FAILURE : EXIT_OK;
       }
-      return await deleteEvents(context, bus, before, types, total);
+      return await deleteEvents(context, prune, rule, total);
     } finally {
       await bus.close();
     }
   },
 };
+
+/** What both the dry run and the deletion ask the store for. */
+type PruneRule = Pick<PruneOptions, "consumers" | "onHold"> & {
+  readonly before: string;
+  readonly types: readonly EventType[];
+};
+
+/** One line per consumer that keeps events back, so that a smaller count than expected explains itself. */
+function noteHolds(context: CommandContext, holds: readonly PruneHold[]): void {
+  for (const hold of holds) {
+    const from = hold.from === null ? "all of them (no checkpoint yet)" : `those stamped from ${hold.from}`;
+    context.note(
+      `prune: consumer "${hold.name}" keeps ${from} of ${hold.types.length} type(s); --ignore-consumers overrides`,
+    );
+  }
+}
 
 /** Prints how many events of each type would go; resolves with the sum. */
 async function printCounts(context: CommandContext, bus: EventBus, before: string, types: readonly EventType[]) {
@@ -83,18 +119,15 @@ async function printCounts(context: CommandContext, bus: EventBus, before: strin
 
 async function deleteEvents(
   context: CommandContext,
-  bus: EventBus,
-  before: string,
-  types: readonly EventType[],
+  prune: (options: PruneOptions) => Promise<number>,
+  rule: PruneRule,
   total: number,
 ): Promise<number> {
   const progress = new Progress(context.stderr, "deleted");
   progress.expect(total);
-  const prune = bus.storage.prune as NonNullable<typeof bus.storage.prune>;
   try {
     await prune({
-      before,
-      types,
+      ...rule,
       onBatch: (deleted) => {
         progress.add(deleted - progress.count);
         if (context.signal.aborted) throw new PruneStopped();
@@ -105,7 +138,7 @@ async function deleteEvents(
   } finally {
     progress.clear();
   }
-  context.note(summaryLine("prune", progress, context.signal.aborted, ` deleted, stamped before ${before}`));
+  context.note(summaryLine("prune", progress, context.signal.aborted, ` deleted, stamped before ${rule.before}`));
   return context.signal.aborted ? EXIT_FAILURE : EXIT_OK;
 }
 

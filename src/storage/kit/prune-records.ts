@@ -1,5 +1,6 @@
 import { EventBusError } from "../../errors/error-classes.js";
 import type { DigestStore, EventStorage, PruneOptions } from "../types.js";
+import { pruneHoldingConsumers } from "./prune-holds.js";
 import { resolvePruneOptions } from "./prune-options.js";
 
 /**
@@ -34,8 +35,8 @@ export interface PruneRecord {
 
 /**
  * Gives a store its digest capability and makes its `prune` (when it has one) record each call in
- * {@link PRUNE_RECORD_LOG} first. Every built-in adapter's factory ends with it, so the prune code itself is
- * untouched.
+ * {@link PRUNE_RECORD_LOG} first and keep what live durable consumers have not handled (see `prune-holds.ts`).
+ * Every built-in adapter's factory ends with it, so each adapter's prune code deletes by age and type alone.
  */
 export function withDigests<Storage extends EventStorage>(digests: DigestStore, storage: Storage): Storage {
   const prune = storage.prune;
@@ -44,11 +45,17 @@ export function withDigests<Storage extends EventStorage>(digests: DigestStore, 
     ...storage,
     digests,
     async prune(options: PruneOptions): Promise<number> {
-      const { before, types } = resolvePruneOptions(options);
-      // A dry run (retention's counting mode) deletes nothing, so it records nothing.
-      const dryRun = (options as { readonly dryRun?: unknown }).dryRun === true;
-      if (!dryRun) await recordPrune(digests, { before, types, recorded_at: new Date().toISOString() });
-      return prune.call(storage, options);
+      const settings = resolvePruneOptions(options);
+      // A dry run deletes nothing, so it records nothing. The rule recorded is the one asked for: consumers' holds
+      // only narrow what goes.
+      if (!settings.dryRun) {
+        await recordPrune(digests, {
+          before: settings.before,
+          types: settings.types,
+          recorded_at: new Date().toISOString(),
+        });
+      }
+      return pruneHoldingConsumers(storage, prune, settings);
     },
   };
 }

@@ -5,10 +5,11 @@ import type { Queue } from "./memory-sequence.js";
 
 /**
  * Marks matching events pruned, a batch at a time with a turn of the event loop between batches. Candidates come
- * from the type indexes, oldest first; while timestamps ascend in append order the walk stops at `before`.
+ * from the type indexes, oldest first; while timestamps ascend in append order the walk stops at `before`. A dry
+ * run returns how many it found.
  */
 export async function pruneEvents(log: MemoryLog, pruneOptions: PruneOptions): Promise<number> {
-  const { before, types, batchSize, onBatch } = resolvePruneOptions(pruneOptions);
+  const { before, types, batchSize, onBatch, dryRun } = resolvePruneOptions(pruneOptions);
   const byType = log.indexes.get("event_type") as Map<string, Queue<number>>;
   const doomed: number[] = [];
   for (const type of types) {
@@ -19,6 +20,7 @@ export async function pruneEvents(log: MemoryLog, pruneOptions: PruneOptions): P
       if (isLive(slot) && slot.timestamp < before) doomed.push(list.at(index));
     }
   }
+  if (dryRun) return doomed.length;
   doomed.sort((left, right) => left - right);
   let deleted = 0;
   for (let start = 0; start < doomed.length; start += batchSize) {

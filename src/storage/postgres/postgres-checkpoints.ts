@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import type { CheckpointStore, ConsumerLease, DeadLetter } from "../types.js";
+import type { CheckpointStore, ConsumerLease, ConsumerQuery, ConsumerRecord, DeadLetter } from "../types.js";
 import { type PostgresTableName, resolvePostgresNames } from "./postgres-schema.js";
 
 const SETUP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('ad-seller-events:schema-setup', 0));";
@@ -27,8 +27,12 @@ export function postgresCheckpointSchemaSql(name: PostgresTableName = {}): strin
       "  owner text,",
       "  generation bigint NOT NULL DEFAULT 0,",
       "  lease_expires_at timestamptz NOT NULL DEFAULT '-infinity',",
+      "  query text,",
+      "  last_seen timestamptz,",
       `  CONSTRAINT ${tables.consumersKey} PRIMARY KEY (name)`,
       ");",
+      // Tables created before retention held back for consumers.
+      `ALTER TABLE ${tables.consumers} ADD COLUMN IF NOT EXISTS query text, ADD COLUMN IF NOT EXISTS last_seen timestamptz;`,
     ].join("\n"),
     [
       `CREATE TABLE IF NOT EXISTS ${tables.deadLetters} (`,
@@ -72,19 +76,21 @@ export function postgresCheckpoints(
   const leaseParams = (lease: ConsumerLease) => [lease.name, lease.owner, lease.generation];
 
   return {
-    acquireLease: (consumer, owner, leaseMs) =>
+    acquireLease: (consumer, owner, leaseMs, query?: ConsumerQuery) =>
       call("acquireLease", async () => {
         const result = await pool.query<{ generation: string }>(
-          `INSERT INTO ${consumers} AS c (name, owner, generation, lease_expires_at)
-           VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
+          `INSERT INTO ${consumers} AS c (name, owner, generation, lease_expires_at, last_seen, query)
+           VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond', now(), $4)
            ON CONFLICT (name) DO UPDATE SET
              generation = CASE WHEN c.owner = EXCLUDED.owner AND c.lease_expires_at > now()
                                THEN c.generation ELSE c.generation + 1 END,
              owner = EXCLUDED.owner,
-             lease_expires_at = EXCLUDED.lease_expires_at
+             lease_expires_at = EXCLUDED.lease_expires_at,
+             last_seen = EXCLUDED.last_seen,
+             query = coalesce(EXCLUDED.query, c.query)
            WHERE c.owner IS NULL OR c.owner = EXCLUDED.owner OR c.lease_expires_at <= now()
            RETURNING generation`,
-          [consumer, owner, leaseMs],
+          [consumer, owner, leaseMs, query === undefined ? null : JSON.stringify(query)],
         );
         const row = result.rows[0];
         return row === undefined ? null : { name: consumer, owner, generation: Number(row.generation) };
@@ -92,7 +98,8 @@ export function postgresCheckpoints(
     renewLease: (lease, leaseMs) =>
       call("renewLease", async () => {
         const result = await pool.query(
-          `UPDATE ${consumers} SET lease_expires_at = now() + $4 * interval '1 millisecond' WHERE ${fenced}`,
+          `UPDATE ${consumers} SET lease_expires_at = now() + $4 * interval '1 millisecond', last_seen = now() ` +
+            `WHERE ${fenced}`,
           [...leaseParams(lease), leaseMs],
         );
         return result.rowCount === 1;
@@ -114,7 +121,7 @@ export function postgresCheckpoints(
         const letters = write.deadLetters ?? [];
         const result = await pool.query<{ moved: number }>(
           `WITH moved AS (
-             UPDATE ${consumers} SET position = $4
+             UPDATE ${consumers} SET position = $4, last_seen = now()
              WHERE ${fenced} AND position IS NOT DISTINCT FROM $5 RETURNING name
            ), letters AS (
              INSERT INTO ${deadLetters} (name, event_id, error)
@@ -143,6 +150,23 @@ export function postgresCheckpoints(
             Object.freeze({ event_id: row.event_id, error: row.error, failed_at: row.failed_at.toISOString() }),
         );
       }),
+    listConsumers: () =>
+      call("listConsumers", async () => {
+        const result = await pool.query<{
+          name: string;
+          position: string | null;
+          query: string | null;
+          last_seen: Date | null;
+        }>(`SELECT name, position, query, last_seen FROM ${consumers} ORDER BY name`);
+        return result.rows.map(
+          (row): ConsumerRecord => ({
+            name: row.name,
+            position: row.position,
+            query: row.query === null ? null : (JSON.parse(row.query) as ConsumerQuery),
+            last_seen: row.last_seen?.toISOString() ?? null,
+          }),
+        );
+      }),
   };
 }
 
@@ -150,7 +174,8 @@ export function postgresCheckpoints(
 async function createTables(pool: Pool, name: PostgresTableName): Promise<void> {
   const { consumers, deadLetters } = checkpointTables(name);
   const present = await pool.query<{ complete: boolean }>(
-    "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS complete",
+    "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_attribute " +
+      "WHERE attrelid = to_regclass($1) AND attname = 'last_seen' AND NOT attisdropped) AS complete",
     [consumers, deadLetters],
   );
   if (present.rows[0]?.complete === true) return;

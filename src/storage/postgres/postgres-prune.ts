@@ -12,9 +12,10 @@ export function prunedTableOf(qualifiedTable: string): string {
  * Deletes matching events a batch at a time. Each batch is one statement (its own short transaction) that deletes
  * up to `batchSize` of the oldest events of one type before `before` through the `(event_type, position)` index and
  * records their ids in the pruned table. Row locks only, on numbered rows: appends and the sequencer run alongside, and
- * `SKIP LOCKED` lets two pruners share the work instead of queueing on each other.
+ * `SKIP LOCKED` lets two pruners share the work instead of queueing on each other. A dry run counts instead.
  */
 export async function pruneEvents(pool: Pool, table: string, settings: ResolvedPrune): Promise<number> {
+  if (settings.dryRun) return countDoomed(pool, table, settings);
   const sql =
     `WITH doomed AS (SELECT seq FROM ${table} WHERE event_type = $1 AND "timestamp" < $2 AND position IS NOT NULL ` +
     "ORDER BY position LIMIT $3 FOR UPDATE SKIP LOCKED), " +
@@ -35,6 +36,16 @@ export async function pruneEvents(pool: Pool, table: string, settings: ResolvedP
     }
   }
   return deleted;
+}
+
+/** What a prune with these settings would delete (numbered rows only, as the prune takes), in one statement. */
+async function countDoomed(pool: Pool, table: string, settings: ResolvedPrune): Promise<number> {
+  const result = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${table} WHERE event_type = ANY($1::text[]) AND "timestamp" < $2 ` +
+      "AND position IS NOT NULL",
+    [settings.types, settings.before],
+  );
+  return result.rows[0]?.n ?? 0;
 }
 
 /** For a cursor that names no stored event: the gap error when retention deleted it, otherwise `undefined`. */

@@ -36,7 +36,7 @@ export function prunedKey(keys: RedisKeyLayout): string {
  * Deletes matching events a batch at a time, one short script per batch (Redis runs nothing else while a script
  * runs, so a batch is as long as an append waits). Candidates come from each type's sorted set, oldest first; the
  * walk of a type stops at its first event stamped at or after `before` (the bus stamps in append order; an event
- * imported with an older stamp after newer ones waits for a later run).
+ * imported with an older stamp after newer ones waits for a later run). A dry run counts the same walk instead.
  */
 export async function pruneEvents(
   client: Redis | Cluster,
@@ -47,6 +47,7 @@ export async function pruneEvents(
   const commands = client as unknown as Record<string, ScriptCommand | undefined>;
   if (typeof commands[PRUNE_COMMAND] !== "function") client.defineCommand(PRUNE_COMMAND, { lua: PRUNE_SCRIPT });
   const run = commands[PRUNE_COMMAND] as ScriptCommand;
+  if (settings.dryRun) return countDoomed(client, keys, guard, settings);
   let deleted = 0;
   for (const type of settings.types) {
     const typeKey = keys.index("event_type", type);
@@ -66,6 +67,29 @@ export async function pruneEvents(
     }
   }
   return deleted;
+}
+
+/** What a prune with these settings would delete: the same walk, paged by offset, with nothing deleted. */
+async function countDoomed(
+  client: Redis | Cluster,
+  keys: RedisKeyLayout,
+  guard: ConnectionGuard,
+  settings: ResolvedPrune,
+): Promise<number> {
+  let total = 0;
+  for (const type of settings.types) {
+    const typeKey = keys.index("event_type", type);
+    for (let offset = 0; ; offset += settings.batchSize) {
+      const rows = await guard.run(() =>
+        client.zrangebyscore(typeKey, "-inf", "+inf", "WITHSCORES", "LIMIT", offset, settings.batchSize),
+      );
+      if (rows.length === 0) break;
+      const { args, done } = await planBatch(client, keys, guard, rows, settings.before, typeKey);
+      total += args.length / 3;
+      if (done || rows.length < settings.batchSize * 2) break;
+    }
+  }
+  return total;
 }
 
 async function planBatch(

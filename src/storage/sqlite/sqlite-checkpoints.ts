@@ -1,4 +1,4 @@
-import type { CheckpointStore, CheckpointWrite, ConsumerLease, DeadLetter } from "../types.js";
+import type { CheckpointStore, CheckpointWrite, ConsumerLease, ConsumerQuery, DeadLetter } from "../types.js";
 import { inWriteTransaction, type SqliteDatabase } from "./sqlite-driver.js";
 import { checkTableName, quoteIdentifier } from "./sqlite-schema.js";
 
@@ -22,7 +22,9 @@ export function sqliteCheckpointSchemaSql(options: { readonly table?: string | u
     "  position TEXT, -- event_id of the last handled event",
     "  owner TEXT, -- instance holding the lease",
     "  generation INTEGER NOT NULL DEFAULT 0, -- lease generation: fences checkpoint writes",
-    "  lease_expires_at INTEGER NOT NULL DEFAULT 0 -- milliseconds since 1970 (the process clock)",
+    "  lease_expires_at INTEGER NOT NULL DEFAULT 0, -- milliseconds since 1970 (the process clock)",
+    "  query TEXT, -- JSON of the consumer's query, for retention",
+    "  last_seen INTEGER -- milliseconds since 1970 of the last lease taken or renewed or checkpoint written",
     ");",
     `CREATE TABLE IF NOT EXISTS ${deadLetters} (`,
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,",
@@ -59,7 +61,10 @@ export function sqliteCheckpoints(
   const run = <T>(operation: string, work: () => T): T =>
     use(operation, () => {
       if (!ready) {
-        inWriteTransaction(database, () => database.exec(sqliteCheckpointSchemaSql({ table })));
+        inWriteTransaction(database, () => {
+          database.exec(sqliteCheckpointSchemaSql({ table }));
+          addRetentionColumns(database, names.consumers);
+        });
         ready = true;
       }
       return work();
@@ -72,7 +77,7 @@ export function sqliteCheckpoints(
     row !== undefined && row.owner === lease.owner && Number(row.generation) === lease.generation;
 
   return {
-    async acquireLease(name, owner, leaseMs) {
+    async acquireLease(name, owner, leaseMs, query?: ConsumerQuery) {
       return run("acquireLease", () =>
         inWriteTransaction(database, () => {
           const now = Date.now();
@@ -82,19 +87,23 @@ export function sqliteCheckpoints(
           const generation = held ? Number(row?.generation) : Number(row?.generation ?? 0) + 1;
           database
             .prepare(
-              `INSERT INTO ${names.consumers} (name, owner, generation, lease_expires_at) VALUES (?, ?, ?, ?) ` +
-                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, generation = excluded.generation, " +
-                "lease_expires_at = excluded.lease_expires_at",
+              `INSERT INTO ${names.consumers} (name, owner, generation, lease_expires_at, last_seen, query) ` +
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, " +
+                "generation = excluded.generation, lease_expires_at = excluded.lease_expires_at, " +
+                "last_seen = excluded.last_seen, query = coalesce(excluded.query, query)",
             )
-            .run(name, owner, generation, now + leaseMs);
+            .run(name, owner, generation, now + leaseMs, now, query === undefined ? null : JSON.stringify(query));
           return { name, owner, generation };
         }),
       );
     },
     async renewLease(lease, leaseMs) {
       return run("renewLease", () => {
-        const sql = `UPDATE ${names.consumers} SET lease_expires_at = ? WHERE name = ? AND owner = ? AND generation = ?`;
-        const result = database.prepare(sql).run(Date.now() + leaseMs, lease.name, lease.owner, lease.generation);
+        const sql =
+          `UPDATE ${names.consumers} SET lease_expires_at = ?, last_seen = ? ` +
+          "WHERE name = ? AND owner = ? AND generation = ?";
+        const now = Date.now();
+        const result = database.prepare(sql).run(now + leaseMs, now, lease.name, lease.owner, lease.generation);
         return Number(result.changes) === 1;
       });
     },
@@ -112,7 +121,9 @@ export function sqliteCheckpoints(
         inWriteTransaction(database, () => {
           const row = select(lease.name);
           if (!isCurrent(row, lease) || (row?.position ?? null) !== write.expected) return false;
-          database.prepare(`UPDATE ${names.consumers} SET position = ? WHERE name = ?`).run(write.position, lease.name);
+          database
+            .prepare(`UPDATE ${names.consumers} SET position = ?, last_seen = ? WHERE name = ?`)
+            .run(write.position, Date.now(), lease.name);
           insertDeadLetters(database, names.deadLetters, lease.name, write);
           return true;
         }),
@@ -129,7 +140,42 @@ export function sqliteCheckpoints(
           }),
       );
     },
+    async listConsumers() {
+      return run("listConsumers", () =>
+        database
+          .prepare(`SELECT name, position, query, last_seen FROM ${names.consumers} ORDER BY name`)
+          .all()
+          .map((row) => {
+            const { name, position, query, last_seen } = row as ConsumerListRow;
+            return {
+              name,
+              position,
+              query: query === null ? null : (JSON.parse(query) as ConsumerQuery),
+              last_seen: last_seen === null ? null : new Date(Number(last_seen)).toISOString(),
+            };
+          }),
+      );
+    },
   };
+}
+
+interface ConsumerListRow {
+  readonly name: string;
+  readonly position: string | null;
+  readonly query: string | null;
+  readonly last_seen: number | bigint | null;
+}
+
+/** Adds the retention columns to a consumers table created before they existed (SQLite has no ADD COLUMN IF NOT EXISTS). */
+function addRetentionColumns(database: SqliteDatabase, consumers: string): void {
+  const columns = new Set(
+    database
+      .prepare(`PRAGMA table_info(${consumers})`)
+      .all()
+      .map((row) => (row as { name: string }).name),
+  );
+  if (!columns.has("query")) database.exec(`ALTER TABLE ${consumers} ADD COLUMN query TEXT`);
+  if (!columns.has("last_seen")) database.exec(`ALTER TABLE ${consumers} ADD COLUMN last_seen INTEGER`);
 }
 
 function insertDeadLetters(database: SqliteDatabase, table: string, name: string, write: CheckpointWrite): void {

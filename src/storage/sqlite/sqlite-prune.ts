@@ -12,6 +12,7 @@ export function prunedTableName(table: string): string {
  * Deletes matching events a batch at a time, each batch one short write transaction (`BEGIN IMMEDIATE`) that also
  * records the deleted ids, with a turn of the event loop between batches so this connection's appends run and other
  * processes' appends wait at most one batch on the lock. Walks each type's `(event_type, seq)` index oldest first.
+ * A dry run counts instead.
  */
 export async function pruneEvents(
   database: SqliteDatabase,
@@ -20,6 +21,7 @@ export async function pruneEvents(
   settings: ResolvedPrune,
 ): Promise<number> {
   const events = quoteIdentifier(table);
+  if (settings.dryRun) return countDoomed(statements, events, settings);
   const pruned = quoteIdentifier(prunedTableName(table));
   const selectSql = `SELECT seq, event_id FROM ${events} WHERE event_type = ? AND +"timestamp" < ? ORDER BY seq LIMIT ?`;
   const rememberSql = `INSERT OR REPLACE INTO ${pruned} (event_id, seq) VALUES (?, ?)`;
@@ -47,6 +49,14 @@ export async function pruneEvents(
     }
   }
   return deleted;
+}
+
+/** What a prune with these settings would delete, counted through the same `(event_type, seq)` index. */
+function countDoomed(statements: StatementCache, events: string, settings: ResolvedPrune): number {
+  const count = statements.get(`SELECT count(*) AS n FROM ${events} WHERE event_type = ? AND +"timestamp" < ?`);
+  let total = 0;
+  for (const type of settings.types) total += Number((count.get(type, settings.before) as { n: number | bigint }).n);
+  return total;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   seed,
 } from "./fixtures.js";
 import { definePruneConformance } from "./prune.js";
+import { definePruneHoldConformance } from "./prune-holds.js";
 import { defineQueryConformance } from "./queries.js";
 import { defineWatchConformance } from "./watch.js";
 import { defineWebhookConformance } from "./webhooks.js";
@@ -124,7 +125,10 @@ export function describeStorageConformance(options: StorageConformanceOptions): 
       defineWatchConformance({ it, expect, createStorage, peer, timeout });
     }
     if (options.checkpoints === true) defineCheckpointConformance(it, expect, withStore, timeout);
-    if (options.prune === true) definePruneConformance(it, expect, withStore, timeout);
+    if (options.prune === true) {
+      definePruneConformance(it, expect, withStore, timeout);
+      definePruneHoldConformance(it, expect, withStore, timeout, options.checkpoints === true);
+    }
     if (options.webhooks === true) defineWebhookConformance(it, expect, withStore, timeout);
     if (options.digests === true) defineDigestConformance(it, expect, withStore, timeout);
   });
