@@ -120,7 +120,7 @@ const handledIds = (lines: ReturnType<typeof readLog>) =>
 
 for (const store of stores) {
   describe.skipIf(!store.available)(`consumer processes on ${store.name}`, () => {
-    it("hands over to the standby after SIGKILL mid-batch: every event handled, at most one batch again, no overlap", async () => {
+    it("hands over to the standby after SIGKILL mid-batch: every event handled, at most two batches again, no overlap", async () => {
       const setup = store.open();
       const events = await seeded(setup);
       const log = join(directory, `${uniqueName("kill")}.log`);
@@ -163,8 +163,10 @@ for (const store of stores) {
       const lines = readLog(log);
       const handled = handledIds(lines);
       expect(new Set(handled)).toEqual(new Set(events.map((event) => event.event_id)));
+      // Again: the batch A was in, and the one before it when A died before that batch's pipelined checkpoint write
+      // completed (the write overlaps the next handler call).
       const again = handled.length - new Set(handled).size;
-      expect(again).toBeLessThanOrEqual(BATCH);
+      expect(again).toBeLessThanOrEqual(2 * BATCH);
       expect(overlaps(lines)).toEqual([]);
       // Each process handled in append order (re-deliveries aside).
       const order = new Map(events.map((event, index) => [event.event_id, index]));
