@@ -13,8 +13,8 @@ export interface PendingDeadLetter {
 export const MAX_CHECKPOINT_GAP_MS = 1_000;
 /** Handled events a consumer may hold without a durable checkpoint before it waits for one. */
 export const MAX_UNCHECKPOINTED = 10_000;
-/** Checkpoint writes may take about 1 / (1 + GAP_FACTOR) of a busy consumer's time. */
-const GAP_FACTOR = 9;
+/** Checkpoint writes that hold the thread may take about 1 / (1 + GAP_FACTOR) of a busy consumer's time. */
+const GAP_FACTOR = 19;
 
 /** What the pipeline tells its consumer. */
 export interface CheckpointEvents {
@@ -36,10 +36,10 @@ export interface CheckpointEvents {
  * lease, and no write is sent once the keeper no longer holds that lease.
  *
  * Pacing: a write whose call held this thread for `d` ms (a synchronous driver's fsync: SQLite) is followed by the
- * next one `9 d` ms later at the earliest (at most a second), so such a store spends about a tenth of the time on
- * checkpoints instead of one fsync per batch. A store that answers over the network holds the thread for next to
- * nothing, so its next write starts as soon as the last one is done. `flush()` writes at once (caught up, stopping), and a consumer that reaches
- * `MAX_UNCHECKPOINTED` handled events waits for a write before handling more.
+ * next one `19 d` ms later at the earliest (at most a second), so such a store spends about a twentieth of its
+ * time on checkpoints instead of one fsync per batch. A store that answers over the network holds the thread for
+ * next to nothing, so its next write starts as soon as the last one is done. `flush()` writes at once (caught up,
+ * stopping), and a consumer that reaches `MAX_UNCHECKPOINTED` handled events waits for a write before handling more.
  */
 export class CheckpointPipeline {
   private durablePosition: string | null;

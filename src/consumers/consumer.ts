@@ -277,9 +277,7 @@ export class Consumer {
         if (position !== this.savedStart) this.position = position;
       },
       error: (error) => this.record(error),
-      refused: (text) => {
-        this.lastError = text;
-      },
+      refused: (text) => this.record(text),
       failed: (text) => this.fail(text),
     });
     return this.pipeline;
