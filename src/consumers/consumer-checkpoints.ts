@@ -33,12 +33,13 @@ export interface CheckpointEvents {
  * goes on with the next while the write runs. One write at a time; each covers every batch noted before it started
  * (so writes coalesce while one is in flight or waiting its turn), and a position is noted only once its handler
  * has completed, so a checkpoint never passes an unhandled event. The store fences every write with the tenure's
- * lease, and no write is sent once the keeper no longer holds that lease.
+ * lease: after a takeover it refuses it, and the consumer drops to standby.
  *
  * Pacing: a write whose call held this thread for `d` ms (a synchronous driver's fsync: SQLite) is followed by the
  * next one `19 d` ms later at the earliest (at most a second), so such a store spends about a twentieth of its
- * time on checkpoints instead of one fsync per batch. A store that answers over the network holds the thread for
- * next to nothing, so its next write starts as soon as the last one is done. `flush()` writes at once (caught up,
+ * time on checkpoints instead of one fsync per batch, unless the batch just handled took longer than `d` (a slow
+ * handler: one write per batch costs little next to it). A store that answers over the network holds the thread
+ * for next to nothing, so its next write starts as soon as the last one is done. `flush()` writes at once (caught up,
  * stopping), and a consumer that reaches `MAX_UNCHECKPOINTED` handled events waits for a write before handling more.
  */
 export class CheckpointPipeline {
@@ -53,6 +54,8 @@ export class CheckpointPipeline {
   private broken = false;
   /** How long the last write's call held this thread (the whole fsync on SQLite, next to nothing elsewhere). */
   private blockedMs = 0;
+  /** When the last note or write ended: the time since is what the batch being noted took to read and handle. */
+  private lastMark = 0;
 
   constructor(
     private readonly checkpoints: CheckpointStore,
@@ -84,9 +87,13 @@ export class CheckpointPipeline {
     this.newest = position;
     for (const letter of letters) this.letters.push(letter);
     this.unwritten += handled;
+    const now = performance.now();
+    // A batch that took longer than the last write held the thread: the write is cheap next to it, send it now.
+    const slow = now - this.lastMark >= this.blockedMs;
+    this.lastMark = now;
     if (this.writing !== undefined || later) return;
-    const wait = this.nextWriteAt - performance.now();
-    if (wait <= 0 || this.unwritten >= MAX_UNCHECKPOINTED) this.start();
+    const wait = this.nextWriteAt - now;
+    if (slow || wait <= 0 || this.unwritten >= MAX_UNCHECKPOINTED) this.start();
     else this.timer ??= setTimeout(() => this.start(), wait);
   }
 
@@ -120,7 +127,8 @@ export class CheckpointPipeline {
     const covered = this.unwritten;
     this.blockedMs = 0;
     this.writing = this.write(position, letters).then((written) => {
-      this.nextWriteAt = performance.now() + Math.min(GAP_FACTOR * this.blockedMs, MAX_CHECKPOINT_GAP_MS);
+      this.lastMark = performance.now();
+      this.nextWriteAt = this.lastMark + Math.min(GAP_FACTOR * this.blockedMs, MAX_CHECKPOINT_GAP_MS);
       this.writing = undefined;
       if (written) {
         this.durablePosition = position;
@@ -138,9 +146,8 @@ export class CheckpointPipeline {
     const { attempts, initialDelayMs, maxDelayMs } = this.retry;
     let last: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      // A lease the keeper gave up (lost, expired by its clock, released) sends nothing; the store would refuse a
-      // taken-over one anyway.
-      if (this.keeper.lease !== this.lease) return false;
+      // Sent even when the keeper's clock says the lease ran out: the store is the judge. It accepts the write while
+      // no one took the name over (the handler did complete) and refuses it after a takeover (fencing).
       try {
         const expected = this.durablePosition;
         const called = performance.now();
