@@ -52,6 +52,7 @@ export class CheckpointPipeline {
   private nextWriteAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private broken = false;
+  private closed = false;
   /** How long the last write's call held this thread (the whole fsync on SQLite, next to nothing elsewhere). */
   private blockedMs = 0;
   /** When the last note or write ended: the time since is what the batch being noted took to read and handle. */
@@ -99,7 +100,7 @@ export class CheckpointPipeline {
 
   /** Resolves once another batch may be handled: at once unless too many handled events await a checkpoint. */
   async room(): Promise<boolean> {
-    while (!this.broken && this.unwritten >= MAX_UNCHECKPOINTED) {
+    while (!this.broken && !this.closed && this.unwritten >= MAX_UNCHECKPOINTED) {
       this.start();
       await this.writing;
     }
@@ -110,18 +111,32 @@ export class CheckpointPipeline {
   async flush(): Promise<boolean> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (!this.broken && (this.writing !== undefined || this.newest !== this.durablePosition)) {
+    while (!this.broken && !this.closed && (this.writing !== undefined || this.newest !== this.durablePosition)) {
       this.start();
       await this.writing;
     }
     return !this.broken;
   }
 
+  /** Ends the tenure's writing: after the final flush nothing more starts, even a write noted in the meantime. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   private start(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const position = this.newest;
-    if (this.writing !== undefined || this.broken || position === null || position === this.durablePosition) return;
+    if (
+      this.writing !== undefined ||
+      this.broken ||
+      this.closed ||
+      position === null ||
+      position === this.durablePosition
+    )
+      return;
     const letters = this.letters;
     this.letters = [];
     const covered = this.unwritten;

@@ -209,12 +209,12 @@ export class Consumer {
     const pipeline = this.openPipeline();
     this.state = "active";
     if (await this.saveStart(pipeline)) await this.work(reader, pipeline, wakeup, either);
-    // Stopping, failed or the lease lost: what was handled is written now (refused when the lease is gone).
-    await pipeline.flush();
+    await pipeline.flush(); // stopping, failed or the lease lost: refused by the store after a takeover
+    pipeline.close();
     if (this.state === "active" && !this.halt.signal.aborted) this.state = "standby";
   }
 
-  /** The tenure's loop: read, handle, note the checkpoint; it returns to `serve`, which flushes. */
+  /** The tenure's loop: read, handle, note the checkpoint; `serve` flushes after it. */
   private async work(
     reader: ConsumerReader,
     pipeline: CheckpointPipeline,
