@@ -249,8 +249,9 @@ export class Consumer {
         await wakeup.wait(SAFETY_POLL_MS, either);
         continue;
       }
-      // The batch goes back unhandled when the lease cannot cover it: the next holder reads it again.
-      if (!(await pipeline.room()) || !(await this.keeper.holdsForAnotherBatch())) return;
+      // The last batch's checkpoint, written while this one was read, is durable before this one is handled: a crash
+      // hands again at most the batch in flight. The batch goes back unhandled when the lease cannot cover it.
+      if (!(await pipeline.flush()) || !(await this.keeper.holdsForAnotherBatch())) return;
       if (!(await this.handle(batch, tenure))) return;
     }
   }
@@ -262,7 +263,7 @@ export class Consumer {
   private async saveStart(pipeline: CheckpointPipeline): Promise<boolean> {
     if (this.savedStart === null) return true;
     const atEnd = this.settings.from === "end";
-    pipeline.note(this.savedStart, [], 0, !atEnd);
+    pipeline.note(this.savedStart, [], !atEnd);
     return !atEnd || (await pipeline.flush());
   }
 
@@ -344,12 +345,12 @@ export class Consumer {
 
   /**
    * Every event up to `position` was handled (or dead-lettered): hands the checkpoint to the tenure's pipeline,
-   * which writes it off the critical path. False: stop this tenure (a write was refused or failed).
+   * which starts its write while the next batch is read. False: stop this tenure (a write was refused or failed).
    */
   private handled(position: string, deadLetters: readonly PendingDeadLetter[], handled: number): boolean {
     const pipeline = this.pipeline as CheckpointPipeline;
     this.lag = Math.max(0, this.lag - handled);
-    pipeline.note(position, deadLetters, handled);
+    pipeline.note(position, deadLetters);
     return pipeline.healthy;
   }
 

@@ -1,5 +1,5 @@
-// The pipelined checkpoint write, on every store: the write of a batch is held while the consumer goes on, then
-// refused after a takeover (fencing), or flushed by stop().
+// The overlapped checkpoint write, on every store: the write of a batch runs while the next is read, is durable
+// before the next is handled, is refused after a takeover (fencing), and is flushed by stop().
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -121,33 +121,39 @@ const statusOf = (consumer: Consumer) => () => consumer.status();
 
 for (const store of stores) {
   describe.skipIf(!store.available)(`pipelined checkpoints on ${store.name}`, () => {
-    it("goes on handling while a checkpoint write is in flight, and stop() flushes the last handled batch", async () => {
+    it("hands a batch to its handler only once the last batch's checkpoint is durable, and stop() flushes the last", async () => {
       const hold = holdingWrites(store.open());
       const bus = new EventBus({ storage: hold.storage, closeStorage: true });
       const events = await emitDeals(bus, 20);
       const handled: string[] = [];
+      const seenCheckpoints: (string | null)[] = [];
       let openLast: () => void = () => {};
       const lastGate = new Promise<void>((resolve) => (openLast = resolve));
       const consumer = bus.consume(
         "flusher",
         async (batch) => {
-          if (batch.some((event) => event.event_id === events[15]?.event_id)) await lastGate; // the last batch is in flight when stop() comes
+          seenCheckpoints.push(await hold.real.readCheckpoint("flusher"));
+          if (batch.some((event) => event.event_id === events[15]?.event_id)) await lastGate; // in flight at stop()
           handled.push(...batch.map((event) => event.event_id));
         },
         { batchSize: 5 },
       );
-      // Three batches handled while the first batch's write is still held: the write is off the critical path.
-      await until(
-        () => handled.length,
-        (count) => count === 15,
-        "three batches handled",
+      const [first] = await until(
+        () => hold.held,
+        (held) => held.length === 1,
+        "the first write held",
       );
-      expect(hold.held.length).toBe(1);
-      expect(hold.held[0]?.write.position).toBe(events[4]?.event_id);
-      expect(await hold.real.readCheckpoint("flusher")).toBeNull();
+      expect(first?.write.position).toBe(events[4]?.event_id);
+      hold.open();
+      await until(
+        () => seenCheckpoints.length,
+        (count) => count === 4,
+        "the last batch handed over",
+      );
+      // Each handler call saw the previous batch's checkpoint already in the store: a crash hands one batch again.
+      expect(seenCheckpoints).toEqual([null, events[4]?.event_id, events[9]?.event_id, events[14]?.event_id]);
       const stopping = consumer.stop();
       openLast();
-      hold.open();
       await stopping;
       expect(handled).toEqual(events.map((event) => event.event_id));
       expect(await hold.real.readCheckpoint("flusher")).toBe(events.at(-1)?.event_id);
