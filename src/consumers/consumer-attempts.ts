@@ -17,6 +17,17 @@ export async function callHandler(
   timeoutMs: number | undefined,
   signal: AbortSignal,
 ): Promise<AttemptFailure> {
+  // Without a timeout the call's signal is the tenure's own: one controller and listener per call cost more than
+  // a no-op handler, and both abort on exactly the same occasion.
+  if (timeoutMs === undefined) {
+    try {
+      const result = handler(events, { signal, attempt });
+      if (isThenable(result)) await result;
+      return undefined;
+    } catch (error) {
+      return { error };
+    }
+  }
   const controller = new AbortController();
   const abort = () => controller.abort(signal.reason);
   signal.addEventListener("abort", abort, { once: true });
@@ -24,10 +35,6 @@ export async function callHandler(
   let timer: NodeJS.Timeout | undefined;
   try {
     const call = Promise.resolve().then(() => handler(events, { signal: controller.signal, attempt }));
-    if (timeoutMs === undefined) {
-      await call;
-      return undefined;
-    }
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new Error(`the handler did not settle within handlerTimeoutMs (${timeoutMs} ms)`);
@@ -44,6 +51,10 @@ export async function callHandler(
     clearTimeout(timer);
     signal.removeEventListener("abort", abort);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /** The text kept for an error: its message (with the class name), or its string form. */

@@ -4,6 +4,7 @@ import { backoffDelay, pause } from "../live/backoff.js";
 import { oldestMatches } from "../live/oldest-match.js";
 import type { CheckpointStore, DeadLetter, EventStorage } from "../storage/types.js";
 import { type AttemptFailure, callHandler, errorText } from "./consumer-attempts.js";
+import { CheckpointPipeline, type PendingDeadLetter } from "./consumer-checkpoints.js";
 import { LeaseKeeper } from "./consumer-lease.js";
 import type { ConsumerSettings } from "./consumer-options.js";
 import { ConsumerReader, newestMatch } from "./consumer-reader.js";
@@ -103,6 +104,10 @@ export class Consumer {
   private readonly halt = new AbortController();
   private readonly checkpoints: CheckpointStore;
   private readonly keeper: LeaseKeeper;
+  /** The checkpoint writes of the current tenure. */
+  private pipeline: CheckpointPipeline | undefined;
+  /** Where a new name was set to start (saved as its checkpoint, but not a handled event). */
+  private savedStart: string | null = null;
 
   /** @internal Use `bus.consume()`. */
   constructor(
@@ -208,7 +213,22 @@ export class Consumer {
       await this.pauseAfter(error, either);
       return this.dropLease();
     }
+    const pipeline = this.openPipeline();
     this.state = "active";
+    if (await this.saveStart(pipeline)) await this.work(reader, pipeline, wakeup, either);
+    await pipeline.flush(); // stopping, failed or the lease lost: refused by the store after a takeover
+    pipeline.close();
+    if (this.state === "active" && !this.halt.signal.aborted) this.state = "standby";
+  }
+
+  /** The tenure's loop: read, handle, note the checkpoint; `serve` flushes after it. */
+  private async work(
+    reader: ConsumerReader,
+    pipeline: CheckpointPipeline,
+    wakeup: ConsumerWakeup,
+    either: AbortSignal,
+  ): Promise<void> {
+    const tenure = this.keeper.signal;
     let failures = 0;
     while (!this.halt.signal.aborted && this.keeper.valid && (this.state as ConsumerState) !== "failed") {
       try {
@@ -231,14 +251,44 @@ export class Consumer {
       const batch = reader.take(this.settings.batchSize);
       reader.readAhead();
       if (batch.length === 0) {
+        // Caught up: the checkpoint is written before waiting, so an idle consumer's position is durable.
+        if (!(await pipeline.flush())) return;
         await wakeup.wait(SAFETY_POLL_MS, either);
         continue;
       }
-      // The batch goes back unhandled when the lease cannot cover it: the next holder reads it again.
-      if (!(await this.keeper.holdsForAnotherBatch())) break;
-      if (!(await this.handle(batch, tenure))) break;
+      // The last batch's checkpoint, written while this one was read, is durable before this one is handled: a crash
+      // hands again at most the batch in flight. The batch goes back unhandled when the lease cannot cover it.
+      if (!(await pipeline.flush()) || !(await this.keeper.holdsForAnotherBatch())) return;
+      if (!(await this.handle(batch, tenure))) return;
     }
-    if (this.state === "active" && !this.halt.signal.aborted) this.state = "standby";
+  }
+
+  /**
+   * A new name's start goes into the store before its first batch when it is `"end"`, which a restart would place
+   * elsewhere; an `event_id` start rides with the first batch's checkpoint (a restart before it starts there again).
+   */
+  private async saveStart(pipeline: CheckpointPipeline): Promise<boolean> {
+    if (this.savedStart === null) return true;
+    const atEnd = this.settings.from === "end";
+    pipeline.note(this.savedStart, [], !atEnd);
+    return !atEnd || (await pipeline.flush());
+  }
+
+  private openPipeline(): CheckpointPipeline {
+    const lease = this.keeper.lease;
+    if (lease === null) throw new EventBusError("a consumer tenure began without its lease");
+    const retry = this.settings;
+    this.pipeline = new CheckpointPipeline(this.checkpoints, this.keeper, lease, this.committed, retry, {
+      durable: (position) => {
+        this.committed = position;
+        // The saved start of a new name (from "end" or an id) is a checkpoint, not a handled event.
+        if (position !== this.savedStart) this.position = position;
+      },
+      error: (error) => this.record(error),
+      refused: (text) => this.record(text),
+      failed: (text) => this.fail(text),
+    });
+    return this.pipeline;
   }
 
   /** Reads the checkpoint, or settles where a new name starts (and saves that, so a restart starts there too). */
@@ -249,26 +299,27 @@ export class Consumer {
     const stored = await this.checkpoints.readCheckpoint(this.name);
     this.committed = stored;
     this.position = stored;
+    this.savedStart = null;
     if (stored !== null || from === "start") return new ConsumerReader(storage, query, window, stored);
     const start = from === "end" ? await newestMatch(storage, query) : from;
     if (from !== "end" && (await storage.get(from)) === null) {
       throw EventValidationError.forField("from", `no stored event has event_id ${from}`);
     }
-    if (start !== null) await this.commit(start, [], 0);
+    // Saved by the tenure's first checkpoint write, which starts at once.
+    this.savedStart = start;
     return new ConsumerReader(storage, query, window, start);
   }
 
   /** Handles one batch with retries; on final failure isolates the poison event(s). False: stop this tenure. */
   private async handle(batch: readonly Event[], tenure: AbortSignal): Promise<boolean> {
     const failure = await this.attempt(batch, tenure);
-    if (failure === undefined) return this.commit((batch.at(-1) as Event).event_id, [], batch.length);
+    if (failure === undefined) return this.handled((batch.at(-1) as Event).event_id, [], batch.length);
     if (this.halt.signal.aborted) return false;
     if (tenure.aborted || batch.length === 1) return this.giveUp(batch[0] as Event, failure, tenure);
     // Retried one by one so that only the event(s) that keep failing are dead-lettered (or stopped at).
     for (const event of batch) {
       const single = await this.attempt([event], tenure);
-      const handled =
-        single === undefined ? await this.commit(event.event_id, [], 1) : await this.giveUp(event, single, tenure);
+      const handled = single === undefined ? this.handled(event.event_id, [], 1) : this.giveUp(event, single, tenure);
       if (!handled) return false;
     }
     return true;
@@ -290,48 +341,24 @@ export class Consumer {
     return failure;
   }
 
-  private async giveUp(event: Event, failure: NonNullable<AttemptFailure>, tenure: AbortSignal): Promise<boolean> {
+  private giveUp(event: Event, failure: NonNullable<AttemptFailure>, tenure: AbortSignal): boolean {
     if (tenure.aborted || this.halt.signal.aborted) return false;
     const text = errorText(failure.error);
     if (this.settings.onFailure === "skip")
-      return this.commit(event.event_id, [{ event_id: event.event_id, error: text }], 1);
+      return this.handled(event.event_id, [{ event_id: event.event_id, error: text }], 1);
     this.fail(`the handler failed on event ${event.event_id} after ${this.settings.attempts} attempt(s): ${text}`);
     return false;
   }
 
-  /** The fenced compare-and-set of the checkpoint, retried like a handler; false: lease lost or failed. */
-  private async commit(
-    position: string,
-    deadLetters: { event_id: string; error: string }[],
-    handled: number,
-  ): Promise<boolean> {
-    const { attempts, initialDelayMs, maxDelayMs } = this.settings;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const lease = this.keeper.lease;
-      if (lease === null) return false;
-      try {
-        const written = await this.checkpoints.writeCheckpoint(lease, {
-          expected: this.committed,
-          position,
-          deadLetters,
-        });
-        if (!written) {
-          this.lastError = `the store refused the checkpoint write of lease generation ${lease.generation}: another instance took the lease over`;
-          this.keeper.lose(new Error(this.lastError));
-          return false;
-        }
-        this.committed = position;
-        // The saved start of a new name (from "end" or an id) is a checkpoint, not a handled event.
-        if (handled > 0) this.position = position;
-        this.lag = Math.max(0, this.lag - handled);
-        return true;
-      } catch (error) {
-        this.record(error);
-        if (attempt < attempts) await pause(backoffDelay(attempt - 1, initialDelayMs, maxDelayMs), this.keeper.signal);
-      }
-    }
-    this.fail(`the checkpoint write to ${position} failed ${attempts} time(s): ${this.lastError}`);
-    return false;
+  /**
+   * Every event up to `position` was handled (or dead-lettered): hands the checkpoint to the tenure's pipeline,
+   * which starts its write while the next batch is read. False: stop this tenure (a write was refused or failed).
+   */
+  private handled(position: string, deadLetters: readonly PendingDeadLetter[], handled: number): boolean {
+    const pipeline = this.pipeline as CheckpointPipeline;
+    this.lag = Math.max(0, this.lag - handled);
+    pipeline.note(position, deadLetters);
+    return pipeline.healthy;
   }
 
   /**

@@ -115,6 +115,8 @@ function kill(child: ConsumerChild, signal: NodeJS.Signals): void {
   child.process.kill(signal);
 }
 
+const ids = (events: readonly Event[]) => events.map((event) => event.event_id);
+
 const handledIds = (lines: ReturnType<typeof readLog>) =>
   lines.filter((line) => line.kind === "end").flatMap((line) => line.ids);
 
@@ -174,6 +176,41 @@ for (const store of stores) {
         expect(positions).toEqual([...positions].sort((x, y) => x - y));
       }
       expect(takeoverMs).toBeLessThan(TAKEOVER_BOUND_MS);
+      await setup.storage.close();
+    }, 60_000);
+
+    it("hands again, after SIGKILL, the one batch whose handler completed while its checkpoint write was in flight", async () => {
+      const setup = store.open();
+      const events = await seeded(setup);
+      const order = new Map(events.map((event, index) => [event.event_id, index]));
+      const log = join(directory, `${uniqueName("crash")}.log`);
+      writeFileSync(log, "");
+      const base = { ...setup.base, name: "export", leaseMs: LEASE_MS, batchSize: BATCH, log };
+      // A's first three checkpoint writes land; the fourth hangs, as if A died with it in flight. A does not hand a
+      // fifth batch to its handler before the fourth batch's write is durable.
+      const a = startConsumer({ ...base, handlerMs: 20, holdWritesAfter: 3 });
+      await untilLog(log, (lines) => lines.filter((l) => l.kind === "end").length >= 4, "A past its third write");
+      kill(a, "SIGKILL");
+      await a.exited;
+      appendFileSync(log, `killed ${a.pid} -\n`);
+      const doneByA = new Set(handledIds(readLog(log)));
+      const durable = await setup.storage.checkpoints?.readCheckpoint("export");
+      const at = durable === null || durable === undefined ? -1 : (order.get(durable) as number);
+      // At least once: the durable checkpoint never passed an event whose handler had not completed.
+      expect(events.slice(0, at + 1).every((event) => doneByA.has(event.event_id))).toBe(true);
+      const handledNotWritten = events.slice(at + 1).filter((event) => doneByA.has(event.event_id));
+      expect(handledNotWritten.length).toBeGreaterThan(0);
+      expect(handledNotWritten.length).toBeLessThanOrEqual(BATCH);
+
+      const b = startConsumer({ ...base, handlerMs: 0 });
+      await b.until((status) => status.position === events.at(-1)?.event_id, "B at the last event");
+      kill(b, "SIGTERM");
+      expect(await b.exited).toBe(0);
+      const byB = readLog(log)
+        .filter((line) => line.kind === "end" && line.pid === b.pid)
+        .flatMap((line) => line.ids);
+      // B resumed right after the durable checkpoint: everything A handled past it is handled again.
+      expect(byB).toEqual(ids(events.slice(at + 1)));
       await setup.storage.close();
     }, 60_000);
 
