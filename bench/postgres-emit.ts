@@ -6,7 +6,8 @@ import { postgresSchemaSql, postgresStorage } from "../src/storage/postgres/inde
 import { measure, quick, report, skip, speedRow } from "./harness.js";
 import { payloadFor, postgresStore, postgresUnreachable, ROW_COLUMNS, rowValues, typicalEvent } from "./stores.js";
 
-const QUESTION = "postgres-emit";
+/** Reported under another name (and with a note) when bench/postgres-commit-delay.ts runs it on its own server. */
+const QUESTION = process.env.BENCH_QUESTION ?? "postgres-emit";
 const BATCH = 100;
 const IN_FLIGHT = 16;
 /** Emits per timed call in the concurrent case: each of the 16 workers emits this many, one after another. */
@@ -181,5 +182,6 @@ await report(
       `with one parameter per column; server ${serverSettings}`,
     `${IN_FLIGHT} (${WIDE_IN_FLIGHT}) in flight = as many workers, each emitting ${PER_WORKER} events one after ` +
       "another per timed call",
+    ...(process.env.BENCH_NOTE === undefined ? [] : [process.env.BENCH_NOTE]),
   ],
 );
