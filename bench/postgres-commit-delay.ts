@@ -76,7 +76,8 @@ try {
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   if (code !== 0) throw new Error(`bench/postgres-emit.ts exited with ${code}`);
 } finally {
-  server.kill("SIGINT"); // fast shutdown
-  await new Promise((resolve) => server.once("exit", resolve));
+  // pg_ctl, not a signal: runuser does not pass signals on to the server it started.
+  const [stop, stopArgs] = command("pg_ctl", ["stop", "-D", data, "-m", "fast"]);
+  if (server.exitCode === null) spawnSync(stop, stopArgs, { stdio: "ignore" });
   rmSync(folder, { recursive: true, force: true });
 }
