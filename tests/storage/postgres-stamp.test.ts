@@ -1,8 +1,8 @@
 // The leading process's own appends: stored with their positions in one statement that numbers the backlog (rows
 // committed by others and not numbered yet) first, on a real PostgreSQL.
 import { afterAll, describe, expect, it } from "vitest";
-import { EventBus } from "../../src/index.js";
-import { postgresStorage } from "../../src/storage/postgres/index.js";
+import { EventBus, StorageError } from "../../src/index.js";
+import { PostgresTimeoutError, postgresStorage } from "../../src/storage/postgres/index.js";
 import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
 import { PG_URL, serviceAvailable } from "../support/services.js";
 
@@ -57,4 +57,34 @@ describe.skipIf(!available)("postgresStorage appends of the leading process", ()
     expect(listed.map((event) => event.event_id).slice(-2)).toEqual(emitted.map((event) => event.event_id));
     await storage.close();
   });
+
+  it("sends an append that would wait on a lock the plain way, where its deadline ends it and stores nothing", async () => {
+    const table = uniqueName("stamp");
+    tables.push(table);
+    const storage = postgresStorage({ pool, table, timeoutMs: 1000 });
+    const bus = new EventBus({ storage });
+    await bus.emitEvent({ event_type: "session.created", session_id: "s-1" }); // numbered: this storage leads
+    const locker = await pool.connect();
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE ${storage.table} IN SHARE MODE`); // every INSERT and UPDATE waits
+    let outcome: PromiseSettledResult<unknown>;
+    try {
+      [outcome] = await Promise.allSettled([bus.emitEvent({ event_type: "deal.created", deal_id: "too-late" })]);
+    } finally {
+      await locker.query("COMMIT");
+      locker.release();
+    }
+    // Not the leader's lock timeout surfacing: the append gave up on the leader's session after 100 ms, waited on
+    // the pool as a plain INSERT, and was stopped at its deadline.
+    expect(outcome.status).toBe("rejected");
+    const reason = (outcome as PromiseRejectedResult).reason as StorageError;
+    expect(reason).toBeInstanceOf(StorageError);
+    expect(reason.cause).toBeInstanceOf(PostgresTimeoutError);
+    const after = await bus.emitEvent({ event_type: "deal.created", deal_id: "after" });
+    expect(await bus.listEvents({ after: after.event_id })).toEqual([]);
+    expect(await bus.listEvents({ deal_id: "too-late" })).toEqual([]);
+    const stored = await pool.query(`SELECT count(*)::int AS n FROM ${storage.table} WHERE deal_id = 'too-late'`);
+    expect(stored.rows[0]?.n).toBe(0);
+    await storage.close();
+  }, 20_000);
 });
