@@ -2,7 +2,7 @@
 // one at a time, 16 in flight (where the adapter's group commit should share statements), and 100 per statement?
 import type pg from "pg";
 import { EventBus } from "../src/index.js";
-import { postgresSchemaSql } from "../src/storage/postgres/index.js";
+import { postgresSchemaSql, postgresStorage } from "../src/storage/postgres/index.js";
 import { measure, quick, report, skip, speedRow } from "./harness.js";
 import {
   dropPostgresTables,
@@ -14,7 +14,8 @@ import {
   typicalEvent,
 } from "./stores.js";
 
-const QUESTION = "postgres-emit";
+/** Reported under another name (and with a note) when bench/postgres-commit-delay.ts runs it on its own server. */
+const QUESTION = process.env.BENCH_QUESTION ?? "postgres-emit";
 const BATCH = 100;
 const IN_FLIGHT = 16;
 /** Emits per timed call in the concurrent case: each of the 16 workers emits this many, one after another. */
@@ -46,6 +47,10 @@ const rawTable = `${store.table}_raw`;
 const bus = new EventBus({ storage: store.storage });
 await bus.emitEvent({ event_type: "session.created", session_id: "session-1" }); // creates the adapter's table
 await pool.query(postgresSchemaSql({ table: rawTable }));
+// Two more storages on the same table that do not lead its sequencer (this process's first storage took the lead
+// above): what a writer of a fleet pays, waiting for the leader's announcement, or not (awaitPosition: false).
+const follower = new EventBus({ storage: postgresStorage({ pool, table: store.table }) });
+const unawaited = new EventBus({ storage: postgresStorage({ pool, table: store.table, awaitPosition: false }) });
 // Named statements: each connection parses and plans them once, the best a hand-written client can do.
 const rawSingle = {
   name: `raw_single_${rawTable}`,
@@ -57,8 +62,8 @@ const rawMany = {
 };
 
 let counter = 0;
-const emitOne = () =>
-  bus.emitEvent({
+const emitBy = (target: EventBus) => () =>
+  target.emitEvent({
     event_type: "negotiation.round",
     flow_id: "flow-1",
     flow_type: "proposal_handling",
@@ -66,6 +71,7 @@ const emitOne = () =>
     proposal_id: "proposal-1",
     payload: payloadFor(counter++),
   });
+const emitOne = emitBy(bus);
 const insertOne = () => pool.query({ ...rawSingle, values: rowValues(typicalEvent(counter++)) });
 
 /** `width` workers, each doing `PER_WORKER` operations one after another: `width` always in flight. */
@@ -81,6 +87,8 @@ const timings = await measure(
   [
     { name: "emitEvent", run: emitOne },
     { name: "raw INSERT", run: insertOne },
+    { name: "emitEvent, not leading", run: emitBy(follower) },
+    { name: "emitEvent, not leading, awaitPosition false", run: emitBy(unawaited) },
     { name: "emitEvent x16", run: () => concurrently(emitOne), opsPerCall: IN_FLIGHT * PER_WORKER },
     { name: "raw INSERT x16", run: () => concurrently(insertOne), opsPerCall: IN_FLIGHT * PER_WORKER },
     {
@@ -113,11 +121,13 @@ const timings = await measure(
 const settings = await pool.query<{ name: string; setting: string }>(
   "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync')",
 );
+await follower.close();
+await unawaited.close();
 await dropPostgresTables(pool, rawTable);
 await store.dispose();
 
-const [emit, raw, emit16, raw16, emit64, raw64, append, rawMulti] = timings;
-if (!emit || !raw || !emit16 || !raw16 || !emit64 || !raw64 || !append || !rawMulti) {
+const [emit, raw, followed, unawaitedEmit, emit16, raw16, emit64, raw64, append, rawMulti] = timings;
+if (!emit || !raw || !followed || !unawaitedEmit || !emit16 || !raw16 || !emit64 || !raw64 || !append || !rawMulti) {
   throw new Error("missing timing");
 }
 const serverSettings = settings.rows.map((row) => `${row.name}=${row.setting}`).join(", ");
@@ -125,6 +135,28 @@ await report(
   QUESTION,
   [
     speedRow(QUESTION, "postgres emitEvent, one at a time", emit, "raw single-row INSERT, one at a time", raw, 0.8),
+    {
+      ...speedRow(
+        QUESTION,
+        "postgres emitEvent, one at a time, from a storage that does not lead the sequencer",
+        followed,
+        "raw single-row INSERT, one at a time",
+        raw,
+        0.8,
+      ),
+      informational: true,
+    },
+    {
+      ...speedRow(
+        QUESTION,
+        "postgres emitEvent, one at a time, not leading, awaitPosition: false",
+        unawaitedEmit,
+        "raw single-row INSERT, one at a time",
+        raw,
+        0.8,
+      ),
+      informational: true,
+    },
     speedRow(
       QUESTION,
       `postgres emitEvent, ${IN_FLIGHT} in flight (group commit)`,
@@ -158,5 +190,6 @@ await report(
       `with one parameter per column; server ${serverSettings}`,
     `${IN_FLIGHT} (${WIDE_IN_FLIGHT}) in flight = as many workers, each emitting ${PER_WORKER} events one after ` +
       "another per timed call",
+    ...(process.env.BENCH_NOTE === undefined ? [] : [process.env.BENCH_NOTE]),
   ],
 );

@@ -31,6 +31,7 @@ const BENCHMARKS = [
   "cli",
   "audit",
   "postgres-fleet",
+  "postgres-commit-delay",
 ] as const;
 const START_MARKER = "<!-- bench:results:start -->";
 const END_MARKER = "<!-- bench:results:end -->";

@@ -1,7 +1,15 @@
 import type { Pool } from "pg";
 import type { Event } from "../../event/event.js";
 import { wireJson } from "../kit/stored-event.js";
-import { inTransaction, MAX_STATEMENT_CHARS, type StoredBatch, storeEvents } from "./postgres-insert.js";
+import {
+  type ChunkInserter,
+  type InsertedChunk,
+  inTransaction,
+  MAX_STATEMENT_CHARS,
+  plainInserter,
+  type StoredBatch,
+  storeEvents,
+} from "./postgres-insert.js";
 import type { StatisticsKeeper } from "./postgres-statistics.js";
 
 /** Settings of {@link AppendBatcher}. */
@@ -14,6 +22,11 @@ export interface AppendBatcherSettings {
   readonly maxConcurrentStatements: number;
   /** Told how many rows each group stored, to keep the planner's statistics fresh. */
   readonly statistics?: StatisticsKeeper | undefined;
+  /**
+   * Stores a one-statement group with its positions when this process leads the sequencer (one commit instead of
+   * an INSERT and a numbering step); `undefined` when it does not lead, and the plain INSERT runs instead.
+   */
+  readonly stamp?: ((chunk: readonly string[]) => Promise<InsertedChunk | undefined>) | undefined;
 }
 
 interface PendingAppend {
@@ -101,6 +114,14 @@ export class AppendBatcher {
     return this.queue.splice(0, count);
   }
 
+  /** The leader's stamped INSERT when it can be used, else the plain one on the pool. */
+  private inserter(): ChunkInserter {
+    const { stamp, pool, qualifiedTable } = this.settings;
+    const plain = plainInserter(pool, qualifiedTable);
+    if (stamp === undefined) return plain;
+    return async (chunk) => (await stamp(chunk)) ?? plain(chunk);
+  }
+
   private async runGroup(group: PendingAppend[]): Promise<void> {
     const { pool, qualifiedTable, maxBatchRows } = this.settings;
     try {
@@ -110,7 +131,7 @@ export class AppendBatcher {
       const batch = { table: qualifiedTable, events, json, maxRows: maxBatchRows };
       const fitsOneStatement = events.length <= maxBatchRows && (only?.chars ?? 0) <= MAX_STATEMENT_CHARS;
       const stored = fitsOneStatement
-        ? await storeEvents(pool, batch)
+        ? await storeEvents(pool, batch, this.inserter())
         : await inTransaction(pool, (client) => storeEvents(client, batch));
       const { outcomes } = stored;
       this.settings.statistics?.noteAppended(outcomes.filter((outcome) => outcome === null).length);
@@ -136,7 +157,7 @@ export class AppendBatcher {
  * program limit; e.g. a `\u0000` in a string, which PostgreSQL text cannot hold), as opposed to connection or
  * server trouble that would fail any statement.
  */
-function isContentError(error: unknown): boolean {
+export function isContentError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^(22|23|54)/.test(code);
 }

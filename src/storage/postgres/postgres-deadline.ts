@@ -191,7 +191,7 @@ export function ownClient(pool: Pool): PoolClient | undefined {
 }
 
 /** Ends the given backends through a connection of its own (the pool may be exhausted by the very queries). */
-async function stopBackends(pool: Pool, pids: readonly number[]): Promise<void> {
+export async function stopBackends(pool: Pool, pids: readonly number[]): Promise<void> {
   const client = pids.length === 0 ? undefined : ownClient(pool);
   if (client === undefined) return;
   let gaveUp = false;

@@ -16,8 +16,6 @@ export interface Queryable {
 /** Cap on the JSON text of one statement (a group of several calls), far below PostgreSQL's 1 GB limits. */
 export const MAX_STATEMENT_CHARS = 16 * 1024 * 1024;
 
-const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata, body`;
-
 /**
  * The group-commit INSERT as a named statement: each connection parses and plans it once, which matters because
  * the statement runs once per group. One text parameter holds the JSON array of events: no per-row parameter
@@ -41,14 +39,26 @@ export function statementName(role: string, table: string): string {
 
 function insertSql(table: string): string {
   return (
-    `INSERT INTO ${table} (${INSERTED_COLUMNS}) ` +
-    "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
-    "e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata', body " +
-    // One text per event, stored as sent as the row's `body` (served as it is) and parsed once into jsonb columns.
-    "FROM unnest(string_to_array($1::text, E'\\n')) WITH ORDINALITY AS input(body, position) " +
-    // Ordered so that the identity numbers the rows of one call in its order; no lock, no wait on other writers.
-    "CROSS JOIN LATERAL (SELECT input.body::jsonb AS e) AS parsed ORDER BY position " +
+    `INSERT INTO ${table} (${INSERTED_COLUMNS}) ${eventRowsSql("$1")} ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id, pg_current_xact_id()::text AS xid"
+  );
+}
+
+/** The inserted columns, in the order {@link eventRowsSql} produces them. */
+export const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata, body`;
+
+/**
+ * A SELECT of one row per event of the LF-joined JSON texts in parameter `param`, in input order, in the
+ * order of {@link INSERTED_COLUMNS}; `extra` adds columns, and may use the event's 1-based `ordinal`.
+ */
+export function eventRowsSql(param: string, extra = ""): string {
+  return (
+    "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
+    `e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata', body${extra} ` +
+    // One text per event, stored as sent as the row's `body` (served as it is) and parsed once into jsonb columns.
+    `FROM unnest(string_to_array(${param}::text, E'\\n')) WITH ORDINALITY AS input(body, ordinal) ` +
+    // Ordered so that the identity numbers the rows of one call in its order; no lock, no wait on other writers.
+    "CROSS JOIN LATERAL (SELECT input.body::jsonb AS e) AS parsed ORDER BY ordinal"
   );
 }
 
@@ -67,6 +77,26 @@ export interface StoredBatch {
   readonly xid: string | undefined;
   /** The last new event in insertion order: the last of them the sequencer numbers. */
   readonly lastId: string | undefined;
+  /** True when the new events were stored with their positions (no wait for the sequencer needed). */
+  readonly positioned: boolean;
+}
+
+/** What one INSERT of a chunk stored: the ids in insertion order, its transaction, and whether they are numbered. */
+export interface InsertedChunk {
+  readonly ids: readonly string[];
+  readonly xid: string | undefined;
+  readonly positioned: boolean;
+}
+
+/** Runs one INSERT of serialised events (one chunk of a batch). */
+export type ChunkInserter = (chunk: readonly string[]) => Promise<InsertedChunk>;
+
+/** The plain INSERT on `db`: rows without a position, numbered later by the sequencer. */
+export function plainInserter(db: Queryable, table: string): ChunkInserter {
+  return async (chunk) => {
+    const result = await db.query<{ event_id: string; xid: string }>(insertStatement(table, chunk));
+    return { ids: result.rows.map((row) => row.event_id), xid: result.rows[0]?.xid, positioned: false };
+  };
 }
 
 /**
@@ -74,7 +104,11 @@ export interface StoredBatch {
  * event for an id that was already taken (before this call, by a concurrent writer, or earlier in the same batch).
  * Runs one statement unless the batch is over a cap; the caller wraps such a batch in a transaction.
  */
-export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<StoredBatch> {
+export async function storeEvents(
+  db: Queryable,
+  batch: InsertBatch,
+  insert: ChunkInserter = plainInserter(db, batch.table),
+): Promise<StoredBatch> {
   const { table, events, json } = batch;
   // Repeated ids are dropped before the INSERT so that it is the first occurrence that gets stored.
   const firstById = new Map<string, string>();
@@ -85,12 +119,14 @@ export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<St
   const inserted = new Set<string>();
   let xid: string | undefined;
   let lastId: string | undefined;
+  let positioned = true;
   for (const chunk of chunkJson([...firstById.values()], batch.maxRows)) {
-    const result = await db.query<{ event_id: string; xid: string }>(insertStatement(table, chunk));
-    for (const row of result.rows) {
-      inserted.add(row.event_id);
-      xid = row.xid;
-      lastId = row.event_id;
+    const result = await insert(chunk);
+    for (const id of result.ids) inserted.add(id);
+    if (result.ids.length > 0) {
+      xid = result.xid;
+      lastId = result.ids.at(-1);
+      positioned &&= result.positioned;
     }
   }
   const claimed = new Set<string>();
@@ -111,7 +147,7 @@ export async function storeEvents(db: Queryable, batch: InsertBatch): Promise<St
       throw new Error(`event ${id} was neither inserted nor found; was it deleted meanwhile?`);
     return existing;
   });
-  return { outcomes, xid, lastId };
+  return { outcomes, xid, lastId, positioned: positioned && lastId !== undefined };
 }
 
 /** Groups serialised events into chunks of at most `maxRows` events and about `MAX_STATEMENT_CHARS` each. */

@@ -1,5 +1,8 @@
 import type { PoolClient } from "pg";
+import { isContentError } from "./postgres-append.js";
 import { withDeadline } from "./postgres-deadline.js";
+import { type InsertedChunk, statementName } from "./postgres-insert.js";
+import { type StampedRow, stampedAppendSql } from "./postgres-stamp.js";
 
 /** Most rows one numbering statement takes: bounds its time, and the rows one migration step touches. */
 export const SEQUENCER_BATCH_ROWS = 2000;
@@ -7,6 +10,10 @@ export const SEQUENCER_BATCH_ROWS = 2000;
 const CANDIDATE_MS = 500;
 /** How often the leader looks for unnumbered rows nobody told it about (a caller's transaction, a lost NOTIFY). */
 const LEADER_POLL_MS = 100;
+/** Longest lock wait of a statement on the leader's session (`lock_timeout`); past it the statement gives up. */
+const LEADER_LOCK_WAIT_MS = 100;
+/** SQLSTATE of a statement that gave up waiting for a lock (`lock_timeout`). */
+const LOCK_NOT_AVAILABLE = "55P03";
 
 /** Settings of {@link Sequencer}. */
 export interface SequencerSettings {
@@ -22,6 +29,8 @@ export interface SequencerSettings {
    * text): every row written by a transaction that had completed in that snapshot has a position now.
    */
   readonly onNumbered: (snapshot: string) => void;
+  /** Ends a server backend (and waits for it): a stamped append past its deadline must not commit later. */
+  readonly stopBackend: (pid: number) => Promise<void>;
 }
 
 /**
@@ -48,6 +57,10 @@ export class Sequencer {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Leader work on the session, one piece at a time: numbering steps and stamped appends. */
+  private turn: Promise<unknown> = Promise.resolve();
+  /** The session backend while a stamped append runs on it (what a deadline must stop). */
+  private stamping: number | undefined;
 
   constructor(private readonly settings: SequencerSettings) {}
 
@@ -76,13 +89,28 @@ export class Sequencer {
       this.again = true;
       return;
     }
-    this.running = this.numberAll().finally(() => {
+    this.running = this.exclusive(() => this.numberAll()).finally(() => {
       this.running = undefined;
       if (this.again) {
         this.again = false;
         this.wake();
       }
     });
+  }
+
+  /**
+   * Stores serialised events with their positions when this process leads, in one statement that first numbers the
+   * backlog (see `stampedAppendSql`); `undefined` when it does not lead (the caller inserts plainly instead).
+   * Rejects like an INSERT would; a failure other than the content's costs the lead, as a numbering step's does.
+   */
+  stamp(chunk: readonly string[]): Promise<InsertedChunk | undefined> {
+    if (this.leader === undefined || this.stopped) return Promise.resolve(undefined);
+    return this.exclusive(() => this.stampNow(chunk));
+  }
+
+  /** Ends the session's backend if a stamped append runs on it (an append past its deadline must not commit). */
+  async stopBusy(): Promise<void> {
+    if (this.stamping !== undefined) await this.settings.stopBackend(this.stamping);
   }
 
   /** Stops leading and being a candidate; the lock ends with the session, which the storage closes next. */
@@ -102,11 +130,14 @@ export class Sequencer {
       if (!this.bounded) {
         // The session is this storage's own: a numbering step stuck behind a lock gives up on the server too,
         // instead of holding the lead (and its advisory lock) past the deadline.
+        // Its lock waits are kept short: a stamped append parked on a lock (a duplicate id held by an open
+        // transaction, a trigger) must not hold every writer's numbering; it falls back to the plain INSERT.
         const limit = String(this.settings.timeoutMs);
+        const lockWait = String(Math.min(this.settings.timeoutMs, LEADER_LOCK_WAIT_MS));
         await this.query(
           session,
-          "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $1, false)",
-          [limit],
+          "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)",
+          [limit, lockWait],
         );
         this.bounded = true;
       }
@@ -127,19 +158,64 @@ export class Sequencer {
     }
   }
 
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.turn.then(work, work);
+    this.turn = next.catch(() => {});
+    return next;
+  }
+
+  /** The highest position given so far: read once per lead. */
+  private async lastPosition(leader: PoolClient): Promise<bigint> {
+    if (this.last === undefined) {
+      const top = await this.query(
+        leader,
+        `SELECT coalesce(max(position), 0)::text AS last FROM ${this.settings.table} WHERE position IS NOT NULL`,
+        [],
+      );
+      this.last = BigInt(String(top.rows[0]?.last ?? "0"));
+    }
+    return this.last;
+  }
+
+  private async stampNow(chunk: readonly string[]): Promise<InsertedChunk | undefined> {
+    const leader = this.leader;
+    if (leader === undefined || this.stopped) return undefined;
+    const pid = (leader as unknown as { processID?: unknown }).processID;
+    try {
+      const last = await this.lastPosition(leader);
+      const { table, positionsChannel, timeoutMs } = this.settings;
+      const values = [String(last), SEQUENCER_BATCH_ROWS, chunk.join("\n"), positionsChannel];
+      const statement = { name: statementName("stamp", table), text: stampedAppendSql(table), values };
+      this.stamping = typeof pid === "number" ? pid : undefined;
+      const result = await withDeadline(leader.query(statement), timeoutMs, "to a stamped append", () =>
+        this.stopBusy(),
+      );
+      const row = result.rows[0] as StampedRow;
+      if (row.top !== null) this.last = BigInt(row.top);
+      // A full backlog proves nothing about what is left behind it: the next step finishes it and announces.
+      if (row.backlog < SEQUENCER_BATCH_ROWS) this.settings.onNumbered(row.snapshot);
+      else queueMicrotask(() => this.wake());
+      return { ids: row.ids ?? [], xid: row.xid, positioned: true };
+    } catch (error) {
+      // Parked on a lock: nothing stored, and the plain INSERT (on the pool, off the sequencer's path) waits instead.
+      if (lockTimedOut(error)) return undefined;
+      // The content was refused and nothing stored: the session is fine. Anything else leaves its state unknown.
+      if (!isContentError(error) && this.leader === leader) {
+        this.resign();
+        this.settings.dropSession(leader);
+      }
+      throw error;
+    } finally {
+      this.stamping = undefined;
+    }
+  }
+
   /** Numbers batches until one is not full. Any failure costs the lead (the session is dropped and reopened). */
   private async numberAll(): Promise<void> {
     const leader = this.leader;
     if (leader === undefined) return;
     try {
-      if (this.last === undefined) {
-        const top = await this.query(
-          leader,
-          `SELECT coalesce(max(position), 0)::text AS last FROM ${this.settings.table} WHERE position IS NOT NULL`,
-          [],
-        );
-        this.last = BigInt(String(top.rows[0]?.last ?? "0"));
-      }
+      await this.lastPosition(leader);
       let announce = false;
       for (;;) {
         const result = await this.query(leader, numberingSql(this.settings.table), [
@@ -157,8 +233,9 @@ export class Sequencer {
         // A full batch proves nothing about what is left: the next one announces its snapshot even if empty.
         announce = true;
       }
-    } catch {
-      if (this.leader !== leader) return;
+    } catch (error) {
+      // A lock held elsewhere (DDL, say): nothing was numbered, the lead is intact, the next wake or poll retries.
+      if (this.leader !== leader || lockTimedOut(error)) return;
       this.resign();
       this.settings.dropSession(leader);
     }
@@ -191,4 +268,8 @@ function numberingSql(table: string): string {
     "THEN pg_notify($3, CASE WHEN n < $2 AND length(snapshot) < 7000 THEN snapshot ELSE '' END) END AS notified " +
     "FROM summary"
   );
+}
+
+function lockTimedOut(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE;
 }

@@ -15,7 +15,7 @@ import type {
 } from "../types.js";
 import { AppendBatcher } from "./postgres-append.js";
 import { postgresCheckpoints } from "./postgres-checkpoints.js";
-import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, withDeadline } from "./postgres-deadline.js";
+import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, stopBackends, withDeadline } from "./postgres-deadline.js";
 import { postgresDigests } from "./postgres-digests.js";
 import { OperationGate } from "./postgres-gate.js";
 import { statementName } from "./postgres-insert.js";
@@ -146,13 +146,6 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
   const pool = boundedPool(settings.pool, settings.timeoutMs);
   const table = names.qualifiedTable;
   const statistics = new StatisticsKeeper(pool, table, settings.analyzeOnGrowth);
-  const batcher = new AppendBatcher({
-    pool,
-    qualifiedTable: table,
-    maxBatchRows: settings.maxBatchRows,
-    maxConcurrentStatements: settings.maxConcurrentInserts,
-    statistics,
-  });
   const channel = postgresChannel(names);
   const watcher = new PostgresWatch(settings.pool, channel, settings.notify, pool, sequencerChannel(names));
   const waiter = new PositionWaiter(pool, table);
@@ -165,6 +158,16 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       waiter.numbered(snapshot);
       watcher.numbered();
     },
+    stopBackend: (pid) => stopBackends(settings.pool, [pid]),
+  });
+  const batcher = new AppendBatcher({
+    pool,
+    qualifiedTable: table,
+    maxBatchRows: settings.maxBatchRows,
+    maxConcurrentStatements: settings.maxConcurrentInserts,
+    statistics,
+    // In the leading process an append is numbered in its own statement: one commit, readable at once.
+    stamp: (chunk) => sequencer.stamp(chunk),
   });
   watcher.onAnnouncement = (payload) => waiter.numbered(payload);
   watcher.onWake = () => sequencer.wake();
@@ -178,7 +181,10 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
     if (settings.createSchema) await createSchemaObjects(pool, names);
     statistics.checkAtStart();
   };
-  const gate = new OperationGate(table, settings.timeoutMs, setup, () => pool.stopBusy());
+  const stopBusy = async () => {
+    await Promise.all([pool.stopBusy(), sequencer.stopBusy()]);
+  };
+  const gate = new OperationGate(table, settings.timeoutMs, setup, stopBusy);
 
   const run = <T>(operation: string, work: () => Promise<T>) => gate.run(operation, work);
   return withDigests(postgresDigests(pool, names, settings.createSchema, run), {
@@ -189,7 +195,8 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       if (events.length === 0) return [];
       takePart();
       const stored = await gate.run("append", () => batcher.submit(events));
-      if (stored.xid === undefined || stored.lastId === undefined) return stored.outcomes;
+      // Nothing new, or stored with positions by the leading process (already readable, tails told).
+      if (stored.xid === undefined || stored.lastId === undefined || stored.positioned) return stored.outcomes;
       if (sequencer.leading) sequencer.wake();
       else watcher.appended();
       // Committed whatever happens next: a wait that runs out resolves all the same (readable a little later).

@@ -1,0 +1,44 @@
+import { eventRowsSql, INSERTED_COLUMNS } from "./postgres-insert.js";
+
+/** What a stamped append's statement answers. */
+export interface StampedRow {
+  /** The ids it stored, in insertion order (an id stored before is skipped, as with the plain INSERT). */
+  readonly ids: string[] | null;
+  /** The highest position it gave (the backlog's or the new rows'), or null when it gave none. */
+  readonly top: string | null;
+  /** How many rows of the backlog (committed, unnumbered) it numbered first. */
+  readonly backlog: number;
+  readonly xid: string;
+  readonly snapshot: string;
+}
+
+/**
+ * The leader's own append, in one statement and one commit: first the backlog (committed rows still unnumbered,
+ * oldest first, at most `$2`), numbered after `$1` as a numbering step would, then the new events (`$3`, LF-joined
+ * JSON) inserted with the positions that follow, so they are readable the moment the statement commits. Only the
+ * session that holds the sequencer's lock runs it, one statement at a time with the numbering steps, so no other
+ * transaction gives positions meanwhile, and rows committed before it keep their place ahead of the new ones. The
+ * NOTIFY (`$4`) tells tails and waiting writers of other processes, as a numbering step's does.
+ *
+ * All data-modifying parts see the same snapshot: the UPDATE cannot see the rows being inserted, and the base of the
+ * new positions counts exactly the backlog rows this statement numbers.
+ */
+export function stampedAppendSql(table: string): string {
+  return (
+    `WITH next AS (SELECT seq FROM ${table} WHERE position IS NULL ORDER BY seq LIMIT $2), ` +
+    "numbered AS (SELECT seq, $1::bigint + row_number() OVER (ORDER BY seq) AS position FROM next), " +
+    `done AS (UPDATE ${table} AS t SET position = numbered.position FROM numbered WHERE t.seq = numbered.seq ` +
+    "RETURNING numbered.position), " +
+    "base AS (SELECT $1::bigint + count(*) AS base, count(*)::int AS backlog FROM numbered), " +
+    `added AS (INSERT INTO ${table} (${INSERTED_COLUMNS}, position) ` +
+    `${eventRowsSql("$3", ", (SELECT base FROM base) + ordinal")} ` +
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id, position), " +
+    "summary AS (SELECT (SELECT array_agg(event_id::text ORDER BY position) FROM added) AS ids, " +
+    "greatest((SELECT max(position) FROM added), (SELECT max(position) FROM done))::text AS top, " +
+    "(SELECT backlog FROM base) AS backlog, pg_current_xact_id()::text AS xid, " +
+    "pg_current_snapshot()::text AS snapshot) " +
+    "SELECT ids, top, backlog, xid, snapshot, " +
+    "pg_notify($4, CASE WHEN backlog < $2 AND length(snapshot) < 7000 THEN snapshot ELSE '' END) AS notified " +
+    "FROM summary"
+  );
+}
