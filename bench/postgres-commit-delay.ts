@@ -1,5 +1,5 @@
 // Question: what do the PostgreSQL emit figures become when every commit costs about 2 ms more, as a synchronous
-// standby in another rack would make it? Runs bench/postgres-emit.ts against a private server started here (initdb
+// standby in another rack would make it? Runs bench/postgres-emit.ts and bench/postgres-fleet.ts against a private server started here (initdb
 // into a temporary folder, its own port, `commit_delay` = 2000 µs with `commit_siblings` = 0, so that every WAL flush
 // waits 2 ms first); the shared server's settings are never touched. The binaries are the newest under
 // /usr/lib/postgresql/*/bin (or PG_BIN). As root, the server runs as the `postgres` user (PostgreSQL refuses root).
@@ -63,18 +63,24 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   const root = fileURLToPath(new URL("..", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/postgres-emit.ts", ...(quick ? ["--quick"] : [])], {
-    cwd: root,
-    stdio: "inherit",
-    env: {
-      ...process.env,
-      PG_URL: `postgres://postgres@127.0.0.1:${port}/postgres`,
-      BENCH_QUESTION: QUESTION,
-      BENCH_NOTE: `private server, commit_delay=${COMMIT_DELAY_US} µs, commit_siblings=0 (every commit flush waits 2 ms)`,
-    },
-  });
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`bench/postgres-emit.ts exited with ${code}`);
+  const runs = [
+    { file: "bench/postgres-emit.ts", question: QUESTION },
+    { file: "bench/postgres-fleet.ts", question: `${QUESTION}-fleet` },
+  ];
+  for (const { file, question } of runs) {
+    const child = spawn(process.execPath, ["--import", "tsx", file, ...(quick ? ["--quick"] : [])], {
+      cwd: root,
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        PG_URL: `postgres://postgres@127.0.0.1:${port}/postgres`,
+        BENCH_QUESTION: question,
+        BENCH_NOTE: `private server, commit_delay=${COMMIT_DELAY_US} µs, commit_siblings=0 (every commit flush waits 2 ms)`,
+      },
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    if (code !== 0) throw new Error(`${file} exited with ${code}`);
+  }
 } finally {
   // pg_ctl, not a signal: runuser does not pass signals on to the server it started.
   const [stop, stopArgs] = command("pg_ctl", ["stop", "-D", data, "-m", "fast"]);

@@ -2,7 +2,7 @@ import type { PoolClient } from "pg";
 import { isContentError } from "./postgres-append.js";
 import { withDeadline } from "./postgres-deadline.js";
 import { type InsertedChunk, statementName } from "./postgres-insert.js";
-import { type StampedRow, stampedAppendSql } from "./postgres-stamp.js";
+import { backlogNumberingSql, type StampedRow, stampedAppendSql } from "./postgres-stamp.js";
 
 /** Most rows one numbering statement takes: bounds its time, and the rows one migration step touches. */
 export const SEQUENCER_BATCH_ROWS = 2000;
@@ -259,10 +259,7 @@ export class Sequencer {
  */
 function numberingSql(table: string): string {
   return (
-    `WITH next AS (SELECT seq FROM ${table} WHERE position IS NULL ORDER BY seq LIMIT $2), ` +
-    "numbered AS (SELECT seq, $1::bigint + row_number() OVER (ORDER BY seq) AS position FROM next), " +
-    `done AS (UPDATE ${table} AS t SET position = numbered.position FROM numbered WHERE t.seq = numbered.seq ` +
-    "RETURNING numbered.position), " +
+    `WITH ${backlogNumberingSql(table)}, ` +
     "summary AS (SELECT count(*)::int AS n, max(position)::text AS last, pg_current_snapshot()::text AS snapshot FROM done) " +
     "SELECT n, last, snapshot, CASE WHEN n > 0 OR $4::boolean " +
     "THEN pg_notify($3, CASE WHEN n < $2 AND length(snapshot) < 7000 THEN snapshot ELSE '' END) END AS notified " +

@@ -13,6 +13,19 @@ export interface StampedRow {
 }
 
 /**
+ * The common-table expressions that number the oldest unnumbered rows: `next` (at most `$2` of them, in `seq` order,
+ * committed ones only), `numbered` (their positions after `$1`) and `done` (the UPDATE, returning each position).
+ */
+export function backlogNumberingSql(table: string): string {
+  return (
+    `next AS (SELECT seq FROM ${table} WHERE position IS NULL ORDER BY seq LIMIT $2), ` +
+    "numbered AS (SELECT seq, $1::bigint + row_number() OVER (ORDER BY seq) AS position FROM next), " +
+    `done AS (UPDATE ${table} AS t SET position = numbered.position FROM numbered WHERE t.seq = numbered.seq ` +
+    "RETURNING numbered.position)"
+  );
+}
+
+/**
  * The leader's own append, in one statement and one commit: first the backlog (committed rows still unnumbered,
  * oldest first, at most `$2`), numbered after `$1` as a numbering step would, then the new events (`$3`, LF-joined
  * JSON) inserted with the positions that follow, so they are readable the moment the statement commits. Only the
@@ -25,10 +38,7 @@ export interface StampedRow {
  */
 export function stampedAppendSql(table: string): string {
   return (
-    `WITH next AS (SELECT seq FROM ${table} WHERE position IS NULL ORDER BY seq LIMIT $2), ` +
-    "numbered AS (SELECT seq, $1::bigint + row_number() OVER (ORDER BY seq) AS position FROM next), " +
-    `done AS (UPDATE ${table} AS t SET position = numbered.position FROM numbered WHERE t.seq = numbered.seq ` +
-    "RETURNING numbered.position), " +
+    `WITH ${backlogNumberingSql(table)}, ` +
     "base AS (SELECT $1::bigint + count(*) AS base, count(*)::int AS backlog FROM numbered), " +
     `added AS (INSERT INTO ${table} (${INSERTED_COLUMNS}, position) ` +
     `${eventRowsSql("$3", ", (SELECT base FROM base) + ordinal")} ` +
