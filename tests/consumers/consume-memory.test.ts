@@ -1,16 +1,7 @@
 // In-process cases on the memory store: two instances of one name, handler shapes and timeouts, stopping.
 import { describe, expect, it } from "vitest";
-import { type Consumer, type ConsumerStatus, type Event, EventBus } from "../../src/index.js";
-
-async function until(consumer: Consumer, predicate: (status: ConsumerStatus) => boolean): Promise<ConsumerStatus> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const status = consumer.status();
-    if (predicate(status)) return status;
-    if (Date.now() > deadline) throw new Error(`consumer never got there; it is ${JSON.stringify(status)}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+import { type Event, EventBus } from "../../src/index.js";
+import { until } from "../fixtures/consumer-stores.js";
 
 const FAST_RETRY = { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 };
 

@@ -1,74 +1,9 @@
-// The overlapped checkpoint write, on every store: the write of a batch runs while the next is read, is durable
-// before the next is handled, is refused after a takeover (fencing), and is flushed by stop().
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
-import {
-  type Consumer,
-  type ConsumerStatus,
-  type Event,
-  EventBus,
-  type EventStorage,
-  memoryStorage,
-} from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import { type Consumer, type ConsumerStatus, type Event, EventBus, type EventStorage } from "../../src/index.js";
 import type { CheckpointStore, CheckpointWrite, ConsumerLease } from "../../src/storage/index.js";
-import { postgresStorage } from "../../src/storage/postgres/index.js";
-import { redisStorage } from "../../src/storage/redis/index.js";
-import { sqliteStorage } from "../../src/storage/sqlite/index.js";
-import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
-import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
-import { PG_URL, REDIS_URL, serviceAvailable } from "../support/services.js";
-import { loadAnySqlite } from "../support/sqlite.js";
+import { consumerTestStores } from "../fixtures/consumer-stores.js";
 
-const openSqlite = await loadAnySqlite();
-const directory = mkdtempSync(join(tmpdir(), "ad-seller-events-pipeline-"));
-const pgAvailable = await serviceAvailable("PostgreSQL", PG_URL);
-const redisAvailable = await serviceAvailable("Redis", REDIS_URL);
-const pool = pgAvailable ? createPool(PG_URL) : undefined;
-const redis = redisAvailable ? new Redis(REDIS_URL, { maxRetriesPerRequest: 0 }) : undefined;
-const tables: string[] = [];
-const prefixes: string[] = [];
-afterAll(async () => {
-  if (pool) {
-    await pool.end();
-    await dropTestObjects(PG_URL, { tables: tables.flatMap((t) => [t, `${t}_consumers`, `${t}_dead_letters`]) });
-  }
-  if (redis) {
-    for (const prefix of prefixes) await deleteStore(redis, prefix);
-    redis.disconnect();
-  }
-  rmSync(directory, { recursive: true, force: true });
-});
-
-const stores: { name: string; available: boolean; open: () => EventStorage }[] = [
-  { name: "memory", available: true, open: () => memoryStorage() },
-  {
-    name: "sqlite",
-    available: true,
-    open: () =>
-      sqliteStorage({ database: openSqlite(join(directory, `${uniqueName("p")}.sqlite`)), closeDatabase: true }),
-  },
-  {
-    name: "postgres",
-    available: pgAvailable,
-    open: () => {
-      const table = uniqueName("pipeline");
-      tables.push(table);
-      return postgresStorage({ pool: pool as NonNullable<typeof pool>, table });
-    },
-  },
-  {
-    name: "redis",
-    available: redisAvailable,
-    open: () => {
-      const prefix = uniquePrefix("pipeline");
-      prefixes.push(prefix);
-      return redisStorage({ client: redis as Redis, prefix });
-    },
-  },
-];
+const stores = await consumerTestStores("pipeline");
 
 /** A checkpoint write the test holds: it reaches the real store only once released. */
 interface HeldWrite {

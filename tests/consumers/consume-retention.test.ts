@@ -1,16 +1,7 @@
 // A running consumer holds retention back: consume() hands its query to the store with its lease.
 import { describe, expect, it } from "vitest";
-import { type Consumer, type ConsumerStatus, EventBus, memoryStorage } from "../../src/index.js";
-
-async function until(consumer: Consumer, predicate: (status: ConsumerStatus) => boolean): Promise<ConsumerStatus> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const status = consumer.status();
-    if (predicate(status)) return status;
-    if (Date.now() > deadline) throw new Error(`consumer never got there; it is ${JSON.stringify(status)}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
+import { EventBus, memoryStorage } from "../../src/index.js";
+import { until } from "../fixtures/consumer-stores.js";
 
 describe("bus.consume() and prune", () => {
   it("keeps the matching events the consumer has not handled, and prunes what it handled and what it does not read", async () => {

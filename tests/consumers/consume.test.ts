@@ -1,88 +1,11 @@
-// bus.consume() in one process, on every store: order, batches, restart, from, retry + skip / stop, lag,
-// checkpoint write failures.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
-import {
-  type Consumer,
-  type ConsumerStatus,
-  type Event,
-  EventBus,
-  type EventStorage,
-  memoryStorage,
-} from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import { type Event, EventBus, type EventStorage } from "../../src/index.js";
 import type { CheckpointStore } from "../../src/storage/index.js";
-import { postgresStorage } from "../../src/storage/postgres/index.js";
-import { redisStorage } from "../../src/storage/redis/index.js";
-import { sqliteStorage } from "../../src/storage/sqlite/index.js";
-import { createPool, dropTestObjects, uniqueName } from "../fixtures/postgres-tables.js";
-import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
-import { PG_URL, REDIS_URL, serviceAvailable } from "../support/services.js";
-import { loadAnySqlite } from "../support/sqlite.js";
+import { consumerTestStores, until } from "../fixtures/consumer-stores.js";
 
-const openSqlite = await loadAnySqlite();
-
-const directory = mkdtempSync(join(tmpdir(), "ad-seller-events-consume-"));
-const pgAvailable = await serviceAvailable("PostgreSQL", PG_URL);
-const redisAvailable = await serviceAvailable("Redis", REDIS_URL);
-const pool = pgAvailable ? createPool(PG_URL) : undefined;
-const redis = redisAvailable ? new Redis(REDIS_URL, { maxRetriesPerRequest: 0 }) : undefined;
-const tables: string[] = [];
-const prefixes: string[] = [];
-afterAll(async () => {
-  if (pool) {
-    await pool.end();
-    await dropTestObjects(PG_URL, { tables: tables.flatMap((t) => [t, `${t}_consumers`, `${t}_dead_letters`]) });
-  }
-  if (redis) {
-    for (const prefix of prefixes) await deleteStore(redis, prefix);
-    redis.disconnect();
-  }
-  rmSync(directory, { recursive: true, force: true });
-});
-
-const stores: { name: string; available: boolean; open: () => EventStorage }[] = [
-  { name: "memory", available: true, open: () => memoryStorage() },
-  {
-    name: "sqlite",
-    available: true,
-    open: () =>
-      sqliteStorage({ database: openSqlite(join(directory, `${uniqueName("e")}.sqlite`)), closeDatabase: true }),
-  },
-  {
-    name: "postgres",
-    available: pgAvailable,
-    open: () => {
-      const table = uniqueName("consume");
-      tables.push(table);
-      return postgresStorage({ pool: pool as NonNullable<typeof pool>, table });
-    },
-  },
-  {
-    name: "redis",
-    available: redisAvailable,
-    open: () => {
-      const prefix = uniquePrefix("consume");
-      prefixes.push(prefix);
-      return redisStorage({ client: redis as Redis, prefix });
-    },
-  },
-];
+const stores = await consumerTestStores("consume");
 
 const FAST_RETRY = { attempts: 3, initialDelayMs: 1, maxDelayMs: 5 };
-
-/** Resolves once the consumer's status satisfies `predicate` (checked as the consumer works, never a fixed sleep). */
-async function until(consumer: Consumer, predicate: (status: ConsumerStatus) => boolean): Promise<ConsumerStatus> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const status = consumer.status();
-    if (predicate(status)) return status;
-    if (Date.now() > deadline) throw new Error(`consumer never got there; it is ${JSON.stringify(status)}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 async function emitDeals(bus: EventBus, count: number, from = 0): Promise<Event[]> {
   const events: Event[] = [];
