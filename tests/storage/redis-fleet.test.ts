@@ -1,29 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Event, EventBus, type EventQuery } from "../../src/index.js";
 import { redisStorage } from "../../src/storage/redis/index.js";
 import { redisKeyLayout } from "../../src/storage/redis/redis-schema.js";
-import { deleteStore, storedState, uniquePrefix } from "../fixtures/redis-store.js";
+import { redisTestClients, storedState, uniquePrefix } from "../fixtures/redis-store.js";
 import { REDIS_URL, serviceAvailable } from "../support/services.js";
 
 const available = await serviceAvailable("Redis", REDIS_URL);
 
-const clients: Redis[] = [];
-const prefixes: string[] = [];
-
-afterAll(async () => {
-  if (!available) return;
-  const admin = newClient();
-  for (const prefix of prefixes) await deleteStore(admin, prefix);
-  for (const client of clients) client.disconnect();
-});
-
-function newClient(): Redis {
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 });
-  clients.push(client);
-  return client;
-}
+const { newClient, track } = redisTestClients(available);
 
 interface Child {
   readonly process: ChildProcess;
@@ -66,7 +51,7 @@ function runFixture(script: string, args: readonly string[]): Child {
 describe.skipIf(!available)("redisStorage shared by several processes", () => {
   it("gives 4 writer processes and a tailing reader one append order, with nothing lost or repeated", async () => {
     const prefix = uniquePrefix("fleet");
-    prefixes.push(prefix);
+    track(prefix);
     const bus = new EventBus({ storage: redisStorage({ client: newClient(), prefix }) });
     const marker = await bus.emitEvent({ event_type: "session.created", session_id: "marker" });
 
@@ -111,7 +96,7 @@ describe.skipIf(!available)("redisStorage shared by several processes", () => {
 
   it("lets 4 processes start at once on an empty prefix without failures or duplicate sequence numbers", async () => {
     const prefix = uniquePrefix("first-use");
-    prefixes.push(prefix);
+    track(prefix);
     const writers = [0, 1, 2, 3].map((writer) =>
       runFixture("redis-fleet-writer.ts", [REDIS_URL, prefix, String(writer), "50", "concurrent", "--wait-go"]),
     );

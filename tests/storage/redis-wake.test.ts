@@ -1,31 +1,16 @@
-import { Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { redisStorage } from "../../src/storage/redis/index.js";
-import { deleteStore, uniquePrefix } from "../fixtures/redis-store.js";
+import { redisTestClients, uniquePrefix } from "../fixtures/redis-store.js";
 import { REDIS_URL, serviceAvailable } from "../support/services.js";
 import { buildEvent } from "../support/sqlite.js";
 
 const available = await serviceAvailable("Redis", REDIS_URL);
-const clients: Redis[] = [];
-const prefixes: string[] = [];
-
-afterAll(async () => {
-  if (!available) return;
-  const admin = newClient();
-  for (const prefix of prefixes) await deleteStore(admin, prefix);
-  for (const client of clients) client.disconnect();
-});
-
-function newClient(): Redis {
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 });
-  clients.push(client);
-  return client;
-}
+const { newClient, track } = redisTestClients(available);
 
 /** A writer store whose standalone `PUBLISH` calls are counted, and the messages its channel carries. */
 async function openWatched() {
   const prefix = uniquePrefix("wake");
-  prefixes.push(prefix);
+  track(prefix);
   const writer = newClient();
   let standalone = 0;
   const publish = writer.publish.bind(writer);
