@@ -1,4 +1,5 @@
 import type { Event } from "../event/event.js";
+import { describeThrown } from "../event/json-value.js";
 
 /**
  * What the bus-level `onError` receives: the error, where it came from (`source`), and the event it concerns when
@@ -70,11 +71,11 @@ export class ErrorReporter {
   private warnOnce(source: ErrorSource, error: unknown): void {
     if (this.warned.has(source)) return;
     this.warned.add(source);
-    const message = error instanceof Error ? error.message : String(error);
-    const text = message
+    // A hostile error object (a throwing getter or toString) must not turn the warning into a second failure.
+    const text = describeThrown(error)
+      .replace(/^\w*Error: /, "")
       .replace(/^\[ad-seller-events\] /, "")
-      .split("\n")[0]
-      ?.slice(0, 200);
+      .split("\n")[0];
     console.warn(`[ad-seller-events] ${source} error: ${text} (further ${source} errors are silent; pass onError)`);
   }
 }

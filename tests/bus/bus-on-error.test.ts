@@ -259,6 +259,24 @@ describe("the bus-level onError", () => {
     expect(warn.mock.calls[0]?.[0]).toMatch(/^\[ad-seller-events\] listener error: the logger is down/);
   });
 
+  it("words a hostile thrown value in the warning line without throwing again", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const bus = new EventBus();
+    cleanups.push(() => bus.close());
+    const hostile = {
+      toString() {
+        throw new Error("toString trap");
+      },
+    };
+    bus.subscribe("*", () => {
+      throw hostile;
+    });
+    const event = await bus.emitEvent({ event_type: "deal.created" });
+    expect(event.event_type).toBe("deal.created");
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[0]).toMatch(/^\[ad-seller-events\] listener error: an exception that cannot be shown/);
+  });
+
   it("is checked like every other option", () => {
     expect(() => new EventBus({ onError: "log" as never })).toThrow(EventValidationError);
     expect(() => new EventBus({ onError: "log" as never })).toThrow(/onError: must be a function/);
