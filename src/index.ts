@@ -13,7 +13,6 @@ export { EventScope } from "./bus/event-scope.js";
 export type { EventJsonPage, EventPage } from "./bus/read/event-page.js";
 export type { EventListener, SubscribeOptions } from "./bus/subscriptions.js";
 export type { EmitOptions } from "./bus/write/emit-transaction.js";
-export type { ConsumerGap, ConsumerStatus } from "./consumers/consumer.js";
 export { Consumer } from "./consumers/consumer.js";
 export type {
   ConsumeOptions,
@@ -21,6 +20,7 @@ export type {
   ConsumerHandlerContext,
   ConsumerRetryOptions,
 } from "./consumers/consumer-options.js";
+export type { ConsumerGap, ConsumerStatus } from "./consumers/consumer-status.js";
 export type { RetainedPosition, ValidationIssue } from "./errors/error-classes.js";
 export {
   EventBusError,

@@ -1,6 +1,7 @@
 import { createPublicKey } from "node:crypto";
 import type { EventBus } from "../bus/event-bus.js";
-import type { Consumer, ConsumerStatus } from "../consumers/consumer.js";
+import type { Consumer } from "../consumers/consumer.js";
+import type { ConsumerStatus } from "../consumers/consumer-status.js";
 import { EventBusError, EventGapError, EventValidationError } from "../errors/error-classes.js";
 import type { Event } from "../event/event.js";
 import type { EventType } from "../event/event-type.js";

@@ -1,6 +1,6 @@
 import { reporterOf } from "../bus/bus-errors.js";
 import type { EventBus } from "../bus/event-bus.js";
-import type { ConsumerStatus } from "../consumers/consumer.js";
+import type { ConsumerStatus } from "../consumers/consumer-status.js";
 import { EventBusError, EventValidationError } from "../errors/error-classes.js";
 import type { PayloadSchemas } from "../event/payload-schemas.js";
 import { pause } from "../live/backoff.js";
