@@ -1,16 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import amqplib, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Event, EventBus } from "../../src/index.js";
 import { amqpSink } from "../../src/interop/amqp/index.js";
 import { forwardEvents } from "../../src/interop/index.js";
-import { sqliteStorage } from "../../src/storage/sqlite/index.js";
-import { amqpQueue, firstCopies, until } from "../support/brokers.js";
+import { amqpQueue, firstCopies, sqliteBusForForwarders, until } from "../support/brokers.js";
 import { startForwarder } from "../support/forwarder-processes.js";
 import { AMQP_URL, serviceAvailable } from "../support/services.js";
-import { loadAnySqlite } from "../support/sqlite.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -112,18 +107,10 @@ describe("forwardEvents to RabbitMQ", () => {
 
   it("a queue gets every event, in order of first copies, when the forwarder process is SIGKILLed and another takes over", async () => {
     if (!(await serviceAvailable("RabbitMQ", AMQP_URL))) return;
-    const folder = mkdtempSync(join(tmpdir(), "forward-amqp-"));
-    cleanups.push(async () => rmSync(folder, { recursive: true, force: true }));
     const name = `fwd-kill-${process.pid}-${Date.now()}`;
     const queue = await amqpQueue(AMQP_URL, name);
     cleanups.push(() => queue.drop());
-    const openSqlite = await loadAnySqlite();
-    const path = join(folder, "events.sqlite");
-    const bus = new EventBus({
-      storage: sqliteStorage({ database: openSqlite(path), closeDatabase: true }),
-      closeStorage: true,
-    });
-    cleanups.push(() => bus.close());
+    const { bus, path } = await sqliteBusForForwarders("forward-amqp", cleanups);
     const events = await emitDeals(bus, 300);
     const config = {
       sqlite: path,

@@ -1,18 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Event, EventBus } from "../../src/index.js";
 import { forwardEvents } from "../../src/interop/index.js";
 import { natsJetStreamSink } from "../../src/interop/nats/index.js";
-import { sqliteStorage } from "../../src/storage/sqlite/index.js";
-import { natsStream, until } from "../support/brokers.js";
+import { natsStream, sqliteBusForForwarders, until } from "../support/brokers.js";
 import { startForwarder } from "../support/forwarder-processes.js";
 import { startPrivateNats } from "../support/private-nats.js";
 import { NATS_URL, serviceAvailable } from "../support/services.js";
-import { loadAnySqlite } from "../support/sqlite.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -81,18 +76,10 @@ describe("forwardEvents to NATS JetStream", () => {
 
   it("a stream holds every event once, in order, when the forwarder process is SIGKILLed and another takes over", async () => {
     if (!(await serviceAvailable("NATS", NATS_URL))) return;
-    const folder = mkdtempSync(join(tmpdir(), "forward-nats-"));
-    cleanups.push(async () => rmSync(folder, { recursive: true, force: true }));
     const prefix = `fwd-kill-${process.pid}-${Date.now()}`;
     const stream = await natsStream(NATS_URL, prefix);
     cleanups.push(() => stream.drop());
-    const openSqlite = await loadAnySqlite();
-    const path = join(folder, "events.sqlite");
-    const bus = new EventBus({
-      storage: sqliteStorage({ database: openSqlite(path), closeDatabase: true }),
-      closeStorage: true,
-    });
-    cleanups.push(() => bus.close());
+    const { bus, path } = await sqliteBusForForwarders("forward-nats", cleanups);
     const events = await emitDeals(bus, 300);
     const config = {
       sqlite: path,

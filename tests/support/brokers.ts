@@ -1,7 +1,14 @@
 // Readers of what the forwarding tests published: a JetStream stream and a RabbitMQ queue, each unique per test.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect as connectNats } from "@nats-io/transport-node";
 import amqplib from "amqplib";
+import { EventBus } from "../../src/index.js";
+import { sqliteStorage } from "../../src/storage/sqlite/index.js";
+import { loadAnySqlite } from "./sqlite.js";
 
 /** One message as the broker stored it. */
 export interface StoredMessage {
@@ -95,4 +102,24 @@ export function firstCopies(messages: readonly StoredMessage[]): { ids: string[]
   const seen = new Set<string>();
   for (const message of messages) seen.add(message.id);
   return { ids: [...seen], repeats: messages.length - seen.size };
+}
+
+/**
+ * A bus over a SQLite file in a new folder: the store a forwarder child process opens by `path`. `cleanups` closes
+ * the bus and removes the folder after the test.
+ */
+export async function sqliteBusForForwarders(
+  label: string,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<{ bus: EventBus; path: string }> {
+  const folder = mkdtempSync(join(tmpdir(), `${label}-`));
+  cleanups.push(async () => rmSync(folder, { recursive: true, force: true }));
+  const openSqlite = await loadAnySqlite();
+  const path = join(folder, "events.sqlite");
+  const bus = new EventBus({
+    storage: sqliteStorage({ database: openSqlite(path), closeDatabase: true }),
+    closeStorage: true,
+  });
+  cleanups.push(() => bus.close());
+  return { bus, path };
 }
