@@ -29,6 +29,11 @@ export interface TestBusOptions<Schemas extends PayloadSchemas = NoPayloadSchema
   readonly maxPayloadBytes?: number | undefined;
   /** Passed to the bus. Default: rethrow nothing, record the error in `listenerErrors`. */
   readonly onListenerError?: EventBusOptions["onListenerError"];
+  /**
+   * Passed to the bus: what tails, consumers, HTTP handlers, webhooks and forwarders built on this bus report (listener
+   * errors still go to `listenerErrors` or `onListenerError`). Default: the bus's one warning line per source.
+   */
+  readonly onError?: EventBusOptions["onError"];
   /** The event catalogue, as in `new EventBus({ payloads })`: validated at emit and carried by the types. */
   readonly payloads?: EventBusOptions<Schemas>["payloads"];
 }
@@ -78,6 +83,7 @@ export class TestEventBus<Schemas extends PayloadSchemas = NoPayloadSchemas> ext
       generateId: createSequentialIds(),
       maxPayloadBytes: options.maxPayloadBytes,
       onListenerError: options.onListenerError ?? ((error) => listenerErrors.push(error)),
+      onError: options.onError,
     });
     this.clock = clock;
     this.listenerErrors = listenerErrors;
@@ -211,5 +217,6 @@ const TEST_BUS_OPTION_KEYS: OptionKeys<TestBusOptions> = {
   stepMs: true,
   maxPayloadBytes: true,
   onListenerError: true,
+  onError: true,
   payloads: true,
 };

@@ -94,4 +94,33 @@ describe("createTestBus", () => {
     await bus.emitEvent({ event_type: "deal.created" });
     expect(bus.listenerErrors).toEqual([new Error("listener broke")]);
   });
+
+  it("passes onError to the bus: a consumer's failure on a test bus reaches it, listener errors stay recorded", async () => {
+    const reports: { source: string; message: string; event_id: string | undefined }[] = [];
+    const bus = createTestBus({
+      onError: ({ source, error, event }) =>
+        reports.push({ source, message: (error as Error).message, event_id: event?.event_id }),
+    });
+    bus.subscribe("*", () => {
+      throw new Error("listener broke");
+    });
+    const consumer = bus.consume(
+      "test-bus-on-error",
+      () => {
+        throw new Error("handler broke");
+      },
+      { retry: { attempts: 1 }, onFailure: "skip" },
+    );
+    const event = await bus.emitEvent({ event_type: "deal.created" });
+    for (let tries = 0; tries < 200 && (await consumer.deadLetters()).length === 0; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await consumer.stop();
+    expect(reports).toEqual([{ source: "consumer", message: "handler broke", event_id: event.event_id }]);
+    expect(bus.listenerErrors).toEqual([new Error("listener broke")]);
+  });
+
+  it("refuses an unknown option, naming it", () => {
+    expect(() => createTestBus({ onErrors: () => undefined } as never)).toThrow(/onErrors/);
+  });
 });
