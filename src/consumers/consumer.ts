@@ -178,7 +178,7 @@ export class Consumer {
     let failures = 0;
     while (!this.halt.signal.aborted && this.keeper.valid && (this.state as ConsumerState) !== "failed") {
       try {
-        await reader.fill();
+        await reader.fill(this.settings.batchSize);
         failures = 0;
         this.state = "active";
       } catch (error) {

@@ -170,7 +170,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       return use("list", () => reader.list(query));
     },
     watch: (onAppend) => watcher.watch(onAppend),
-    checkpoints: sqliteCheckpoints(database, table, use, settings.createSchema),
+    checkpoints: sqliteCheckpoints(database, statements, table, use, settings.createSchema),
     webhooks: sqliteWebhooks(database, table, use, settings.createSchema),
     async listJson(query: NormalizedEventQuery): Promise<string[]> {
       return use("list", () => reader.listJson(query));
