@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import type { CheckpointStore, ConsumerLease, ConsumerQuery, ConsumerRecord, DeadLetter } from "../types.js";
+import { statementName } from "./postgres-insert.js";
 import { type PostgresTableName, resolvePostgresNames } from "./postgres-schema.js";
 
 /**
@@ -82,6 +83,7 @@ export function postgresCheckpoints(
       return work();
     });
   const fenced = "name = $1 AND owner = $2 AND generation = $3";
+  const writeStatement = statementName("checkpoint", consumers);
   const leaseParams = (lease: ConsumerLease) => [lease.name, lease.owner, lease.generation];
 
   return {
@@ -128,8 +130,10 @@ export function postgresCheckpoints(
     writeCheckpoint: (lease, write) =>
       call("writeCheckpoint", async () => {
         const letters = write.deadLetters ?? [];
-        const result = await pool.query<{ moved: number }>(
-          `WITH moved AS (
+        const result = await pool.query<{ moved: number }>({
+          // Named: prepared once per connection, since a consumer sends it once per batch.
+          name: writeStatement,
+          text: `WITH moved AS (
              UPDATE ${consumers} SET position = $4, last_seen = now()
              WHERE ${fenced} AND position IS NOT DISTINCT FROM $5 RETURNING name
            ), letters AS (
@@ -138,14 +142,14 @@ export function postgresCheckpoints(
              RETURNING 1
            )
            SELECT (SELECT count(*)::int FROM moved) AS moved, ${UNFLUSHED_COMMIT}`,
-          [
+          values: [
             ...leaseParams(lease),
             write.position,
             write.expected,
             letters.map((letter) => letter.event_id),
             letters.map((letter) => letter.error),
           ],
-        );
+        });
         return result.rows[0]?.moved === 1;
       }),
     deadLetters: (consumer) =>
