@@ -13,23 +13,41 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 const LEVELS = ["off", "normal", "full", "extra"] as const;
 
-/** A connection that notes the `synchronous` level in force at each `COMMIT` it runs. */
+type Level = (typeof LEVELS)[number];
+
+/**
+ * A connection that notes the `synchronous` level in force at each `COMMIT` it runs, and at each lease `UPDATE`
+ * (renewal and release run in autocommit: the statement is its own commit).
+ */
 function recordingCommits(file: string) {
   const database = new Database(file);
-  const levelNow = () => LEVELS[Number(database.pragma("synchronous", { simple: true }))];
-  const commits: (typeof LEVELS)[number][] = [];
+  const levelNow = () => LEVELS[Number(database.pragma("synchronous", { simple: true }))] as Level;
+  const commits: Level[] = [];
+  const leaseWrites: Level[] = [];
   const recording = new Proxy(database, {
     get(target, key) {
       if (key === "exec")
         return (sql: string) => {
-          if (sql === "COMMIT") commits.push(levelNow() as (typeof LEVELS)[number]);
+          if (sql === "COMMIT") commits.push(levelNow());
           return target.exec(sql);
+        };
+      if (key === "prepare")
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          if (!(sql.startsWith("UPDATE") && sql.includes("SET lease_expires_at"))) return statement;
+          const run = statement.run.bind(statement);
+          return Object.assign(statement, {
+            run: (...params: unknown[]) => {
+              leaseWrites.push(levelNow());
+              return run(...params);
+            },
+          });
         };
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { database: recording as unknown as SqliteDatabase, commits, levelNow };
+  return { database: recording as unknown as SqliteDatabase, commits, leaseWrites, levelNow };
 }
 
 async function leaseOn(checkpoints: CheckpointStore): Promise<ConsumerLease> {
@@ -64,6 +82,18 @@ describe("sqlite checkpoint commits", () => {
     expect(levelNow()).toBe("full");
     expect(await checkpoints.readCheckpoint("export")).toBe("e-2");
     expect(await checkpoints.deadLetters("export")).toMatchObject([{ event_id: "e-2", error: "bad" }]);
+    await storage.close();
+  });
+
+  it("renews and releases a lease at the connection's level: the release at stop() syncs the last checkpoint", async () => {
+    const { database, leaseWrites } = recordingCommits(nextFile());
+    const storage = sqliteStorage({ database, closeDatabase: true });
+    const checkpoints = storage.checkpoints as CheckpointStore;
+    const lease = await leaseOn(checkpoints);
+    expect(await checkpoints.writeCheckpoint(lease, { expected: null, position: "e-1" })).toBe(true);
+    expect(await checkpoints.renewLease(lease, 60_000)).toBe(true);
+    await checkpoints.releaseLease(lease);
+    expect(leaseWrites).toEqual(["full", "full"]);
     await storage.close();
   });
 
