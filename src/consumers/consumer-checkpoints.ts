@@ -69,9 +69,20 @@ export class CheckpointPipeline {
     if (!later) this.start();
   }
 
-  /** Writes everything noted so far; true once the store holds it, false when a write was refused or failed. */
-  async flush(): Promise<boolean> {
-    while (!this.broken && !this.closed && (this.writing !== undefined || this.newest !== this.durablePosition)) {
+  /**
+   * Writes everything noted so far; true once the store holds it, false when a write was refused or failed.
+   * Synchronous when nothing is pending (the usual case on the memory store, once per batch).
+   */
+  flush(): boolean | Promise<boolean> {
+    return this.pending ? this.drain() : !this.broken;
+  }
+
+  private get pending(): boolean {
+    return !this.broken && !this.closed && (this.writing !== undefined || this.newest !== this.durablePosition);
+  }
+
+  private async drain(): Promise<boolean> {
+    while (this.pending) {
       this.start();
       await this.writing;
     }

@@ -63,13 +63,23 @@ export class LeaseKeeper {
    * never yields to the renewal timer, and a handler started on a lease about to expire would still be running when
    * a standby takes over.
    */
-  async holdsForAnotherBatch(): Promise<boolean> {
+  holdsForAnotherBatch(): boolean | Promise<boolean> {
     if (this.current === null) return false;
+    // Answered synchronously while no renewal is due: this runs once per batch.
+    if (this.renewing === undefined && performance.now() < this.renewAt) return this.hasMargin();
+    return this.renewThenCheck();
+  }
+
+  private async renewThenCheck(): Promise<boolean> {
     if (this.renewing !== undefined) await this.renewing;
-    else if (performance.now() >= this.renewAt) {
+    else {
       clearTimeout(this.timer);
       await this.renewOnce();
     }
+    return this.hasMargin();
+  }
+
+  private hasMargin(): boolean {
     return this.valid && performance.now() < this.validUntil - this.leaseMs / 3;
   }
 

@@ -5,7 +5,12 @@ import type { EventStorage, NormalizedEventQuery } from "../storage/types.js";
 
 /**
  * Reads a consumer's events by cursor, ahead of the handler, into a bounded window. The window doubles as the
- * lag counter: `lag` is exact while the backlog fits in it and reads as the window size (a lower bound) beyond.
+ * lag counter: `lag` is exact while the backlog fits in it and reads as at least half the window (a lower bound)
+ * beyond.
+ *
+ * The window is topped up once half of it has been handed out, in one read of that half, not after every batch:
+ * each read costs a round trip (and on memory a fixed setup) whatever its size, so reading half a window at a time
+ * makes a backlog cost one read per five batches of 100 instead of one per batch.
  */
 export class ConsumerReader {
   private buffer: Event[] = [];
@@ -30,22 +35,25 @@ export class ConsumerReader {
     return this.buffer.length - this.head;
   }
 
-  /** Tops the window up with the next matches after the last one read (first settling a read ahead in flight). */
-  async fill(): Promise<void> {
+  /**
+   * Makes sure the window holds `count` events when the store has them: settles a read ahead in flight, then reads
+   * only when fewer than `count` are left (a short window, or a consumer that caught up and looks again).
+   */
+  fill(count: number): Promise<void> | undefined {
     const ahead = this.ahead;
     if (ahead !== undefined) {
       this.ahead = undefined;
-      await ahead;
+      return ahead.then(() => (this.lag < count ? this.read() : undefined));
     }
-    await this.read();
+    return this.lag < count ? this.read() : undefined;
   }
 
   /**
-   * Starts topping the window up in the background, so that the next read overlaps the handler and the checkpoint
-   * write of the batch just taken. Its failure surfaces from the next `fill`.
+   * Starts topping the window up in the background once half of it was handed out, so that the read overlaps the
+   * handler and the checkpoint writes of the batches taken meanwhile. Its failure surfaces from the next `fill`.
    */
   readAhead(): void {
-    if (this.ahead !== undefined || this.complete) return;
+    if (this.ahead !== undefined || this.complete || this.lag > this.window / 2) return;
     this.ahead = this.read();
     this.ahead.catch(() => undefined);
   }
@@ -56,11 +64,10 @@ export class ConsumerReader {
     const events = this.cursor === null ? await this.oldestPage() : await this.readAfter(this.cursor, room);
     this.complete = events.length < room;
     if (events.length === 0) return;
-    if (this.head > 0) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
-    for (const event of events) this.buffer.push(event);
+    // One copy per read (a read comes every few batches): what is left of the window, then the new page.
+    const left = this.head > 0 ? this.buffer.slice(this.head) : this.buffer;
+    this.buffer = left.length === 0 ? events : left.concat(events);
+    this.head = 0;
     this.cursor = (events.at(-1) as Event).event_id;
   }
 

@@ -1,6 +1,15 @@
 import type { Pool } from "pg";
 import type { CheckpointStore, ConsumerLease, ConsumerQuery, ConsumerRecord, DeadLetter } from "../types.js";
+import { statementName } from "./postgres-insert.js";
 import { type PostgresTableName, resolvePostgresNames } from "./postgres-schema.js";
+
+/**
+ * Makes the statement's own transaction commit without waiting for the WAL flush (`is_local`: the session's setting
+ * is back at the commit). A client crash loses nothing either way; a server crash can lose the last few hundred
+ * milliseconds of such commits (`wal_writer_delay`), which for a checkpoint means a batch or two handed again. The
+ * next synchronous commit (a lease renewal or release, an append) flushes it with its own: WAL is flushed in order.
+ */
+const UNFLUSHED_COMMIT = "set_config('synchronous_commit', 'off', true) AS commit_mode";
 
 const SETUP_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended('ad-seller-events:schema-setup', 0));";
 
@@ -50,7 +59,8 @@ export function postgresCheckpointSchemaSql(name: PostgresTableName = {}): strin
 /**
  * Checkpoints and leases in PostgreSQL. Lease expiry is computed and compared with the server's `now()`, never a
  * client clock, so instances on machines with skewed clocks agree on it. Each operation is one statement (atomic
- * on its row); the checkpoint write moves the position and inserts its dead letters in one statement.
+ * on its row); the checkpoint write moves the position and inserts its dead letters in one statement, committed
+ * without waiting for the WAL flush (see `UNFLUSHED_COMMIT`); the lease statements wait for it as usual.
  */
 export function postgresCheckpoints(
   pool: Pool,
@@ -73,6 +83,7 @@ export function postgresCheckpoints(
       return work();
     });
   const fenced = "name = $1 AND owner = $2 AND generation = $3";
+  const writeStatement = statementName("checkpoint", consumers);
   const leaseParams = (lease: ConsumerLease) => [lease.name, lease.owner, lease.generation];
 
   return {
@@ -119,8 +130,10 @@ export function postgresCheckpoints(
     writeCheckpoint: (lease, write) =>
       call("writeCheckpoint", async () => {
         const letters = write.deadLetters ?? [];
-        const result = await pool.query<{ moved: number }>(
-          `WITH moved AS (
+        const result = await pool.query<{ moved: number }>({
+          // Named: prepared once per connection, since a consumer sends it once per batch.
+          name: writeStatement,
+          text: `WITH moved AS (
              UPDATE ${consumers} SET position = $4, last_seen = now()
              WHERE ${fenced} AND position IS NOT DISTINCT FROM $5 RETURNING name
            ), letters AS (
@@ -128,15 +141,15 @@ export function postgresCheckpoints(
              SELECT moved.name, d.event_id, d.error FROM moved CROSS JOIN unnest($6::text[], $7::text[]) AS d(event_id, error)
              RETURNING 1
            )
-           SELECT count(*)::int AS moved FROM moved`,
-          [
+           SELECT (SELECT count(*)::int FROM moved) AS moved, ${UNFLUSHED_COMMIT}`,
+          values: [
             ...leaseParams(lease),
             write.position,
             write.expected,
             letters.map((letter) => letter.event_id),
             letters.map((letter) => letter.error),
           ],
-        );
+        });
         return result.rows[0]?.moved === 1;
       }),
     deadLetters: (consumer) =>

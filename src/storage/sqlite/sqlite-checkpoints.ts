@@ -1,6 +1,7 @@
 import type { CheckpointStore, CheckpointWrite, ConsumerLease, ConsumerQuery, DeadLetter } from "../types.js";
-import { inWriteTransaction, type SqliteDatabase } from "./sqlite-driver.js";
+import { inWriteTransaction, type SqliteDatabase, type StatementCache } from "./sqlite-driver.js";
 import { checkTableName, quoteIdentifier } from "./sqlite-schema.js";
+import { commitUnflushed } from "./sqlite-unflushed.js";
 
 /**
  * The SQL that creates the consumer tables beside an events table (`{table}_consumers`, one row per consumer name
@@ -48,10 +49,13 @@ interface ConsumerRow {
 /**
  * Checkpoints and leases in the same SQLite file as the events. Every step is one `BEGIN IMMEDIATE` transaction,
  * so processes sharing the file see one order. Lease expiry uses the process clock (`Date.now()`): every process
- * sharing a SQLite file runs on the same machine, hence the same clock.
+ * sharing a SQLite file runs on the same machine, hence the same clock. A checkpoint write commits without waiting
+ * for a disk flush (`commitUnflushed`); leases keep the connection's own `synchronous` level, so releasing one at
+ * stop also flushes the last checkpoint.
  */
 export function sqliteCheckpoints(
   database: SqliteDatabase,
+  statements: StatementCache,
   table: string,
   use: <T>(operation: string, work: () => T) => T,
   createSchema: boolean,
@@ -70,8 +74,8 @@ export function sqliteCheckpoints(
       return work();
     });
   const select = (name: string) =>
-    database
-      .prepare(`SELECT position, owner, generation, lease_expires_at FROM ${names.consumers} WHERE name = ?`)
+    statements
+      .get(`SELECT position, owner, generation, lease_expires_at FROM ${names.consumers} WHERE name = ?`)
       .get(name) as ConsumerRow | undefined;
   const isCurrent = (row: ConsumerRow | undefined, lease: ConsumerLease) =>
     row !== undefined && row.owner === lease.owner && Number(row.generation) === lease.generation;
@@ -103,14 +107,14 @@ export function sqliteCheckpoints(
           `UPDATE ${names.consumers} SET lease_expires_at = ?, last_seen = ? ` +
           "WHERE name = ? AND owner = ? AND generation = ?";
         const now = Date.now();
-        const result = database.prepare(sql).run(now + leaseMs, now, lease.name, lease.owner, lease.generation);
+        const result = statements.get(sql).run(now + leaseMs, now, lease.name, lease.owner, lease.generation);
         return Number(result.changes) === 1;
       });
     },
     async releaseLease(lease) {
       run("releaseLease", () => {
         const sql = `UPDATE ${names.consumers} SET lease_expires_at = 0 WHERE name = ? AND owner = ? AND generation = ?`;
-        database.prepare(sql).run(lease.name, lease.owner, lease.generation);
+        statements.get(sql).run(lease.name, lease.owner, lease.generation);
       });
     },
     async readCheckpoint(name) {
@@ -118,15 +122,17 @@ export function sqliteCheckpoints(
     },
     async writeCheckpoint(lease, write) {
       return run("writeCheckpoint", () =>
-        inWriteTransaction(database, () => {
-          const row = select(lease.name);
-          if (!isCurrent(row, lease) || (row?.position ?? null) !== write.expected) return false;
-          database
-            .prepare(`UPDATE ${names.consumers} SET position = ?, last_seen = ? WHERE name = ?`)
-            .run(write.position, Date.now(), lease.name);
-          insertDeadLetters(database, names.deadLetters, lease.name, write);
-          return true;
-        }),
+        commitUnflushed(statements, () =>
+          inWriteTransaction(database, () => {
+            const row = select(lease.name);
+            if (!isCurrent(row, lease) || (row?.position ?? null) !== write.expected) return false;
+            statements
+              .get(`UPDATE ${names.consumers} SET position = ?, last_seen = ? WHERE name = ?`)
+              .run(write.position, Date.now(), lease.name);
+            insertDeadLetters(statements, names.deadLetters, lease.name, write);
+            return true;
+          }),
+        ),
       );
     },
     async deadLetters(name) {
@@ -178,10 +184,10 @@ function addRetentionColumns(database: SqliteDatabase, consumers: string): void 
   if (!columns.has("last_seen")) database.exec(`ALTER TABLE ${consumers} ADD COLUMN last_seen INTEGER`);
 }
 
-function insertDeadLetters(database: SqliteDatabase, table: string, name: string, write: CheckpointWrite): void {
+function insertDeadLetters(statements: StatementCache, table: string, name: string, write: CheckpointWrite): void {
   const letters = write.deadLetters ?? [];
   if (letters.length === 0) return;
-  const insert = database.prepare(`INSERT INTO ${table} (name, event_id, error, failed_at) VALUES (?, ?, ?, ?)`);
+  const insert = statements.get(`INSERT INTO ${table} (name, event_id, error, failed_at) VALUES (?, ?, ?, ?)`);
   const failedAt = new Date().toISOString();
   for (const letter of letters) insert.run(name, letter.event_id, letter.error, failedAt);
 }

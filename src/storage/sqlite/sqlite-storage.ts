@@ -72,7 +72,8 @@ export interface SqliteStorageOptions {
   /**
    * `PRAGMA synchronous` for this connection. `"full"` (default) syncs the log on every commit: an emitted event
    * survives a power cut. `"normal"` syncs only at checkpoints: faster, and still never corrupt, but a power cut or
-   * OS crash may lose the last commits.
+   * OS crash may lose the last commits. Durable consumers' checkpoint writes commit under `"normal"` either way (in
+   * WAL mode): a power cut can only hand their events again.
    */
   readonly synchronous?: "full" | "normal" | undefined;
   /**
@@ -170,7 +171,7 @@ export function sqliteStorage(options: SqliteStorageOptions): SqliteEventStorage
       return use("list", () => reader.list(query));
     },
     watch: (onAppend) => watcher.watch(onAppend),
-    checkpoints: sqliteCheckpoints(database, table, use, settings.createSchema),
+    checkpoints: sqliteCheckpoints(database, statements, table, use, settings.createSchema),
     webhooks: sqliteWebhooks(database, table, use, settings.createSchema),
     async listJson(query: NormalizedEventQuery): Promise<string[]> {
       return use("list", () => reader.listJson(query));
