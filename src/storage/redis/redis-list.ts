@@ -19,8 +19,8 @@ export interface ListContext {
 }
 
 /**
- * Walks the narrowest index (or the merged type indexes) from the cursor in chunks, reading the records of each
- * chunk with one MGET and keeping those that match every filter, until `limit` are found or the index ends. For
+ * Walks the narrowest index (or the merged type indexes) from the cursor in chunks, reading each chunk with its
+ * records in one round trip (the range script) and keeping those that match every filter, until `limit` are found or the index ends. For
  * a single filter the first chunk of `limit` entries is the answer.
  */
 export function listEvents(query: NormalizedEventQuery, context: ListContext): Promise<Event[]> {
@@ -77,20 +77,19 @@ async function listRecords<T>(
   const found: T[] = [];
   for (;;) {
     const range = [forward ? "asc" : "desc", bound, forward ? "+inf" : "-inf", String(chunk)];
-    const rows = await guard.run(() => scripts.range(source.keys, range));
-    if (rows.length === 0) break;
-    const recordKeys = rows.filter((_, index) => index % 2 === 0).map((id) => keys.event(id));
-    const texts = await guard.run(() => client.mget(recordKeys));
-    for (const [index, text] of texts.entries()) {
+    // One round trip: the script reads the range and the records of its entries.
+    const { entries, lastScore, pairs } = await guard.run(() => scripts.records(source.keys, range));
+    for (let index = 0; index < pairs.length; index += 2) {
+      const text = pairs[index + 1];
       // A record deleted by hand (retention) leaves index entries behind; they are skipped.
-      if (text === null) continue;
-      const item = accept(text, recordKeys[index] as string);
+      if (text === null || text === undefined) continue;
+      const item = accept(text, keys.event(pairs[index] as string));
       if (item === undefined) continue;
       found.push(item);
       if (found.length === query.limit) return forward ? found : found.reverse();
     }
-    if (rows.length < chunk * 2) break;
-    bound = `(${rows.at(-1)}`;
+    if (entries < chunk || lastScore === undefined) break;
+    bound = `(${lastScore}`;
     // Combined filters and time bounds may reject most of a chunk: read wider chunks, bounded, until satisfied.
     chunk = Math.min(chunk * 2, Math.max(query.limit, MAX_CHUNK));
   }
