@@ -66,7 +66,7 @@ async function listRecords<T>(
   context: ListContext,
   accept: (text: string, key: string) => T | undefined,
 ): Promise<T[]> {
-  const { client, keys, scripts, guard } = context;
+  const { keys, scripts, guard } = context;
   const forward = query.after !== undefined;
   const source = await chooseSource(query, context);
   if (source.startBound === null) return [];
