@@ -376,6 +376,23 @@ describe.skipIf(!available)("redisStorage", () => {
       expect(inScript.map((command) => command.name)).toEqual(["zrevrangebyscore", "mget", "zrevrangebyscore", "mget"]);
       await storage.close();
     });
+
+    it.each([
+      ["empty", ""],
+      ["holding the separator of the joined reply", '{"a":"\u001e"}'],
+    ])("fails a page holding a record that is %s with a StorageError naming its key", async (_, record) => {
+      const prefix = uniquePrefix("broken");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      const [first] = await storage.append([freezeEvent({}), freezeEvent({})]).then(() => bus.listEvents());
+      await newClient().set(`${prefix}event:${first?.event_id}`, record);
+      for (const read of [() => bus.listEvents(), () => bus.listEventsJsonPage()]) {
+        const error = await read().catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(StorageError);
+        expect((error as Error).message).toContain(`${prefix}event:${first?.event_id}`);
+      }
+      await storage.close();
+    });
   });
 
   describe("client ownership and options", () => {

@@ -78,12 +78,11 @@ async function listRecords<T>(
   for (;;) {
     const range = [forward ? "asc" : "desc", bound, forward ? "+inf" : "-inf", String(chunk)];
     // One round trip: the script reads the range and the records of its entries.
-    const { entries, lastScore, pairs } = await guard.run(() => scripts.records(source.keys, range));
-    for (let index = 0; index < pairs.length; index += 2) {
-      const text = pairs[index + 1];
+    const { entries, lastScore, ids, texts } = await guard.run(() => scripts.records(source.keys, range));
+    for (const [index, text] of texts.entries()) {
       // A record deleted by hand (retention) leaves index entries behind; they are skipped.
-      if (text === null || text === undefined) continue;
-      const item = accept(text, keys.event(pairs[index] as string));
+      if (text === null) continue;
+      const item = accept(text, keys.event(ids[index] as string));
       if (item === undefined) continue;
       found.push(item);
       if (found.length === query.limit) return forward ? found : found.reverse();

@@ -8,8 +8,11 @@ import type { Cluster, Redis } from "ioredis";
  *
  * KEYS: the sorted sets. ARGV: "asc" or "desc", the start bound and the end bound in ZRANGEBYSCORE syntax (start
  * first, whatever the direction), count, and the record key prefix (`{prefix}event:`). Returns the number of entries
- * read, the score of the last one (absent when none), then member, record for each entry (a nil record when it was
- * deleted by hand and its index entries were left behind).
+ * read, the score of the last one (absent when none), the members and the records, each joined with the control
+ * character RS (0x1E), a record deleted by hand (its index entries left behind) as an empty text (an empty record,
+ * no event either, goes as a space, so that it still fails as one). Two long texts
+ * cost the client far less to take apart than a reply of two values per entry; JSON never holds a raw RS, and a
+ * text that does (not an event anyway) is caught by the count and read apart.
  *
  * The record keys are built here from the prefix, not declared in KEYS: they are known only once the range is read.
  * On Redis Cluster every key of a store shares the prefix's hash tag (which Cluster requires of the append script
@@ -39,16 +42,24 @@ if #KEYS > 1 then
 end
 local n = math.min(count, #merged)
 if n == 0 then return { 0 } end
-local recordKeys = {}
-for j = 1, n do recordKeys[j] = recordPrefix .. merged[j][2] end
-local records = redis.call('MGET', unpack(recordKeys))
-local out = { n, merged[n][3] }
+local members, recordKeys = {}, {}
 for j = 1, n do
-  out[#out + 1] = merged[j][2]
-  out[#out + 1] = records[j]
+  members[j] = merged[j][2]
+  recordKeys[j] = recordPrefix .. members[j]
 end
-return out
+local records = redis.call('MGET', unpack(recordKeys))
+for j = 1, n do
+  if not records[j] then
+    records[j] = ''
+  elseif records[j] == '' then
+    records[j] = ' '
+  end
+end
+return { n, merged[n][3], table.concat(members, '\\30'), table.concat(records, '\\30') }
 `;
+
+/** The separator of the script's joined members and records (Lua's `'\30'`). */
+const SEPARATOR = "\u001e";
 
 // Namespaced so that it cannot clash with commands the caller defines on the same client.
 const RANGE_RECORDS_COMMAND = "adSellerEventsRangeRecordsV1";
@@ -59,8 +70,10 @@ export interface RangeRecords {
   readonly entries: number;
   /** The score of the last entry read, where the next chunk starts (exclusive). */
   readonly lastScore: string | undefined;
-  /** member, record, member, record...; a record is `null` when it is gone. */
-  readonly pairs: readonly (string | null)[];
+  /** The entries' members (event ids), in range order. */
+  readonly ids: readonly string[];
+  /** The record of each member, `null` when it is gone. */
+  readonly texts: readonly (string | null)[];
 }
 
 /** The range read of a store, callable on the caller's client read-only by EVALSHA_RO / EVAL_RO (plain before Redis 7). */
@@ -74,12 +87,22 @@ export function defineRange(client: Redis | Cluster, recordPrefix: string): Redi
   const script = defineReadScript(client, RANGE_RECORDS_COMMAND, RANGE_RECORDS_SCRIPT);
   return {
     async records(keys, args) {
-      const reply = (await script(keys, [...args, recordPrefix])) as unknown[];
-      const lastScore = reply[1] as string | undefined;
-      return { entries: Number(reply[0]), lastScore, pairs: reply.slice(2) as (string | null)[] };
+      const [count, lastScore, members, records] = (await script(keys, [...args, recordPrefix])) as RangeReply;
+      const entries = Number(count);
+      if (entries === 0 || members === undefined || records === undefined) {
+        return { entries: 0, lastScore: undefined, ids: [], texts: [] };
+      }
+      const ids = members.split(SEPARATOR);
+      if (ids.length !== entries) throw new Error(`a sorted set of ${JSON.stringify(keys)} holds a member with RS`);
+      const split = records.split(SEPARATOR);
+      if (split.length === entries) return { entries, lastScore, ids, texts: split.map((text) => text || null) };
+      // A record holding the separator is no event; read apart, it fails with its key like any broken record.
+      return { entries, lastScore, ids, texts: await client.mget(ids.map((id) => recordPrefix + id)) };
     },
   };
 }
+
+type RangeReply = [number, string?, string?, string?];
 
 type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: string[]) => Promise<unknown>;
 
