@@ -180,12 +180,16 @@ async function chooseSource(
   // Sizes decide between several candidates, and whether a time range is narrower than the one candidate.
   const timed = query.since !== undefined || query.until !== undefined;
   const sizeKeys = candidates.length > 1 || timed ? candidates.flat() : [];
-  const [cursorSeq, ...sizes] = await guard.run(() =>
-    Promise.all([
-      cursor === undefined ? null : client.zscore(keys.log, cursor),
-      ...sizeKeys.map((key) => client.zcard(key)),
-    ]),
-  );
+  // A plain newest-first page asks Redis nothing here: no trip, and no deadline timer, for nothing.
+  const [cursorSeq, ...sizes] =
+    cursor === undefined && sizeKeys.length === 0
+      ? [null]
+      : await guard.run(() =>
+          Promise.all([
+            cursor === undefined ? null : client.zscore(keys.log, cursor),
+            ...sizeKeys.map((key) => client.zcard(key)),
+          ]),
+        );
   if (cursor !== undefined && (cursorSeq === null || cursorSeq === undefined)) {
     const name = query.after !== undefined ? "after" : "before";
     throw (await gapFor(client, keys, guard, name, cursor)) ?? unknownCursorError(name, cursor);
