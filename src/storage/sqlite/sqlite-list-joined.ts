@@ -1,18 +1,18 @@
 import type { SqliteStatement, SqliteValue } from "./sqlite-driver.js";
 
-/**
- * A JSON page read as one row: SQLite joins the page's stored bodies into one text (`group_concat`), so the driver
- * hands over one string instead of building an object per row, which is most of a page read's cost (CPU time
- * in-process, 51 rows of 300 bytes: about 65 µs as rows, 30 µs joined).
- *
- * Bodies are joined with a line feed, which `JSON.stringify` never writes (it escapes control characters in strings
- * and adds no whitespace), and the page is split on it again. `group_concat` keeps the order the page read hands
- * rows over in practice, but SQLite does not promise it (`group_concat(... ORDER BY seq)` does, through a sort that
- * costs more than reading the rows one by one), so the rows' `seq` come joined too and the order is checked. No
- * body is built here (`coalesce` with `json_object` costs even unevaluated): a page
- * holding a row without a stored body (its header must be checked once built), a body that is not on one line (written
- * by some other tool) or rows out of order is answered `undefined`, and the caller reads it row by row.
- */
+// A JSON page read as one row: SQLite joins the page's stored bodies into one text (`group_concat`), so the driver
+// hands over one string instead of building an object per row, which is most of a page read's cost (CPU time
+// in-process, 51 rows of 300 bytes: about 65 µs as rows, 30 µs joined).
+//
+// Bodies are joined with a line feed, which `JSON.stringify` never writes (it escapes control characters in strings
+// and adds no whitespace), and the page is split on it again. `group_concat` keeps the order the page read hands
+// rows over in practice, but SQLite does not promise it (`group_concat(... ORDER BY seq)` does, through a sort that
+// costs more than reading the rows one by one), so the rows' `seq` come joined too and the order is checked. No body
+// is built here (`coalesce` with `json_object` costs even unevaluated). A page holding a row without a stored body
+// (its header must be checked once built), a body that is not on one line (written by some other tool) or rows out
+// of order is answered `undefined`, and the caller reads it row by row.
+
+/** The one row of a joined page read. */
 interface JoinedRow {
   readonly bodies: string | null;
   readonly seqs: string | null;
