@@ -352,6 +352,49 @@ describe.skipIf(!available)("redisStorage", () => {
     });
   });
 
+  describe("page reads", () => {
+    it("reads a page's index range and its records in one round trip, skipping records deleted by hand", async () => {
+      const prefix = uniquePrefix("onetrip");
+      const storage = openStore(prefix, monitoredUrl());
+      const bus = new EventBus({ storage });
+      const events = Array.from({ length: 6 }, () => freezeEvent({ flow_id: "f" }));
+      await storage.append(events);
+      const admin = newClient(monitoredUrl());
+      // Retention by hand: the records go, their index entries stay. The first chunk (limit + 1 entries) then holds
+      // too few records, and the read must go on past the last entry it read.
+      await admin.del(`${prefix}event:${events[4]?.event_id}`, `${prefix}event:${events[3]?.event_id}`);
+      await bus.listEvents({ limit: 1 }); // Redis learns the script (EVAL_RO once)
+      let page: Awaited<ReturnType<typeof bus.listEventsJsonPage>> | undefined;
+      const seen = await monitorWhile(async () => {
+        page = await bus.listEventsJsonPage({ limit: 3 });
+      });
+      expect(page?.json).toEqual([events[1], events[2], events[5]].map((event) => JSON.stringify(event)));
+      expect(page?.has_more).toBe(true);
+      const fromClient = seen.filter((command) => command.source !== "lua" && touches(prefix)(command));
+      expect(fromClient.map((command) => command.name)).toEqual(["evalsha_ro", "evalsha_ro"]);
+      const inScript = seen.filter((command) => command.source === "lua" && touches(prefix)(command));
+      expect(inScript.map((command) => command.name)).toEqual(["zrevrangebyscore", "mget", "zrevrangebyscore", "mget"]);
+      await storage.close();
+    });
+
+    it.each([
+      ["empty", ""],
+      ["holding the separator of the joined reply", '{"a":"\u001e"}'],
+    ])("fails a page holding a record that is %s with a StorageError naming its key", async (_, record) => {
+      const prefix = uniquePrefix("broken");
+      const storage = openStore(prefix);
+      const bus = new EventBus({ storage });
+      const [first] = await storage.append([freezeEvent({}), freezeEvent({})]).then(() => bus.listEvents());
+      await newClient().set(`${prefix}event:${first?.event_id}`, record);
+      for (const read of [() => bus.listEvents(), () => bus.listEventsJsonPage()]) {
+        const error = await read().catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(StorageError);
+        expect((error as Error).message).toContain(`${prefix}event:${first?.event_id}`);
+      }
+      await storage.close();
+    });
+  });
+
   describe("client ownership and options", () => {
     it("leaves the caller's client open on close unless closeClient is true", async () => {
       const kept = newClient();

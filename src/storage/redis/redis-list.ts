@@ -19,8 +19,8 @@ export interface ListContext {
 }
 
 /**
- * Walks the narrowest index (or the merged type indexes) from the cursor in chunks, reading the records of each
- * chunk with one MGET and keeping those that match every filter, until `limit` are found or the index ends. For
+ * Walks the narrowest index (or the merged type indexes) from the cursor in chunks, reading each chunk with its
+ * records in one round trip (the range script) and keeping those that match every filter, until `limit` are found or the index ends. For
  * a single filter the first chunk of `limit` entries is the answer.
  */
 export function listEvents(query: NormalizedEventQuery, context: ListContext): Promise<Event[]> {
@@ -66,7 +66,7 @@ async function listRecords<T>(
   context: ListContext,
   accept: (text: string, key: string) => T | undefined,
 ): Promise<T[]> {
-  const { client, keys, scripts, guard } = context;
+  const { keys, scripts, guard } = context;
   const forward = query.after !== undefined;
   const source = await chooseSource(query, context);
   if (source.startBound === null) return [];
@@ -77,20 +77,18 @@ async function listRecords<T>(
   const found: T[] = [];
   for (;;) {
     const range = [forward ? "asc" : "desc", bound, forward ? "+inf" : "-inf", String(chunk)];
-    const rows = await guard.run(() => scripts.range(source.keys, range));
-    if (rows.length === 0) break;
-    const recordKeys = rows.filter((_, index) => index % 2 === 0).map((id) => keys.event(id));
-    const texts = await guard.run(() => client.mget(recordKeys));
+    // One round trip: the script reads the range and the records of its entries.
+    const { entries, lastScore, ids, texts } = await guard.run(() => scripts.records(source.keys, range));
     for (const [index, text] of texts.entries()) {
       // A record deleted by hand (retention) leaves index entries behind; they are skipped.
       if (text === null) continue;
-      const item = accept(text, recordKeys[index] as string);
+      const item = accept(text, keys.event(ids[index] as string));
       if (item === undefined) continue;
       found.push(item);
       if (found.length === query.limit) return forward ? found : found.reverse();
     }
-    if (rows.length < chunk * 2) break;
-    bound = `(${rows.at(-1)}`;
+    if (entries < chunk || lastScore === undefined) break;
+    bound = `(${lastScore}`;
     // Combined filters and time bounds may reject most of a chunk: read wider chunks, bounded, until satisfied.
     chunk = Math.min(chunk * 2, Math.max(query.limit, MAX_CHUNK));
   }
@@ -182,12 +180,16 @@ async function chooseSource(
   // Sizes decide between several candidates, and whether a time range is narrower than the one candidate.
   const timed = query.since !== undefined || query.until !== undefined;
   const sizeKeys = candidates.length > 1 || timed ? candidates.flat() : [];
-  const [cursorSeq, ...sizes] = await guard.run(() =>
-    Promise.all([
-      cursor === undefined ? null : client.zscore(keys.log, cursor),
-      ...sizeKeys.map((key) => client.zcard(key)),
-    ]),
-  );
+  // A plain newest-first page asks Redis nothing here: no trip, and no deadline timer, for nothing.
+  const [cursorSeq, ...sizes] =
+    cursor === undefined && sizeKeys.length === 0
+      ? [null]
+      : await guard.run(() =>
+          Promise.all([
+            cursor === undefined ? null : client.zscore(keys.log, cursor),
+            ...sizeKeys.map((key) => client.zcard(key)),
+          ]),
+        );
   if (cursor !== undefined && (cursorSeq === null || cursorSeq === undefined)) {
     const name = query.after !== undefined ? "after" : "before";
     throw (await gapFor(client, keys, guard, name, cursor)) ?? unknownCursorError(name, cursor);

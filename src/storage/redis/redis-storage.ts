@@ -88,7 +88,7 @@ export function redisStorage(given: RedisStorageOptions): EventStorage {
   const { client, closeClient = false, timeoutMs = DEFAULT_REDIS_TIMEOUT_MS } = options;
   const keys = redisKeyLayout(options.prefix ?? DEFAULT_REDIS_PREFIX);
   const where = describeServer(client);
-  const scripts = defineRange(client);
+  const scripts = defineRange(client, keys.event(""));
   const guard = guardConnection(client, timeoutMs);
   const appending = { keys, script: defineAppend(client), guard };
   const watcher = new RedisWatch(client, `${keys.prefix}appended`, options.notify !== false);

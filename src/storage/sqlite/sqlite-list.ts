@@ -3,6 +3,7 @@ import { unknownCursorError } from "../../event/query.js";
 import { parseStoredRow, readWireHeader } from "../kit/stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { SqliteDatabase, SqliteValue, StatementCache } from "./sqlite-driver.js";
+import { JOINED_COLUMNS, joinedPageSql, readJoinedPage } from "./sqlite-list-joined.js";
 import { chooseDriver, driverCandidates, type ListDriver, type SeqWindow } from "./sqlite-list-plan.js";
 import { gapFor } from "./sqlite-prune.js";
 import { quoteIdentifier, tableHasBody } from "./sqlite-schema.js";
@@ -31,6 +32,14 @@ function jsonSelected(hasBody: boolean): string {
 
 const EQUALITY_COLUMNS = ["deal_id", "proposal_id", "flow_id", "session_id", "flow_type"] as const;
 
+/** The JSON reads of a table, settled on first use. */
+interface JsonReads {
+  readonly selected: string;
+  readonly byIdSql: string;
+  /** Whether pages come joined in one row ({@link readJoinedPage}). */
+  readonly joined: boolean;
+}
+
 /** A row of a JSON read. */
 interface JsonRow {
   readonly seq: number | bigint;
@@ -45,7 +54,7 @@ export class SqliteEventReader {
   private readonly seqByIdSql: string;
   private hasTimeIndex: boolean | undefined;
   /** The JSON reads depend on the table's columns, read on first use (after the store's setup has run). */
-  private jsonReads: { readonly selected: string; readonly byIdSql: string } | undefined;
+  private jsonReads: JsonReads | undefined;
 
   constructor(
     private readonly database: SqliteDatabase,
@@ -66,9 +75,18 @@ export class SqliteEventReader {
     return this.read(query, undefined, (row) => rowToEvent(row, this.table));
   }
 
-  /** `list` as wire JSON texts: each row's stored `body`, or one SQLite builds from the columns; nothing is parsed. */
+  /**
+   * `list` as wire JSON texts: each row's stored `body`, or one SQLite builds from the columns; nothing is parsed.
+   * A page of stored bodies comes joined in one row; any other page is read again row by row.
+   */
   listJson(query: NormalizedEventQuery): string[] {
-    return this.read(query, this.jsonRead().selected, (row) => this.rowJson(row as JsonRow));
+    const reads = this.jsonRead();
+    if (reads.joined) {
+      const read = this.plan(query, JOINED_COLUMNS);
+      const texts = readJoinedPage(this.statements.get(joinedPageSql(read.sql)), read.params, read.oldestFirst);
+      if (texts !== undefined) return texts;
+    }
+    return this.read(query, reads.selected, (row) => this.rowJson(row as JsonRow));
   }
 
   getJson(eventId: string): string | null {
@@ -76,10 +94,12 @@ export class SqliteEventReader {
     return row === undefined ? null : this.rowJson(row);
   }
 
-  private jsonRead(): { readonly selected: string; readonly byIdSql: string } {
+  private jsonRead(): JsonReads {
     if (this.jsonReads !== undefined) return this.jsonReads;
-    const selected = jsonSelected(tableHasBody(this.database, this.table));
-    this.jsonReads = { selected, byIdSql: selectByIdSql(this.table, selected) };
+    const hasBody = tableHasBody(this.database, this.table);
+    const selected = jsonSelected(hasBody);
+    // Without a body column every row is built, and each header must be checked: joining would never pay.
+    this.jsonReads = { selected, byIdSql: selectByIdSql(this.table, selected), joined: hasBody };
     return this.jsonReads;
   }
 
@@ -95,6 +115,11 @@ export class SqliteEventReader {
   }
 
   private read<T>(query: NormalizedEventQuery, selected: string | undefined, convert: (row: unknown) => T): T[] {
+    return this.run(this.plan(query, selected), convert);
+  }
+
+  /** The page read of a query: cursors resolved, driving index chosen. */
+  private plan(query: NormalizedEventQuery, selected: string | undefined): ListStatement {
     const afterSeq = this.cursorSeq("after", query.after);
     const beforeSeq = this.cursorSeq("before", query.before);
     const window = { afterSeq, beforeSeq };
@@ -103,7 +128,11 @@ export class SqliteEventReader {
         .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?")
         .get(`${this.table}_timestamp_seq`) !== undefined;
     const driver = chooseDriver(this.statements, this.table, query, window, this.hasTimeIndex);
-    const read = buildListStatement(this.table, query, window, driver, selected);
+    return buildListStatement(this.table, query, window, driver, selected);
+  }
+
+  /** Runs a page read row by row, oldest first. */
+  private run<T>(read: ListStatement, convert: (row: unknown) => T): T[] {
     const items = this.statements
       .get(read.sql)
       .all(...read.params)
