@@ -91,6 +91,20 @@ describe.skipIf(!available)("postgresStorage JSON path", () => {
     expect((await bus.listEventsJsonPage({ session_id: "spaced" })).json).toEqual(texts);
   });
 
+  it("refuses a page holding an empty body as list does, naming the event", async () => {
+    const empty = makeEvent({ event_type: "deal.created", session_id: "empty" });
+    await storage.append([empty, makeEvent({ event_type: "deal.created", session_id: "empty" })]);
+    await pool.query(`UPDATE ${storage.table} SET body = '' WHERE event_id = $1::uuid`, [empty.event_id]);
+    const query = normalizeEventQuery({ session_id: "empty" });
+    const fromJson = await storage.listJson?.(query).catch((error: unknown) => error);
+    expect(fromJson).toBeInstanceOf(Error);
+    expect(String((fromJson as Error).cause ?? fromJson)).toContain(empty.event_id);
+    expect(await storage.list(query).catch((error: unknown) => String((error as Error).cause))).toContain(
+      empty.event_id,
+    );
+    await pool.query(`DELETE FROM ${storage.table} WHERE session_id = 'empty'`);
+  });
+
   it("answers an unknown cursor as list does, and an empty page past the newest event", async () => {
     const unknown = "00000000-0000-4000-8000-000000000000";
     const query = normalizeEventQuery({ after: unknown });

@@ -32,7 +32,7 @@ export const JSON_SELECT: SelectList = {
   merged: "position, body, event_id",
   wrap: (read) =>
     "SELECT string_agg(coalesce(body, ''), chr(1) ORDER BY position) AS texts, " +
-    "string_agg(event_id::text, ',' ORDER BY position) FILTER (WHERE body IS NULL) AS legacy_ids " +
+    "string_agg(event_id::text, ',' ORDER BY position) FILTER (WHERE coalesce(body, '') = '') AS legacy_ids " +
     `FROM (${read}) AS page`,
 };
 

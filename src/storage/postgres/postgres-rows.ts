@@ -70,5 +70,6 @@ export function rowToEvent(row: EventRow): Event {
  * column (another tool writing rows leaves it NULL), so it is passed on without a check of each text.
  */
 export function rowToJson(row: EventRow): string {
-  return typeof row.body === "string" ? row.body : JSON.stringify(rowToEvent(row));
+  // An empty body is no JSON text: rowToEvent refuses it with the event's id, as `list` does.
+  return typeof row.body === "string" && row.body !== "" ? row.body : JSON.stringify(rowToEvent(row));
 }
