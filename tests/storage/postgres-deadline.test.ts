@@ -97,6 +97,38 @@ describe.skipIf(!available)("postgresStorage with a deadline, behind a black hol
     await bus.close();
   });
 
+  it("bounds the JSON reads with the call's one deadline and closes the connection whose query was in flight", async () => {
+    // Written through a pool that is not behind the proxy, so that the reading storage runs nothing but its reads.
+    const name = table();
+    const direct = createPool(PG_URL);
+    pools.push(direct);
+    const writer = new EventBus({ storage: postgresStorage({ pool: direct, table: name }) });
+    const event = await writer.emitEvent({ event_type: "deal.created", deal_id: "d-1" });
+    const pool = poolBehindProxy();
+    const timedOut: unknown[] = [];
+    pool.on("release", (error: unknown) => {
+      if (error instanceof Error) timedOut.push(error);
+    });
+    const bus = new EventBus({ storage: postgresStorage({ pool, table: name, timeoutMs: TIMEOUT_MS }) });
+    expect((await bus.listEventsJsonPage()).json).toEqual([JSON.stringify(event)]);
+    // Two idle connections, so that each read below finds one and its query (not its checkout) meets the deadline.
+    await Promise.all([pool.query("SELECT pg_sleep(0.05)"), pool.query("SELECT pg_sleep(0.05)")]);
+    proxy.hold();
+    try {
+      expectDeadline(await rejection(bus.listEventsJsonPage()), "list");
+      // Released with the timeout (so pg closes it) before the caller heard of the deadline, not kept for reuse.
+      expect(timedOut).toEqual([expect.any(PostgresTimeoutError)]);
+      expectDeadline(await rejection(bus.getEventJson(event.event_id)), "get");
+      expect(timedOut).toEqual([expect.any(PostgresTimeoutError), expect.any(PostgresTimeoutError)]);
+    } finally {
+      proxy.forward();
+    }
+    expect((await bus.listEventsJsonPage()).json).toEqual([JSON.stringify(event)]);
+    expect(await bus.getEventJson(event.event_id)).toBe(JSON.stringify(event));
+    await bus.close();
+    await writer.close();
+  });
+
   it("bounds schema setup and retries it once the server answers", async () => {
     const pool = poolBehindProxy();
     // A first query so that the pool holds an idle connection through the proxy.

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from "pg";
 
 /**
  * Default deadline of every PostgreSQL store call, in milliseconds (like Redis's `timeoutMs`).
@@ -66,6 +66,53 @@ export function withDeadline<T>(
       },
     );
   });
+}
+
+/**
+ * The deadline of one store call, as the work it bounds sees it: whether it has passed, and what to discard then.
+ * The call's own timer (the gate's) sets `expired` and runs `onExpire` once.
+ */
+export interface CallDeadline {
+  expired: boolean;
+  onExpire: (() => void) | undefined;
+}
+
+/**
+ * One query on a connection of the caller's pool, bounded by the store call's deadline rather than by timers of its
+ * own (a read is one round trip: one timer per call instead of three). When `deadline` passes first, a connection
+ * still being waited for goes back to the pool as it arrives, and one whose query is in flight is released with the
+ * timeout error, which makes pg close it: never reused with an answer still on its way. For reads only: an append
+ * needs the bounded pool, which also stops its backend.
+ */
+export async function queryWithin<Row extends QueryResultRow>(
+  pool: Pool,
+  config: QueryConfig,
+  deadline: CallDeadline,
+  timeoutMs: number,
+): Promise<QueryResult<Row>> {
+  const client = await pool.connect();
+  let released = false;
+  const release = (error?: Error) => {
+    if (released) return;
+    released = true;
+    client.removeListener("error", release);
+    client.release(error);
+  };
+  // As pg's own pool.query: a socket error while the query runs must not be an unhandled 'error' event.
+  client.on("error", release);
+  if (deadline.expired) {
+    release();
+    throw new PostgresTimeoutError(timeoutMs, "with a connection");
+  }
+  deadline.onExpire = () => release(new PostgresTimeoutError(timeoutMs, "to a query"));
+  try {
+    const result = await client.query<Row>(config);
+    release();
+    return result;
+  } catch (error) {
+    release(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
 }
 
 /** The bounded pool: the caller's pool plus a way to stop the server work of its queries in flight. */

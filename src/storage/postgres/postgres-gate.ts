@@ -1,6 +1,6 @@
 import { EventBusError, StorageError } from "../../errors/error-classes.js";
 import { closedError } from "../kit/store-errors.js";
-import { withDeadline } from "./postgres-deadline.js";
+import { type CallDeadline, withDeadline } from "./postgres-deadline.js";
 
 const NAME = "postgres";
 
@@ -11,7 +11,10 @@ const NAME = "postgres";
 export class OperationGate {
   private schemaReady: Promise<void> | undefined;
   private closed = false;
-  private readonly active = new Set<Promise<unknown>>();
+  // A count, not a set of the calls' promises: a Set holding each call's promise made every read cost about 40 µs
+  // more in young-generation GC (measured with a 10-in-flight loop; see docs/decisions.md).
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
 
   constructor(
     private readonly table: string,
@@ -21,32 +24,42 @@ export class OperationGate {
     private readonly stopBusy: () => Promise<void>,
   ) {}
 
-  run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  /** Runs `work` under the call's deadline; `work` may hand `deadline` what to discard when it passes. */
+  run<T>(operation: string, work: (deadline: CallDeadline) => Promise<T>): Promise<T> {
     if (this.closed) {
       return Promise.reject(closedError(`the postgres storage of ${this.table}`));
     }
     // The whole call, queueing for a group commit and schema setup included, answers within the deadline. A call
-    // that timed out while the schema was being set up takes that attempt with it, so the next call starts afresh.
+    // that timed out while the schema was being set up takes that attempt with it, so the next call starts afresh;
+    // a read discards the connection it was waiting on (see queryWithin).
     const waiting: { setup: Promise<void> | undefined } = { setup: undefined };
-    const forgetSetup = () => {
+    const deadline: CallDeadline = { expired: false, onExpire: undefined };
+    const expire = () => {
+      deadline.expired = true;
+      deadline.onExpire?.();
       if (waiting.setup !== undefined && this.schemaReady === waiting.setup) this.schemaReady = undefined;
     };
-    const deadline = `to ${operation} on ${this.table}`;
+    const what = `to ${operation} on ${this.table}`;
     // A write told it failed must not commit later: its backend (waiting on a lock, say) is ended first.
     const onTimeout =
       operation === "append"
         ? () => {
-            forgetSetup();
+            expire();
             return this.stopBusy();
           }
-        : forgetSetup;
-    const call = withDeadline(this.guard(operation, work, waiting), this.timeoutMs, deadline, onTimeout).catch(
-      (error: unknown) => {
-        throw error instanceof EventBusError ? error : new StorageError(NAME, operation, error);
-      },
-    );
-    this.active.add(call);
-    const forget = () => this.active.delete(call);
+        : expire;
+    const call = withDeadline(
+      this.guard(operation, () => work(deadline), waiting),
+      this.timeoutMs,
+      what,
+      onTimeout,
+    ).catch((error: unknown) => {
+      throw error instanceof EventBusError ? error : new StorageError(NAME, operation, error);
+    });
+    this.inFlight++;
+    const forget = () => {
+      if (--this.inFlight === 0) this.drained?.();
+    };
     call.then(forget, forget);
     return call;
   }
@@ -55,7 +68,7 @@ export class OperationGate {
   async shut(): Promise<boolean> {
     if (this.closed) return false;
     this.closed = true;
-    await Promise.allSettled([...this.active]);
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     return true;
   }
 

@@ -5,9 +5,28 @@ import type { NormalizedEventQuery } from "../types.js";
 import type { Queryable } from "./postgres-insert.js";
 import { statementName } from "./postgres-insert.js";
 import { gapFor } from "./postgres-prune.js";
-import { EVENT_ALIASES, EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
+import { EVENT_ALIASES, EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 
-/** A list read: the statement, and whether rows come oldest first. */
+/** What a list read selects, in each of its shapes. */
+export interface SelectList {
+  /** The select list of a read of one index range. */
+  readonly columns: string;
+  /** The select list of one branch of a merged read (one range per type); it carries `position` for the merge. */
+  readonly branch: string;
+  /** The select list of the merge over the branches. */
+  readonly merged: string;
+  /** The statement the read is wrapped into, if any (the JSON path aggregates the page into one text). */
+  readonly wrap?: ((read: string) => string) | undefined;
+}
+
+/** What `list` reads: every field a row may need to become an `Event`. */
+export const EVENT_SELECT: SelectList = {
+  columns: EVENT_COLUMNS,
+  branch: `position, ${EVENT_COLUMNS}`,
+  merged: EVENT_ALIASES,
+};
+
+/** A list read: the statement, whether rows come oldest first, and the cursor it reads from. */
 interface ListRead {
   readonly statement: { name?: string; text: string; values: unknown[] };
   readonly forward: boolean;
@@ -24,18 +43,13 @@ export function listEventRows(db: Queryable, table: string, query: NormalizedEve
   return readRows(db, table, query, rowToEvent);
 }
 
-/** `listEventRows` as wire JSON: each row's stored `body`, passed on without a parse. */
-export function listEventJson(db: Queryable, table: string, query: NormalizedEventQuery): Promise<string[]> {
-  return readRows(db, table, query, rowToJson);
-}
-
 async function readRows<T>(
   db: Queryable,
   table: string,
   query: NormalizedEventQuery,
   convert: (row: EventRow) => T,
 ): Promise<T[]> {
-  const read = buildListRead(table, query);
+  const read = buildListRead(table, query, EVENT_SELECT);
   const { name, text, values } = read.statement;
   const result = await (name === undefined
     ? db.query<EventRow>(text, values)
@@ -46,8 +60,10 @@ async function readRows<T>(
   return read.forward ? items : items.reverse();
 }
 
-/** The SQL, parameters and direction of a list read (exported for the JSON path and for plan tests). */
-export function buildListRead(table: string, query: NormalizedEventQuery): ListRead {
+/**
+ * The SQL, parameters and direction of a list read of `select` (exported for the JSON path, `postgres-json.ts`).
+ */
+export function buildListRead(table: string, query: NormalizedEventQuery, select: SelectList): ListRead {
   const forward = query.after !== undefined;
   const cursor = query.after ?? query.before;
   if (cursor !== undefined && !isUuid(cursor)) throw unknownCursorError(forward ? "after" : "before", cursor);
@@ -74,25 +90,45 @@ export function buildListRead(table: string, query: NormalizedEventQuery): ListR
   let text: string;
   if (types.length <= 1) {
     if (types[0] !== undefined) conditions.push(`event_type = ${param(types[0])}`);
-    text = `SELECT ${EVENT_COLUMNS} FROM ${table}${where(conditions)} ${order}`;
+    text = `SELECT ${select.columns} FROM ${table}${where(conditions)} ${order}`;
   } else {
     // One index range per type, merged: O(types x limit) rows read instead of a scan filtering on the type.
     const branches = types.map(
       (type) =>
-        `(SELECT position, ${EVENT_COLUMNS} FROM ${table}${where([...conditions, `event_type = ${param(type)}`])} ${order})`,
+        `(SELECT ${select.branch} FROM ${table}${where([...conditions, `event_type = ${param(type)}`])} ${order})`,
     );
-    text = `SELECT ${EVENT_ALIASES} FROM (${branches.join(" UNION ALL ")}) AS matched ${order}`;
+    text = `SELECT ${select.merged} FROM (${branches.join(" UNION ALL ")}) AS matched ${order}`;
   }
   // A filtered read is deliberately not a named statement: after five runs PostgreSQL may switch a prepared statement
   // to a generic plan built for an average value, which walks a common flow_type's index for a rare event_type.
   // Unnamed statements are planned with the actual values every time (about 0.1 ms, against a wrong plan's cost).
   // A read with no filter (the newest page, or paging by cursor alone) has one plan whatever its values: prepare it.
   const unfiltered = conditions.length === (cursor === undefined ? 0 : 1) && types.length === 0;
-  const statement = unfiltered ? { name: statementName("list", `${table}:${text}`), text, values } : { text, values };
+  if (select.wrap !== undefined) text = select.wrap(text);
+  const statement = unfiltered ? { name: listStatementName(table, text), text, values } : { text, values };
   return { statement, forward, cursor };
 }
 
-async function assertCursor(db: Queryable, table: string, query: NormalizedEventQuery): Promise<void> {
+/**
+ * Names of the prepared list statements, by table and text: the digest of a text of 300 characters and more costs
+ * about 3 µs, on every read of the newest page. A few names per table (direction, cursor, select list), so the bound
+ * is only against a process that opens tables without end.
+ */
+const listNames = new Map<string, string>();
+
+function listStatementName(table: string, text: string): string {
+  const key = `${table}:${text}`;
+  let name = listNames.get(key);
+  if (name === undefined) {
+    if (listNames.size >= 256) listNames.clear();
+    name = statementName("list", key);
+    listNames.set(key, name);
+  }
+  return name;
+}
+
+/** With no row read and a cursor: throws when the cursor names no event (a gap when it was pruned). */
+export async function assertCursor(db: Queryable, table: string, query: NormalizedEventQuery): Promise<void> {
   const cursor = (query.after ?? query.before) as string;
   const found = await db.query(`SELECT 1 FROM ${table} WHERE event_id = $1::uuid`, [cursor]);
   if (found.rows.length > 0) return;

@@ -1,5 +1,5 @@
 import type { Event } from "../../event/event.js";
-import { parseStoredEvent, parseStoredRow, readWireHeader } from "../kit/stored-event.js";
+import { parseStoredEvent, parseStoredRow } from "../kit/stored-event.js";
 
 const LEGACY_COLUMNS = [
   ["event_type", "event_type"],
@@ -26,6 +26,12 @@ export const EVENT_COLUMNS = [
 
 /** The aliases of {@link EVENT_COLUMNS}, for an outer query over a union of selects. */
 export const EVENT_ALIASES = ["event_id", "body", ...LEGACY_COLUMNS.map(([, alias]) => alias)].join(", ");
+
+/**
+ * Type parsers for one query that keep every text as PostgreSQL sent it (the JSON path selects text only): no
+ * lookup in pg's global parser table, and parsers a caller registered on it cannot change what is served.
+ */
+export const TEXT_AS_SENT = { getTypeParser: () => (text: string) => text };
 
 /** A row selected with {@link EVENT_COLUMNS}. */
 export interface EventRow {
@@ -58,9 +64,12 @@ export function rowToEvent(row: EventRow): Event {
   return parseStoredEvent(record, where);
 }
 
-/** The row's wire JSON: its `body` as stored when the bus wrote it, or the serialised event otherwise. */
+/**
+ * The row's wire JSON: its `body` as the bus wrote it (`wireJson` of the validated event, the same bytes every store
+ * serves), or, for a row without one, the event rebuilt from its columns and serialised. `body` is the adapter's own
+ * column (another tool writing rows leaves it NULL), so it is passed on without a check of each text.
+ */
 export function rowToJson(row: EventRow): string {
-  const { body } = row;
-  if (typeof body === "string" && readWireHeader(body) !== undefined) return body;
-  return JSON.stringify(rowToEvent(row));
+  // An empty body is no JSON text: rowToEvent refuses it with the event's id, as `list` does.
+  return typeof row.body === "string" && row.body !== "" ? row.body : JSON.stringify(rowToEvent(row));
 }

@@ -19,10 +19,11 @@ import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, stopBackends, withDeadline } 
 import { postgresDigests } from "./postgres-digests.js";
 import { OperationGate } from "./postgres-gate.js";
 import { statementName } from "./postgres-insert.js";
-import { listEventJson, listEventRows } from "./postgres-list.js";
+import { getEventJson, getEventSql, type JsonReadContext, listEventJson } from "./postgres-json.js";
+import { listEventRows } from "./postgres-list.js";
 import { PositionWaiter } from "./postgres-positions.js";
 import { pruneEvents } from "./postgres-prune.js";
-import { EVENT_COLUMNS, type EventRow, rowToEvent, rowToJson } from "./postgres-rows.js";
+import { type EventRow, rowToEvent } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
 import { Sequencer } from "./postgres-sequencer.js";
 import { StatisticsKeeper } from "./postgres-statistics.js";
@@ -187,6 +188,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
   const gate = new OperationGate(table, settings.timeoutMs, setup, stopBusy);
 
   const run = <T>(operation: string, work: () => Promise<T>) => gate.run(operation, work);
+  const json: JsonReadContext = { pool: settings.pool, bounded: pool, table, timeoutMs: settings.timeoutMs };
   return withDigests(postgresDigests(pool, names, settings.createSchema, run), {
     name: NAME,
     table,
@@ -223,13 +225,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       return gate.run("list", () => listEventRows(pool, table, query));
     },
     listJson(query: NormalizedEventQuery): Promise<string[]> {
-      return gate.run("list", () => listEventJson(pool, table, query));
+      return gate.run("list", (deadline) => listEventJson(json, query, deadline));
     },
     getJson(eventId: string): Promise<string | null> {
-      return gate.run("get", async () => {
-        const row = await getEventRow(pool, table, eventId);
-        return row === null ? null : rowToJson(row);
-      });
+      // Not a UUID: no event can have it, and PostgreSQL would refuse the cast.
+      if (!isUuid(eventId)) return gate.run("get", async () => null);
+      return gate.run("get", (deadline) => getEventJson(json, eventId, deadline));
     },
     async prune(options: PruneOptions): Promise<number> {
       const settings = resolvePruneOptions(options);
@@ -268,7 +269,7 @@ async function getEventRow(pool: Pool, table: string, eventId: string): Promise<
   // Named: one shape, planned once per connection, and its plan does not depend on the value.
   const result = await pool.query<EventRow>({
     name: statementName("get", table),
-    text: `SELECT ${EVENT_COLUMNS} FROM ${table} WHERE event_id = $1::uuid`,
+    text: getEventSql(table),
     values: [eventId],
   });
   return result.rows[0] ?? null;
