@@ -53,6 +53,9 @@ export class PostgresWatch {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
   private readonly sender: WakeSender;
+  private readonly announcer: WakeSender;
+  /** The newest snapshot this process's sequencer numbered up to, for the next announcement. */
+  private announced = "";
   private stopped = false;
   /** Told each announcement's payload (the sequencer's snapshot, or "" when it proves nothing). */
   onAnnouncement: ((payload: string) => void) | undefined;
@@ -79,6 +82,24 @@ export class PostgresWatch {
     this.sender = new WakeSender(() =>
       notifyPool.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')", [wakeChannel]),
     );
+    // The same for the leader's announcement of its own appends, coalesced to the newest snapshot (which proves
+    // everything an older one did).
+    this.announcer = new WakeSender(() =>
+      notifyPool.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)", [
+        channel,
+        this.announced,
+      ]),
+    );
+  }
+
+  /**
+   * The leading process numbered rows in a statement that sends no NOTIFY (its own append): tell the other
+   * processes' tails and waiting writers, after the commit, with the statement's snapshot.
+   */
+  announce(snapshot: string): void {
+    if (this.stopped) return;
+    this.announced = snapshot;
+    this.announcer.appended();
   }
 
   /** An append committed: wake the sequencer of another process through NOTIFY. */
@@ -105,7 +126,7 @@ export class PostgresWatch {
     this.stopped = true;
     this.notifier.clear();
     await this.unlisten();
-    await this.sender.close();
+    await Promise.all([this.sender.close(), this.announcer.close()]);
   }
 
   private listen(): void {
