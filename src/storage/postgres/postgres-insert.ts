@@ -33,7 +33,7 @@ function insertStatement(table: string, rows: readonly EventText[]): { name: str
 export function statementName(role: string, table: string): string {
   let hash = 0x811c9dc5;
   for (let index = 0; index < table.length; index++) hash = Math.imul(hash ^ table.charCodeAt(index), 0x01000193);
-  return `ad_seller_events_${role}_v5_${(hash >>> 0).toString(16).padStart(8, "0")}`;
+  return `ad_seller_events_${role}_v6_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 function insertSql(table: string): string {
