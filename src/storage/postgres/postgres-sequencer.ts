@@ -33,8 +33,8 @@ export interface SequencerSettings {
    */
   readonly onNumbered: (snapshot: string) => void;
   /**
-   * Tells the other processes (their tails, their writers waiting for positions) of rows a stamped append numbered,
-   * with its snapshot, after its commit: the statement itself sends no NOTIFY (see `stampedAppendSql`).
+   * Tells the other processes' tails of a stamped append that numbered only its own rows, with its snapshot, after
+   * its commit (the statement sends no NOTIFY then, see `stampedAppendSql`); may be coalesced and a little late.
    */
   readonly announce: (snapshot: string) => void;
   /** How often the leader looks for rows nobody told it about. Default `LEADER_POLL_MS`. */
@@ -199,13 +199,13 @@ export class Sequencer {
     const pid = (leader as unknown as { processID?: unknown }).processID;
     try {
       const last = await this.lastPosition(leader);
-      const { table, timeoutMs } = this.settings;
+      const { table, timeoutMs, positionsChannel } = this.settings;
       const full = this.backlogLikely;
       const statement = full
         ? {
             name: statementName("stamp", table),
             text: stampedAppendSql(table),
-            values: [String(last), SEQUENCER_BATCH_ROWS, ...eventRowValues(chunk)],
+            values: [String(last), SEQUENCER_BATCH_ROWS, positionsChannel, ...eventRowValues(chunk)],
           }
         : {
             name: statementName("guarded", table),
@@ -224,13 +224,14 @@ export class Sequencer {
         queueMicrotask(() => this.wake());
         return { ids: row.ids ?? [], xid: row.xid, positioned: false };
       }
-      if (row.backlog < SEQUENCER_BATCH_ROWS) {
-        this.settings.onNumbered(row.snapshot);
-        // A NOTIFY payload holds at most 8000 bytes; an empty one still wakes tails and proves nothing.
-        this.settings.announce(row.snapshot.length < MAX_ANNOUNCED_SNAPSHOT ? row.snapshot : "");
-      } else {
+      if (row.backlog >= SEQUENCER_BATCH_ROWS) {
         // A full backlog proves nothing about what is left behind it: the next step finishes it and announces.
         queueMicrotask(() => this.wake());
+      } else {
+        this.settings.onNumbered(row.snapshot);
+        // With a backlog numbered, the statement announced itself (its writers wait); its own rows alone are
+        // announced after the commit. A NOTIFY payload holds at most 8000 bytes; an empty one proves nothing.
+        if (row.backlog === 0) this.settings.announce(row.snapshot.length < MAX_ANNOUNCED_SNAPSHOT ? row.snapshot : "");
       }
       return { ids: row.ids ?? [], xid: row.xid, positioned: true };
     } catch (error) {

@@ -30,25 +30,31 @@ export function backlogNumberingSql(table: string): string {
 
 /**
  * The leader's own append, in one statement and one commit: first the backlog (committed rows still unnumbered,
- * oldest first, at most `$2`), numbered after `$1` as a numbering step would, then the new events (from `$3` on)
+ * oldest first, at most `$2`), numbered after `$1` as a numbering step would, then the new events (from `$4` on)
  * inserted with the positions that follow, so they are readable the moment the statement commits. Only the
  * session that holds the sequencer's lock runs it, one statement at a time with the numbering steps, so no other
  * transaction gives positions meanwhile, and rows committed before it keep their place ahead of the new ones.
  *
  * All data-modifying parts see the same snapshot: the UPDATE cannot see the rows being inserted, and the base of the
- * new positions counts exactly the backlog rows this statement numbers. No NOTIFY here: it would take PostgreSQL's
- * notify lock at every commit; the announcement goes out after the commit instead.
+ * new positions counts exactly the backlog rows this statement numbers. It sends a NOTIFY (on `$3`, with its snapshot)
+ * only when it numbered a backlog, whose writers in other processes wait for that announcement; a NOTIFY takes
+ * PostgreSQL's notify lock at commit, so its own rows alone are announced after the commit instead, coalesced.
  */
 export function stampedAppendSql(table: string): string {
   return (
     `WITH ${backlogNumberingSql(table)}, ` +
     "base AS (SELECT $1::bigint + count(*) AS base, count(*)::int AS backlog FROM numbered), " +
     `added AS (INSERT INTO ${table} (${INSERTED_COLUMNS}, position) ` +
-    `${eventRowsSql(3, ", (SELECT base FROM base) + r.ordinal")} ` +
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id, position) " +
-    "SELECT (SELECT array_agg(event_id::text ORDER BY position) FROM added) AS ids, " +
+    `${eventRowsSql(4, ", (SELECT base FROM base) + r.ordinal")} ` +
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id, position), " +
+    "summary AS (SELECT (SELECT array_agg(event_id::text ORDER BY position) FROM added) AS ids, " +
     "greatest((SELECT max(position) FROM added), (SELECT max(position) FROM done))::text AS top, " +
-    "(SELECT backlog FROM base) AS backlog, pg_current_xact_id()::text AS xid, pg_current_snapshot()::text AS snapshot"
+    "(SELECT backlog FROM base) AS backlog, pg_current_xact_id()::text AS xid, " +
+    "pg_current_snapshot()::text AS snapshot) " +
+    // Only when it numbered others' rows: their writers may be waiting for this very snapshot.
+    "SELECT ids, top, backlog, xid, snapshot, CASE WHEN backlog > 0 THEN " +
+    "pg_notify($3, CASE WHEN backlog < $2 AND length(snapshot) < 7000 THEN snapshot ELSE '' END) END AS notified " +
+    "FROM summary"
   );
 }
 
