@@ -11,6 +11,8 @@ import { createPool, dropTestObjects, makeEvent, nonEmpty, uniqueName } from "..
 import { PG_URL, serviceAvailable } from "../support/services.js";
 
 const available = await serviceAvailable("PostgreSQL", PG_URL);
+/** The positions channel of the test's own sequencer (unique per run: another run's NOTIFYs must not count). */
+const CHANNEL = `guarded_test_${process.pid}`;
 
 describe("eventText", () => {
   it("builds exactly the wire JSON, with the payload and metadata as their own JSON", () => {
@@ -43,7 +45,7 @@ describe.skipIf(!available)("postgres leader appends: guarded and numbering form
     const announced: string[] = [];
     const sequencer = new Sequencer({
       table,
-      positionsChannel: "ad_seller_events_guarded_test",
+      positionsChannel: CHANNEL,
       timeoutMs: 5000,
       dropSession: () => {},
       onNumbered: (snapshot) => snapshots.push(snapshot),
@@ -69,7 +71,7 @@ describe.skipIf(!available)("postgres leader appends: guarded and numbering form
     tables.push(name);
     const table = `"public"."${name}"`;
     await pool.query(postgresSchemaSql({ table: name }));
-    const { sequencer, session, announced } = await leadingSequencer(table);
+    const { sequencer, session, snapshots, announced } = await leadingSequencer(table);
     const append = (marker: string) =>
       sequencer.stamp([eventText(makeEvent({ event_type: "deal.created", deal_id: marker }))]);
 
@@ -86,9 +88,23 @@ describe.skipIf(!available)("postgres leader appends: guarded and numbering form
       async () =>
         (await pool.query(`SELECT 1 FROM ${table} WHERE deal_id = 'deal.guarded' AND position IS NOT NULL`)).rows,
     );
-    // Having seen a backlog, the leader numbers the next one in its append's own statement.
+    // Having seen a backlog, the leader numbers the next one in its append's own statement, which then announces
+    // itself (the backlog's writers wait for that snapshot) instead of leaving it to the later announcement.
+    const listener = new pg.Client({ connectionString: PG_URL });
+    await listener.connect();
+    const payloads: string[] = [];
+    listener.on("notification", (message) => payloads.push(message.payload ?? ""));
+    await listener.query(`LISTEN ${CHANNEL}`);
     await toolRows(table, 2, "deal.tool_b");
+    const announcedBefore = announced.length;
     expect((await append("deal.last"))?.positioned).toBe(true);
+    const snapshot = snapshots.at(-1);
+    for (let waited = 0; !payloads.includes(snapshot as string) && waited < 3000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(payloads).toContain(snapshot);
+    expect(announced).toHaveLength(announcedBefore);
+    await listener.end();
 
     const order = await pool.query<{ deal_id: string; position: string | null }>(
       `SELECT deal_id, position FROM ${table} ORDER BY position NULLS LAST, seq`,
@@ -108,7 +124,7 @@ describe.skipIf(!available)("postgres leader appends: guarded and numbering form
     await session.end();
   });
 
-  it("wakes the watchers of another process's storage when the leader appends (no NOTIFY in its statement)", async () => {
+  it("wakes the watchers of another process's storage when the leader appends (announced after its commit)", async () => {
     const table = uniqueName("announce");
     tables.push(table);
     const leader = postgresStorage({ pool, table });
