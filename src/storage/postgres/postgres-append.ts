@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
 import type { Event } from "../../event/event.js";
-import { wireJson } from "../kit/stored-event.js";
+import { type EventText, eventText } from "./postgres-columns.js";
 import {
   type ChunkInserter,
   type InsertedChunk,
@@ -26,13 +26,13 @@ export interface AppendBatcherSettings {
    * Stores a one-statement group with its positions when this process leads the sequencer (one commit instead of
    * an INSERT and a numbering step); `undefined` when it does not lead, and the plain INSERT runs instead.
    */
-  readonly stamp?: ((chunk: readonly string[]) => Promise<InsertedChunk | undefined>) | undefined;
+  readonly stamp?: ((chunk: readonly EventText[]) => Promise<InsertedChunk | undefined>) | undefined;
 }
 
 interface PendingAppend {
   readonly events: readonly Event[];
-  /** Each event as JSON, serialised once at submit so that groups can be capped by size too. */
-  readonly json: readonly string[];
+  /** Each event's texts, serialised once at submit so that groups can be capped by size too. */
+  readonly texts: readonly EventText[];
   readonly chars: number;
   readonly resolve: (stored: StoredBatch) => void;
   readonly reject: (error: unknown) => void;
@@ -60,10 +60,10 @@ export class AppendBatcher {
    * transaction (what a wait for positions needs).
    */
   submit(events: readonly Event[]): Promise<StoredBatch> {
-    const json = events.map(wireJson);
-    const chars = json.reduce((sum, text) => sum + text.length, 0);
+    const texts = events.map(eventText);
+    const chars = texts.reduce((sum, text) => sum + text.body.length, 0);
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, json, chars, resolve, reject });
+      this.queue.push({ events, texts, chars, resolve, reject });
       this.schedule();
     });
   }
@@ -127,8 +127,8 @@ export class AppendBatcher {
     try {
       const only = group.length === 1 ? (group[0] as PendingAppend) : undefined;
       const events = only?.events ?? group.flatMap((call) => call.events);
-      const json = only?.json ?? group.flatMap((call) => call.json);
-      const batch = { table: qualifiedTable, events, json, maxRows: maxBatchRows };
+      const texts = only?.texts ?? group.flatMap((call) => call.texts);
+      const batch = { table: qualifiedTable, events, texts, maxRows: maxBatchRows };
       const fitsOneStatement = events.length <= maxBatchRows && (only?.chars ?? 0) <= MAX_STATEMENT_CHARS;
       const stored = fitsOneStatement
         ? await storeEvents(pool, batch, this.inserter())

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
 import type { Event } from "../../event/event.js";
 import type { AppendOutcome } from "../types.js";
+import { type EventText, eventRowsSql, eventRowValues, INSERTED_COLUMNS } from "./postgres-columns.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 
 /** What both a `Pool` and a checked-out client offer: one query at a time. */
@@ -18,13 +19,11 @@ export const MAX_STATEMENT_CHARS = 16 * 1024 * 1024;
 
 /**
  * The group-commit INSERT as a named statement: each connection parses and plans it once, which matters because
- * the statement runs once per group. One text parameter holds the JSON array of events: no per-row parameter
- * limit, and the server keeps numbers exact.
+ * the statement runs once per group. One array per column (see `eventRowsSql`): no per-row parameter limit, and the
+ * server keeps numbers exact.
  */
-function insertStatement(table: string, json: readonly string[]): { name: string; text: string; values: unknown[] } {
-  // JSON.stringify never writes a raw line feed (one inside a string is escaped), so "\n" separates the texts, and
-  // the server splits them with no escaping on either side (a text[] literal would escape every quote).
-  return { name: statementName("insert", table), text: insertSql(table), values: [json.join("\n")] };
+function insertStatement(table: string, rows: readonly EventText[]): { name: string; text: string; values: unknown[] } {
+  return { name: statementName("insert", table), text: insertSql(table), values: eventRowValues(rows) };
 }
 
 /**
@@ -34,39 +33,21 @@ function insertStatement(table: string, json: readonly string[]): { name: string
 export function statementName(role: string, table: string): string {
   let hash = 0x811c9dc5;
   for (let index = 0; index < table.length; index++) hash = Math.imul(hash ^ table.charCodeAt(index), 0x01000193);
-  return `ad_seller_events_${role}_v5_${(hash >>> 0).toString(16).padStart(8, "0")}`;
+  return `ad_seller_events_${role}_v6_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 function insertSql(table: string): string {
   return (
-    `INSERT INTO ${table} (${INSERTED_COLUMNS}) ${eventRowsSql("$1")} ` +
+    `INSERT INTO ${table} (${INSERTED_COLUMNS}) ${eventRowsSql(1)} ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id, pg_current_xact_id()::text AS xid"
   );
 }
 
-/** The inserted columns, in the order {@link eventRowsSql} produces them. */
-export const INSERTED_COLUMNS = `event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata, body`;
-
-/**
- * A SELECT of one row per event of the LF-joined JSON texts in parameter `param`, in input order, in the
- * order of {@link INSERTED_COLUMNS}; `extra` adds columns, and may use the event's 1-based `ordinal`.
- */
-export function eventRowsSql(param: string, extra = ""): string {
-  return (
-    "SELECT (e->>'event_id')::uuid, e->>'event_type', e->>'timestamp', e->>'flow_id', e->>'flow_type', " +
-    `e->>'proposal_id', e->>'deal_id', e->>'session_id', e->'payload', e->'metadata', body${extra} ` +
-    // One text per event, stored as sent as the row's `body` (served as it is) and parsed once into jsonb columns.
-    `FROM unnest(string_to_array(${param}::text, E'\\n')) WITH ORDINALITY AS input(body, ordinal) ` +
-    // Ordered so that the identity numbers the rows of one call in its order; no lock, no wait on other writers.
-    "CROSS JOIN LATERAL (SELECT input.body::jsonb AS e) AS parsed ORDER BY ordinal"
-  );
-}
-
-/** Events to store, with their JSON, in append order. */
+/** Events to store, with their texts, in append order. */
 export interface InsertBatch {
   readonly table: string;
   readonly events: readonly Event[];
-  readonly json: readonly string[];
+  readonly texts: readonly EventText[];
   readonly maxRows: number;
 }
 
@@ -89,7 +70,7 @@ export interface InsertedChunk {
 }
 
 /** Runs one INSERT of serialised events (one chunk of a batch). */
-export type ChunkInserter = (chunk: readonly string[]) => Promise<InsertedChunk>;
+export type ChunkInserter = (chunk: readonly EventText[]) => Promise<InsertedChunk>;
 
 /** The plain INSERT on `db`: rows without a position, numbered later by the sequencer. */
 export function plainInserter(db: Queryable, table: string): ChunkInserter {
@@ -109,18 +90,18 @@ export async function storeEvents(
   batch: InsertBatch,
   insert: ChunkInserter = plainInserter(db, batch.table),
 ): Promise<StoredBatch> {
-  const { table, events, json } = batch;
+  const { table, events, texts } = batch;
   // Repeated ids are dropped before the INSERT so that it is the first occurrence that gets stored.
-  const firstById = new Map<string, string>();
+  const firstById = new Map<string, EventText>();
   events.forEach((event, index) => {
     const id = event.event_id.toLowerCase();
-    if (!firstById.has(id)) firstById.set(id, json[index] as string);
+    if (!firstById.has(id)) firstById.set(id, texts[index] as EventText);
   });
   const inserted = new Set<string>();
   let xid: string | undefined;
   let lastId: string | undefined;
   let positioned = true;
-  for (const chunk of chunkJson([...firstById.values()], batch.maxRows)) {
+  for (const chunk of chunkTexts([...firstById.values()], batch.maxRows)) {
     const result = await insert(chunk);
     for (const id of result.ids) inserted.add(id);
     if (result.ids.length > 0) {
@@ -151,18 +132,19 @@ export async function storeEvents(
 }
 
 /** Groups serialised events into chunks of at most `maxRows` events and about `MAX_STATEMENT_CHARS` each. */
-function chunkJson(parts: readonly string[], maxRows: number): string[][] {
-  const chunks: string[][] = [];
-  let current: string[] = [];
+function chunkTexts(parts: readonly EventText[], maxRows: number): EventText[][] {
+  const chunks: EventText[][] = [];
+  let current: EventText[] = [];
   let chars = 0;
   for (const part of parts) {
-    if (current.length > 0 && (current.length >= maxRows || chars + part.length > MAX_STATEMENT_CHARS)) {
+    const size = part.body.length;
+    if (current.length > 0 && (current.length >= maxRows || chars + size > MAX_STATEMENT_CHARS)) {
       chunks.push(current);
       current = [];
       chars = 0;
     }
     current.push(part);
-    chars += part.length;
+    chars += size;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;

@@ -1,8 +1,9 @@
 import type { PoolClient } from "pg";
 import { isContentError } from "./postgres-append.js";
+import { type EventText, eventRowValues } from "./postgres-columns.js";
 import { withDeadline } from "./postgres-deadline.js";
 import { type InsertedChunk, statementName } from "./postgres-insert.js";
-import { backlogNumberingSql, type StampedRow, stampedAppendSql } from "./postgres-stamp.js";
+import { backlogNumberingSql, guardedAppendSql, type StampedRow, stampedAppendSql } from "./postgres-stamp.js";
 
 /** Most rows one numbering statement takes: bounds its time, and the rows one migration step touches. */
 export const SEQUENCER_BATCH_ROWS = 2000;
@@ -12,6 +13,8 @@ const CANDIDATE_MS = 500;
 const LEADER_POLL_MS = 100;
 /** Longest lock wait of a statement on the leader's session (`lock_timeout`); past it the statement gives up. */
 const LEADER_LOCK_WAIT_MS = 100;
+/** Longest snapshot text sent as an announcement's payload (PostgreSQL caps NOTIFY payloads at 8000 bytes). */
+const MAX_ANNOUNCED_SNAPSHOT = 7000;
 /** SQLSTATE of a statement that gave up waiting for a lock (`lock_timeout`). */
 const LOCK_NOT_AVAILABLE = "55P03";
 
@@ -29,6 +32,13 @@ export interface SequencerSettings {
    * text): every row written by a transaction that had completed in that snapshot has a position now.
    */
   readonly onNumbered: (snapshot: string) => void;
+  /**
+   * Tells the other processes' tails of a stamped append that numbered only its own rows, with its snapshot, after
+   * its commit (the statement sends no NOTIFY then, see `stampedAppendSql`); may be coalesced and a little late.
+   */
+  readonly announce: (snapshot: string) => void;
+  /** How often the leader looks for rows nobody told it about. Default `LEADER_POLL_MS`. */
+  readonly pollMs?: number;
   /** Ends a server backend (and waits for it): a stamped append past its deadline must not commit later. */
   readonly stopBackend: (pid: number) => Promise<void>;
 }
@@ -61,6 +71,12 @@ export class Sequencer {
   private turn: Promise<unknown> = Promise.resolve();
   /** The session backend while a stamped append runs on it (what a deadline must stop). */
   private stamping: number | undefined;
+  /**
+   * Whether committed rows may be waiting unnumbered (the last statement that looked found some): picks the stamped
+   * append that numbers them, or, when none are expected, the cheaper guarded one (which checks, and leaves its
+   * rows to the next step if it was wrong). Only a cost choice: both keep rows committed before ahead.
+   */
+  private backlogLikely = true;
 
   constructor(private readonly settings: SequencerSettings) {}
 
@@ -103,7 +119,7 @@ export class Sequencer {
    * backlog (see `stampedAppendSql`); `undefined` when it does not lead (the caller inserts plainly instead).
    * Rejects like an INSERT would; a failure other than the content's costs the lead, as a numbering step's does.
    */
-  stamp(chunk: readonly string[]): Promise<InsertedChunk | undefined> {
+  stamp(chunk: readonly EventText[]): Promise<InsertedChunk | undefined> {
     if (this.leader === undefined || this.stopped) return Promise.resolve(undefined);
     return this.exclusive(() => this.stampNow(chunk));
   }
@@ -147,7 +163,7 @@ export class Sequencer {
       this.leader = session;
       this.last = undefined;
       if (this.stopped) return;
-      this.poll = setInterval(() => this.wake(), LEADER_POLL_MS);
+      this.poll = setInterval(() => this.wake(), this.settings.pollMs ?? LEADER_POLL_MS);
       this.poll.unref();
       this.wake();
     } catch {
@@ -177,24 +193,46 @@ export class Sequencer {
     return this.last;
   }
 
-  private async stampNow(chunk: readonly string[]): Promise<InsertedChunk | undefined> {
+  private async stampNow(chunk: readonly EventText[]): Promise<InsertedChunk | undefined> {
     const leader = this.leader;
     if (leader === undefined || this.stopped) return undefined;
     const pid = (leader as unknown as { processID?: unknown }).processID;
     try {
       const last = await this.lastPosition(leader);
-      const { table, positionsChannel, timeoutMs } = this.settings;
-      const values = [String(last), SEQUENCER_BATCH_ROWS, chunk.join("\n"), positionsChannel];
-      const statement = { name: statementName("stamp", table), text: stampedAppendSql(table), values };
+      const { table, timeoutMs, positionsChannel } = this.settings;
+      const full = this.backlogLikely;
+      const statement = full
+        ? {
+            name: statementName("stamp", table),
+            text: stampedAppendSql(table),
+            values: [String(last), SEQUENCER_BATCH_ROWS, positionsChannel, ...eventRowValues(chunk)],
+          }
+        : {
+            name: statementName("guarded", table),
+            text: guardedAppendSql(table),
+            values: [String(last), ...eventRowValues(chunk)],
+          };
       this.stamping = typeof pid === "number" ? pid : undefined;
       const result = await withDeadline(leader.query(statement), timeoutMs, "to a stamped append", () =>
         this.stopBusy(),
       );
       const row = result.rows[0] as StampedRow;
       if (row.top !== null) this.last = BigInt(row.top);
-      // A full backlog proves nothing about what is left behind it: the next step finishes it and announces.
-      if (row.backlog < SEQUENCER_BATCH_ROWS) this.settings.onNumbered(row.snapshot);
-      else queueMicrotask(() => this.wake());
+      this.backlogLikely = row.backlog !== 0;
+      if (row.backlog < 0) {
+        // A backlog was in sight: the rows went in unnumbered, and the next step numbers them after it.
+        queueMicrotask(() => this.wake());
+        return { ids: row.ids ?? [], xid: row.xid, positioned: false };
+      }
+      if (row.backlog >= SEQUENCER_BATCH_ROWS) {
+        // A full backlog proves nothing about what is left behind it: the next step finishes it and announces.
+        queueMicrotask(() => this.wake());
+      } else {
+        this.settings.onNumbered(row.snapshot);
+        // With a backlog numbered, the statement announced itself (its writers wait); its own rows alone are
+        // announced after the commit. A NOTIFY payload holds at most 8000 bytes; an empty one proves nothing.
+        if (row.backlog === 0) this.settings.announce(row.snapshot.length < MAX_ANNOUNCED_SNAPSHOT ? row.snapshot : "");
+      }
       return { ids: row.ids ?? [], xid: row.xid, positioned: true };
     } catch (error) {
       // Parked on a lock: nothing stored, and the plain INSERT (on the pool, off the sequencer's path) waits instead.
@@ -226,6 +264,7 @@ export class Sequencer {
         ]);
         const row = result.rows[0] as { n: number; last: string | null; snapshot: string };
         if (row.n > 0) this.last = BigInt(row.last as string);
+        this.backlogLikely = row.n > 0;
         if (row.n < SEQUENCER_BATCH_ROWS) {
           this.settings.onNumbered(row.snapshot);
           return;
@@ -244,6 +283,7 @@ export class Sequencer {
   private resign(): void {
     this.leader = undefined;
     this.last = undefined;
+    this.backlogLikely = true;
     clearInterval(this.poll);
   }
 

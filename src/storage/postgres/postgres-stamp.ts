@@ -1,4 +1,4 @@
-import { eventRowsSql, INSERTED_COLUMNS } from "./postgres-insert.js";
+import { eventRowsSql, INSERTED_COLUMNS } from "./postgres-columns.js";
 
 /** What a stamped append's statement answers. */
 export interface StampedRow {
@@ -6,7 +6,10 @@ export interface StampedRow {
   readonly ids: string[] | null;
   /** The highest position it gave (the backlog's or the new rows'), or null when it gave none. */
   readonly top: string | null;
-  /** How many rows of the backlog (committed, unnumbered) it numbered first. */
+  /**
+   * How many rows of the backlog (committed, unnumbered) it numbered first; with the guarded form, 0 when there
+   * was none, or -1 when there was one and it stored its rows unnumbered instead (the next step numbers them all).
+   */
   readonly backlog: number;
   readonly xid: string;
   readonly snapshot: string;
@@ -27,28 +30,49 @@ export function backlogNumberingSql(table: string): string {
 
 /**
  * The leader's own append, in one statement and one commit: first the backlog (committed rows still unnumbered,
- * oldest first, at most `$2`), numbered after `$1` as a numbering step would, then the new events (`$3`, LF-joined
- * JSON) inserted with the positions that follow, so they are readable the moment the statement commits. Only the
+ * oldest first, at most `$2`), numbered after `$1` as a numbering step would, then the new events (from `$4` on)
+ * inserted with the positions that follow, so they are readable the moment the statement commits. Only the
  * session that holds the sequencer's lock runs it, one statement at a time with the numbering steps, so no other
- * transaction gives positions meanwhile, and rows committed before it keep their place ahead of the new ones. The
- * NOTIFY (`$4`) tells tails and waiting writers of other processes, as a numbering step's does.
+ * transaction gives positions meanwhile, and rows committed before it keep their place ahead of the new ones.
  *
  * All data-modifying parts see the same snapshot: the UPDATE cannot see the rows being inserted, and the base of the
- * new positions counts exactly the backlog rows this statement numbers.
+ * new positions counts exactly the backlog rows this statement numbers. It sends a NOTIFY (on `$3`, with its snapshot)
+ * only when it numbered a backlog, whose writers in other processes wait for that announcement; a NOTIFY takes
+ * PostgreSQL's notify lock at commit, so its own rows alone are announced after the commit instead, coalesced.
  */
 export function stampedAppendSql(table: string): string {
   return (
     `WITH ${backlogNumberingSql(table)}, ` +
     "base AS (SELECT $1::bigint + count(*) AS base, count(*)::int AS backlog FROM numbered), " +
     `added AS (INSERT INTO ${table} (${INSERTED_COLUMNS}, position) ` +
-    `${eventRowsSql("$3", ", (SELECT base FROM base) + ordinal")} ` +
+    `${eventRowsSql(4, ", (SELECT base FROM base) + r.ordinal")} ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id, position), " +
     "summary AS (SELECT (SELECT array_agg(event_id::text ORDER BY position) FROM added) AS ids, " +
     "greatest((SELECT max(position) FROM added), (SELECT max(position) FROM done))::text AS top, " +
     "(SELECT backlog FROM base) AS backlog, pg_current_xact_id()::text AS xid, " +
     "pg_current_snapshot()::text AS snapshot) " +
-    "SELECT ids, top, backlog, xid, snapshot, " +
-    "pg_notify($4, CASE WHEN backlog < $2 AND length(snapshot) < 7000 THEN snapshot ELSE '' END) AS notified " +
+    // Only when it numbered others' rows: their writers may be waiting for this very snapshot.
+    "SELECT ids, top, backlog, xid, snapshot, CASE WHEN backlog > 0 THEN " +
+    "pg_notify($3, CASE WHEN backlog < $2 AND length(snapshot) < 7000 THEN snapshot ELSE '' END) END AS notified " +
     "FROM summary"
+  );
+}
+
+/**
+ * The leader's own append when it expects no backlog: no UPDATE (whose mere presence costs about as much as a
+ * third of a one-row INSERT), only a look at the `unpositioned` index. With no committed unnumbered row in sight
+ * the events get the positions after `$1`, as `stampedAppendSql` would give them; with one, they are stored
+ * without positions (`backlog` -1), and the next numbering step numbers the backlog and then them, in `seq`
+ * order, so rows committed before still come first. The event rows start at `$2`.
+ */
+export function guardedAppendSql(table: string): string {
+  return (
+    `WITH waiting AS (SELECT EXISTS (SELECT 1 FROM ${table} WHERE position IS NULL) AS waiting), ` +
+    `added AS (INSERT INTO ${table} (${INSERTED_COLUMNS}, position) ` +
+    `${eventRowsSql(2, ", CASE WHEN (SELECT waiting FROM waiting) THEN NULL ELSE $1::bigint + r.ordinal END")} ` +
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq, position) " +
+    "SELECT array_agg(event_id::text ORDER BY seq) AS ids, max(position)::text AS top, " +
+    "CASE WHEN (SELECT waiting FROM waiting) THEN -1 ELSE 0 END AS backlog, " +
+    "pg_current_xact_id()::text AS xid, pg_current_snapshot()::text AS snapshot FROM added"
   );
 }

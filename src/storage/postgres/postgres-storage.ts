@@ -159,6 +159,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       waiter.numbered(snapshot);
       watcher.numbered();
     },
+    announce: (snapshot) => watcher.announce(snapshot),
     stopBackend: (pid) => stopBackends(settings.pool, [pid]),
   });
   const batcher = new AppendBatcher({

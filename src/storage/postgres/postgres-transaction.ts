@@ -1,6 +1,6 @@
 import { EventValidationError } from "../../errors/error-classes.js";
 import type { Event } from "../../event/event.js";
-import { wireJson } from "../kit/stored-event.js";
+import { eventText } from "./postgres-columns.js";
 import { type Queryable, type StoredBatch, storeEvents } from "./postgres-insert.js";
 
 /**
@@ -14,7 +14,7 @@ export function storeInCallerTransaction(
   events: readonly Event[],
   maxRows: number,
 ): Promise<StoredBatch> {
-  return storeEvents(callerClient(transaction), { table, events, json: events.map(wireJson), maxRows });
+  return storeEvents(callerClient(transaction), { table, events, texts: events.map(eventText), maxRows });
 }
 
 /** The caller's `transaction` as a client to query, or an `EventValidationError` saying what to pass. */

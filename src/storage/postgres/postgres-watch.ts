@@ -7,6 +7,8 @@ import { ownClient } from "./postgres-deadline.js";
 import type { PostgresObjectNames } from "./postgres-schema.js";
 
 const MAX_CHANNEL_LENGTH = 63;
+/** Shortest gap between two announcements of the leader's own appends, in milliseconds. */
+const ANNOUNCE_GAP_MS = 5;
 
 /**
  * The notification channel of an events table, the same in every process: `ad_seller_events:<schema>.<table>`, or
@@ -53,6 +55,9 @@ export class PostgresWatch {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
   private readonly sender: WakeSender;
+  private readonly announcer: WakeSender;
+  /** The newest snapshot this process's sequencer numbered up to, for the next announcement. */
+  private announced = "";
   private stopped = false;
   /** Told each announcement's payload (the sequencer's snapshot, or "" when it proves nothing). */
   onAnnouncement: ((payload: string) => void) | undefined;
@@ -79,6 +84,28 @@ export class PostgresWatch {
     this.sender = new WakeSender(() =>
       notifyPool.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')", [wakeChannel]),
     );
+    // The same for the leader's announcement of its own appends, coalesced to the newest snapshot (which proves
+    // everything an older one did) and at most one per ANNOUNCE_GAP_MS: one emit at a time would otherwise pay a
+    // notifying transaction per emit on the server. Only other processes' tails wait for it (this process's are
+    // woken directly, and writers waiting on a backlog hear the statement's own NOTIFY).
+    this.announcer = new WakeSender(
+      () =>
+        notifyPool.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)", [
+          channel,
+          this.announced,
+        ]),
+      ANNOUNCE_GAP_MS,
+    );
+  }
+
+  /**
+   * The leading process numbered its own rows in a statement that sends no NOTIFY: tell the other processes'
+   * tails, after the commit, with the statement's snapshot.
+   */
+  announce(snapshot: string): void {
+    if (this.stopped) return;
+    this.announced = snapshot;
+    this.announcer.appended();
   }
 
   /** An append committed: wake the sequencer of another process through NOTIFY. */
@@ -105,7 +132,7 @@ export class PostgresWatch {
     this.stopped = true;
     this.notifier.clear();
     await this.unlisten();
-    await this.sender.close();
+    await Promise.all([this.sender.close(), this.announcer.close()]);
   }
 
   private listen(): void {
