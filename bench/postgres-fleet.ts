@@ -16,6 +16,7 @@ const IN_FLIGHT = 16;
 /** Connections the fleet may use in all: the server's 100 are shared with other work on this machine. */
 const FLEET_CONNECTIONS = 60;
 const TRANSACTIONS = quick ? 100 : 400;
+const SLOW_WRITER_ROUNDS = quick ? 3 : 5;
 
 const unreachable = await postgresUnreachable();
 if (unreachable !== undefined) {
@@ -111,6 +112,10 @@ const perSecond = (results: readonly WriterResult[]) =>
   results.reduce((sum, result) => sum + result.count, 0) / (DURATION_MS / 1000);
 const worstP99 = (results: readonly WriterResult[]) => Math.max(...results.map((result) => result.p99Ms));
 const fixed = (value: number) => value.toFixed(value >= 100 ? 0 : 1);
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
 
 const rows: ResultRow[] = [];
 for (const processes of [4, 8]) {
@@ -136,25 +141,36 @@ for (const processes of [4, 8]) {
   });
 }
 
-// One writer holds each business transaction (with its emitted event) open 500 ms beside 4 writer processes.
+// One writer holds each business transaction (with its emitted event) open 500 ms beside 4 writer processes. The
+// fleet runs without it and with it in alternating rounds (medians kept): one round's p99 on 2 shared cores moves by
+// more than the effect in question.
 {
   const table = await freshTable();
   const fleet = Array.from({ length: 4 }, () => ({ mode: "adapter", inFlight: IN_FLIGHT }));
-  const calm = worstP99(await runFleet(fleet, table));
-  let running = true;
-  const lags = tailLags(table, () => running);
-  const slowed = await runFleet([...fleet, { mode: "slow", inFlight: 1 }], table);
-  running = false;
-  const tail = await lags;
-  const others = worstP99(slowed.slice(0, 4));
-  const tailP99 = tail[Math.min(tail.length - 1, Math.floor(tail.length * 0.99))] ?? 0;
+  const calmP99s: number[] = [];
+  const slowedP99s: number[] = [];
+  const tailP99s: number[] = [];
+  for (let round = 0; round < SLOW_WRITER_ROUNDS; round++) {
+    calmP99s.push(worstP99(await runFleet(fleet, table)));
+    let running = true;
+    const lags = tailLags(table, () => running);
+    const slowed = await runFleet([...fleet, { mode: "slow", inFlight: 1 }], table);
+    running = false;
+    const tail = await lags;
+    slowedP99s.push(worstP99(slowed.slice(0, 4)));
+    tailP99s.push(tail[Math.min(tail.length - 1, Math.floor(tail.length * 0.99))] ?? 0);
+  }
+  const calm = median(calmP99s);
+  const others = median(slowedP99s);
+  const tailP99 = median(tailP99s);
+  const spread = (values: readonly number[]) => values.map(fixed).join(", ");
   rows.push(
     {
       question: QUESTION,
       figure: "other writers' p99 emit latency beside a 500 ms transaction",
-      value: `${fixed(others)} ms`,
+      value: `${fixed(others)} ms (rounds: ${spread(slowedP99s)})`,
       floor: "the same fleet without it",
-      floorValue: `${fixed(calm)} ms`,
+      floorValue: `${fixed(calm)} ms (rounds: ${spread(calmP99s)})`,
       ratio: calm / others,
       target: ">= 0.5x (p99 within 2x)",
       met: calm / others >= 0.5,
@@ -162,7 +178,7 @@ for (const processes of [4, 8]) {
     {
       question: QUESTION,
       figure: "tail p99 lag (emit to seen, tailing every 5 ms) beside it",
-      value: `${fixed(tailP99)} ms`,
+      value: `${fixed(tailP99)} ms (rounds: ${spread(tailP99s)})`,
       floor: "goal",
       floorValue: "50 ms",
       ratio: 50 / Math.max(tailP99, 1),
@@ -198,8 +214,14 @@ for (const processes of [4, 8]) {
     return ((performance.now() - began) * 1000) / TRANSACTIONS;
   };
   await timed(true); // warm both paths
-  const without = await timed(false);
-  const withEmit = await timed(true);
+  const withoutRounds: number[] = [];
+  const withRounds: number[] = [];
+  for (let round = 0; round < SLOW_WRITER_ROUNDS; round++) {
+    withoutRounds.push(await timed(false));
+    withRounds.push(await timed(true));
+  }
+  const without = median(withoutRounds);
+  const withEmit = median(withRounds);
   rows.push({
     question: QUESTION,
     figure: "business transaction with emitEvent({ transaction })",
