@@ -3,10 +3,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CheckpointStore, ConsumerLease } from "../../src/storage/index.js";
 import { type SqliteDatabase, sqliteStorage } from "../../src/storage/sqlite/index.js";
+import { loadAnySqlite } from "../support/sqlite.js";
+
+// Either driver: better-sqlite3 where its addon loads (Node 20), else node:sqlite (Node 24).
+const openDatabase = await loadAnySqlite();
 
 const directory = mkdtempSync(join(tmpdir(), "ad-seller-events-checkpoint-commit-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -20,8 +23,11 @@ type Level = (typeof LEVELS)[number];
  * (renewal and release run in autocommit: the statement is its own commit).
  */
 function recordingCommits(file: string) {
-  const database = new Database(file);
-  const levelNow = () => LEVELS[Number(database.pragma("synchronous", { simple: true }))] as Level;
+  const database = openDatabase(file);
+  const levelNow = () => {
+    const row = database.prepare("PRAGMA synchronous").get() as { synchronous: number | bigint };
+    return LEVELS[Number(row.synchronous)] as Level;
+  };
   const commits: Level[] = [];
   const leaseWrites: Level[] = [];
   const recording = new Proxy(database, {
