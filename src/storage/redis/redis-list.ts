@@ -2,7 +2,7 @@ import type { Cluster, Redis } from "ioredis";
 import { CORRELATION_FIELDS, type Event } from "../../event/event.js";
 import type { EventType } from "../../event/event-type.js";
 import { matchesQuery, unknownCursorError } from "../../event/query.js";
-import { readWireHeader, type WireHeader } from "../kit/stored-event.js";
+import { isWireText, readWireHeader, type WireHeader } from "../kit/stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { ConnectionGuard } from "./redis-connection.js";
 import { gapFor } from "./redis-prune.js";
@@ -24,8 +24,8 @@ export interface ListContext {
  * a single filter the first chunk of `limit` entries is the answer.
  */
 export function listEvents(query: NormalizedEventQuery, context: ListContext): Promise<Event[]> {
-  return listRecords(query, context, (text, key) => {
-    const event = parseEventRecord(text, key);
+  return listRecords(query, context, (text, id) => {
+    const event = parseEventRecord(text, context.keys.event(id));
     return matchesQuery(event, query) ? event : undefined;
   });
 }
@@ -39,10 +39,16 @@ export function listEventJson(query: NormalizedEventQuery, context: ListContext)
     const value = query[field];
     return value === undefined ? undefined : JSON.stringify(value);
   });
-  return listRecords(query, context, (text, key) => {
-    const header = readWireHeader(text);
+  const filtered =
+    literals.some((literal) => literal !== undefined) ||
+    query.event_types !== undefined ||
+    query.since !== undefined ||
+    query.until !== undefined;
+  return listRecords(query, context, (text, id) => {
+    if (!filtered && isWireText(text)) return text;
+    const header = filtered ? readWireHeader(text) : undefined;
     if (header === undefined) {
-      const event = parseEventRecord(text, key);
+      const event = parseEventRecord(text, context.keys.event(id));
       return matchesQuery(event, query) ? JSON.stringify(event) : undefined;
     }
     return matchesHeader(header, query, literals) ? text : undefined;
@@ -64,9 +70,9 @@ function matchesHeader(header: WireHeader, query: NormalizedEventQuery, literals
 async function listRecords<T>(
   query: NormalizedEventQuery,
   context: ListContext,
-  accept: (text: string, key: string) => T | undefined,
+  accept: (text: string, id: string) => T | undefined,
 ): Promise<T[]> {
-  const { keys, scripts, guard } = context;
+  const { scripts, guard } = context;
   const forward = query.after !== undefined;
   const source = await chooseSource(query, context);
   if (source.startBound === null) return [];
@@ -82,7 +88,7 @@ async function listRecords<T>(
     for (const [index, text] of texts.entries()) {
       // A record deleted by hand (retention) leaves index entries behind; they are skipped.
       if (text === null) continue;
-      const item = accept(text, keys.event(ids[index] as string));
+      const item = accept(text, ids[index] as string);
       if (item === undefined) continue;
       found.push(item);
       if (found.length === query.limit) return forward ? found : found.reverse();
@@ -142,16 +148,16 @@ async function acceptInOrder<T>(
   ids: readonly string[],
   limit: number,
   { client, keys, guard }: ListContext,
-  accept: (text: string, key: string) => T | undefined,
+  accept: (text: string, id: string) => T | undefined,
   forward: boolean,
 ): Promise<T[]> {
   const found: T[] = [];
   for (let start = 0; start < ids.length && found.length < limit; start += limit) {
-    const recordKeys = ids.slice(start, start + limit).map((id) => keys.event(id));
-    const texts = await guard.run(() => client.mget(recordKeys));
+    const chunk = ids.slice(start, start + limit);
+    const texts = await guard.run(() => client.mget(chunk.map((id) => keys.event(id))));
     for (const [index, text] of texts.entries()) {
       if (text === null) continue;
-      const item = accept(text, recordKeys[index] as string);
+      const item = accept(text, chunk[index] as string);
       if (item !== undefined) found.push(item);
       if (found.length === limit) break;
     }

@@ -5,7 +5,7 @@ import { showValue } from "../../event/json-value.js";
 import { resolvePruneOptions } from "../kit/prune-options.js";
 import { withDigests } from "../kit/prune-records.js";
 import { closedError, storageFailure } from "../kit/store-errors.js";
-import { readWireHeader } from "../kit/stored-event.js";
+import { isWireText } from "../kit/stored-event.js";
 import type { EventStorage } from "../types.js";
 import { appendBatch, defineAppend } from "./redis-append.js";
 import { redisCheckpoints } from "./redis-checkpoints.js";
@@ -140,7 +140,7 @@ export function redisStorage(given: RedisStorageOptions): EventStorage {
         const text = await guard.run(() => client.get(key));
         if (text === null) return null;
         // The bus's own records go out as stored; any other record is read and serialised as `get` returns it.
-        return readWireHeader(text) === undefined ? JSON.stringify(parseEventRecord(text, key)) : text;
+        return isWireText(text) ? text : JSON.stringify(parseEventRecord(text, key));
       }),
     prune: async (options) => {
       const settings = resolvePruneOptions(options);

@@ -1,6 +1,6 @@
 import { EVENT_FIELDS, type Event } from "../../event/event.js";
 import { unknownCursorError } from "../../event/query.js";
-import { parseStoredRow, readWireHeader } from "../kit/stored-event.js";
+import { isWireText, parseStoredRow } from "../kit/stored-event.js";
 import type { NormalizedEventQuery } from "../types.js";
 import type { SqliteDatabase, SqliteValue, StatementCache } from "./sqlite-driver.js";
 import { JOINED_COLUMNS, joinedPageSql, readJoinedPage } from "./sqlite-list-joined.js";
@@ -109,7 +109,7 @@ export class SqliteEventReader {
    * which normalises it, and serialised.
    */
   private rowJson(row: JsonRow): string {
-    if (!row.built || readWireHeader(row.body) !== undefined) return row.body;
+    if (!row.built || isWireText(row.body)) return row.body;
     const full = this.statements.get(this.selectBySeqSql).get(row.seq);
     return JSON.stringify(rowToEvent(full, this.table));
   }
