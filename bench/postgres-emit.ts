@@ -1,7 +1,8 @@
 // Question: what does a PostgreSQL emitEvent cost next to a raw pg INSERT of the same row into an identical table,
 // one at a time, 16 in flight (where the adapter's group commit should share statements), and 100 per statement?
 import type pg from "pg";
-import { EventBus } from "../src/index.js";
+import { type Event, EventBus } from "../src/index.js";
+import { wireJson } from "../src/storage/kit/stored-event.js";
 import { postgresSchemaSql, postgresStorage } from "../src/storage/postgres/index.js";
 import { measure, quick, report, skip, speedRow } from "./harness.js";
 import {
@@ -31,12 +32,13 @@ if (unreachable !== undefined) {
 
 const COLUMN_COUNT = 10;
 
-function placeholders(rows: number): string {
-  return Array.from(
-    { length: rows },
-    (_, row) =>
-      `(${Array.from({ length: COLUMN_COUNT }, (_, column) => `$${row * COLUMN_COUNT + column + 1}`).join(", ")})`,
-  ).join(", ");
+/** `rows` value lists of the ten columns; with `extra`, a `body` parameter and `extra` (an expression) follow. */
+function placeholders(rows: number, extra?: string): string {
+  const width = extra === undefined ? COLUMN_COUNT : COLUMN_COUNT + 1;
+  return Array.from({ length: rows }, (_, row) => {
+    const values = Array.from({ length: width }, (_, column) => `$${row * width + column + 1}`);
+    return `(${[...values, ...(extra === undefined ? [] : [extra])].join(", ")})`;
+  }).join(", ");
 }
 
 // One pool for both tables: the raw floor may use WIDE_IN_FLIGHT connections at once.
@@ -47,6 +49,11 @@ const rawTable = `${store.table}_raw`;
 const bus = new EventBus({ storage: store.storage });
 await bus.emitEvent({ event_type: "session.created", session_id: "session-1" }); // creates the adapter's table
 await pool.query(postgresSchemaSql({ table: rawTable }));
+// A second floor, for information: the same raw INSERTs giving each row what makes it readable, a `position` (from a
+// plain sequence: no ordering) and the `body` text. Such a row enters the read indexes the first floor's rows skip.
+const readableTable = `${store.table}_readable`;
+await pool.query(postgresSchemaSql({ table: readableTable }));
+await pool.query(`CREATE SEQUENCE ${readableTable}_position`);
 // Two more storages on the same table that do not lead its sequencer (this process's first storage took the lead
 // above): what a writer of a fleet pays, waiting for the leader's announcement, or not (awaitPosition: false).
 const follower = new EventBus({ storage: postgresStorage({ pool, table: store.table }) });
@@ -61,6 +68,18 @@ const rawMany = {
   text: `INSERT INTO ${rawTable} (${ROW_COLUMNS}) VALUES ${placeholders(BATCH)}`,
 };
 
+const readableColumns = `${ROW_COLUMNS}, body, position`;
+const nextPosition = `nextval('${readableTable}_position')`;
+const readableSingle = {
+  name: `readable_single_${readableTable}`,
+  text: `INSERT INTO ${readableTable} (${readableColumns}) VALUES ${placeholders(1, nextPosition)}`,
+};
+const readableMany = {
+  name: `readable_many_${readableTable}`,
+  text: `INSERT INTO ${readableTable} (${readableColumns}) VALUES ${placeholders(BATCH, nextPosition)}`,
+};
+const readableValues = (event: Event) => [...rowValues(event), wireJson(event)];
+
 let counter = 0;
 const emitBy = (target: EventBus) => () =>
   target.emitEvent({
@@ -73,6 +92,7 @@ const emitBy = (target: EventBus) => () =>
   });
 const emitOne = emitBy(bus);
 const insertOne = () => pool.query({ ...rawSingle, values: rowValues(typicalEvent(counter++)) });
+const insertReadable = () => pool.query({ ...readableSingle, values: readableValues(typicalEvent(counter++)) });
 
 /** `width` workers, each doing `PER_WORKER` operations one after another: `width` always in flight. */
 async function concurrently(operation: () => Promise<unknown>, width = IN_FLIGHT): Promise<void> {
@@ -87,6 +107,7 @@ const timings = await measure(
   [
     { name: "emitEvent", run: emitOne },
     { name: "raw INSERT", run: insertOne },
+    { name: "raw INSERT, readable row", run: insertReadable },
     { name: "emitEvent, not leading", run: emitBy(follower) },
     { name: "emitEvent, not leading, awaitPosition false", run: emitBy(unawaited) },
     { name: "emitEvent x16", run: () => concurrently(emitOne), opsPerCall: IN_FLIGHT * PER_WORKER },
@@ -115,6 +136,15 @@ const timings = await measure(
         }),
       opsPerCall: BATCH,
     },
+    {
+      name: "raw 100-row INSERT, readable rows",
+      run: () =>
+        pool.query({
+          ...readableMany,
+          values: Array.from({ length: BATCH }, () => readableValues(typicalEvent(counter++))).flat(),
+        }),
+      opsPerCall: BATCH,
+    },
   ] as never[],
   { timeMs: quick ? 200 : 1000 },
 );
@@ -124,10 +154,26 @@ const settings = await pool.query<{ name: string; setting: string }>(
 await follower.close();
 await unawaited.close();
 await dropPostgresTables(pool, rawTable);
+await dropPostgresTables(pool, readableTable);
+await pool.query(`DROP SEQUENCE IF EXISTS ${readableTable}_position`);
 await store.dispose();
 
-const [emit, raw, followed, unawaitedEmit, emit16, raw16, emit64, raw64, append, rawMulti] = timings;
-if (!emit || !raw || !followed || !unawaitedEmit || !emit16 || !raw16 || !emit64 || !raw64 || !append || !rawMulti) {
+const [emit, raw, readable, followed, unawaitedEmit, emit16, raw16, emit64, raw64, append, rawMulti, readableMulti] =
+  timings;
+if (
+  !emit ||
+  !raw ||
+  !readable ||
+  !followed ||
+  !unawaitedEmit ||
+  !emit16 ||
+  !raw16 ||
+  !emit64 ||
+  !raw64 ||
+  !append ||
+  !rawMulti ||
+  !readableMulti
+) {
   throw new Error("missing timing");
 }
 const serverSettings = settings.rows.map((row) => `${row.name}=${row.setting}`).join(", ");
@@ -135,6 +181,17 @@ await report(
   QUESTION,
   [
     speedRow(QUESTION, "postgres emitEvent, one at a time", emit, "raw single-row INSERT, one at a time", raw, 0.8),
+    {
+      ...speedRow(
+        QUESTION,
+        "postgres emitEvent, one at a time",
+        emit,
+        "raw single-row INSERT of a readable row (position from a sequence, body), one at a time",
+        readable,
+        0.8,
+      ),
+      informational: true,
+    },
     {
       ...speedRow(
         QUESTION,
@@ -184,6 +241,17 @@ await report(
       rawMulti,
       0.8,
     ),
+    {
+      ...speedRow(
+        QUESTION,
+        `postgres storage.append(${BATCH}) (per event)`,
+        append,
+        `raw ${BATCH}-row INSERT of readable rows (positions from a sequence, body)`,
+        readableMulti,
+        0.8,
+      ),
+      informational: true,
+    },
   ],
   [
     `one pg.Pool of ${IN_FLIGHT + 4} for both identical tables (postgresSchemaSql); the raw floor uses named statements ` +
