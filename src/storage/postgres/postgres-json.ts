@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
 import type { NormalizedEventQuery } from "../types.js";
 import { type CallDeadline, queryWithin } from "./postgres-deadline.js";
-import { type Queryable, statementName } from "./postgres-insert.js";
+import { preparedStatement, type Queryable } from "./postgres-insert.js";
 import { assertCursor, buildListRead, type SelectList } from "./postgres-list.js";
 import { EVENT_COLUMNS, type EventRow, rowToJson, TEXT_AS_SENT } from "./postgres-rows.js";
 
@@ -71,7 +71,7 @@ export async function getEventJson(
   const { rows } = await queryWithin<EventRow>(
     context.pool,
     // The statement `get` prepares too: one shape, planned once per connection.
-    { name: statementName("get", context.table), text: getEventSql(context.table), values: [eventId] },
+    { ...preparedStatement("get", context.table, getEventSql), values: [eventId] },
     deadline,
     context.timeoutMs,
   );

@@ -2,7 +2,7 @@ import type { PoolClient } from "pg";
 import { isContentError } from "./postgres-append.js";
 import { type EventText, eventRowValues } from "./postgres-columns.js";
 import { withDeadline } from "./postgres-deadline.js";
-import { type InsertedChunk, statementName } from "./postgres-insert.js";
+import { type InsertedChunk, preparedStatement } from "./postgres-insert.js";
 import { backlogNumberingSql, guardedAppendSql, type StampedRow, stampedAppendSql } from "./postgres-stamp.js";
 
 /** Most rows one numbering statement takes: bounds its time, and the rows one migration step touches. */
@@ -203,13 +203,11 @@ export class Sequencer {
       const full = this.backlogLikely;
       const statement = full
         ? {
-            name: statementName("stamp", table),
-            text: stampedAppendSql(table),
+            ...preparedStatement("stamp", table, stampedAppendSql),
             values: [String(last), SEQUENCER_BATCH_ROWS, positionsChannel, ...eventRowValues(chunk)],
           }
         : {
-            name: statementName("guarded", table),
-            text: guardedAppendSql(table),
+            ...preparedStatement("guarded", table, guardedAppendSql),
             values: [String(last), ...eventRowValues(chunk)],
           };
       this.stamping = typeof pid === "number" ? pid : undefined;

@@ -18,7 +18,7 @@ import { postgresCheckpoints } from "./postgres-checkpoints.js";
 import { boundedPool, DEFAULT_POSTGRES_TIMEOUT_MS, stopBackends, withDeadline } from "./postgres-deadline.js";
 import { postgresDigests } from "./postgres-digests.js";
 import { OperationGate } from "./postgres-gate.js";
-import { statementName } from "./postgres-insert.js";
+import { preparedStatement } from "./postgres-insert.js";
 import { getEventJson, getEventSql, type JsonReadContext, listEventJson } from "./postgres-json.js";
 import { listEventRows } from "./postgres-list.js";
 import { PositionWaiter } from "./postgres-positions.js";
@@ -268,11 +268,7 @@ async function getEventRow(pool: Pool, table: string, eventId: string): Promise<
   // Not a UUID: no event can have it, and PostgreSQL would refuse the cast.
   if (!isUuid(eventId)) return null;
   // Named: one shape, planned once per connection, and its plan does not depend on the value.
-  const result = await pool.query<EventRow>({
-    name: statementName("get", table),
-    text: getEventSql(table),
-    values: [eventId],
-  });
+  const result = await pool.query<EventRow>({ ...preparedStatement("get", table, getEventSql), values: [eventId] });
   return result.rows[0] ?? null;
 }
 
