@@ -124,6 +124,43 @@ describe.skipIf(!available)("postgres leader appends: guarded and numbering form
     await session.end();
   });
 
+  it("answers the guarded form's rows in insertion order, skips ids already taken, and keeps counting after them", async () => {
+    const name = uniqueName("guard_rows");
+    tables.push(name);
+    const table = `"public"."${name}"`;
+    await pool.query(postgresSchemaSql({ table: name }));
+    const { sequencer, session, announced } = await leadingSequencer(table);
+    const taken = makeEvent({ deal_id: "deal.taken" });
+    expect((await sequencer.stamp([eventText(taken)]))?.positioned).toBe(true); // the full form; no backlog seen
+
+    // The guarded form: three new events around an id stored before, which is skipped as the full form skips it.
+    const fresh = ["deal.one", "deal.two", "deal.three"].map((deal_id) => makeEvent({ deal_id }));
+    const rows = [fresh[0], taken, fresh[1], fresh[2]].map((event) => eventText(event as typeof taken));
+    const stored = await sequencer.stamp(rows);
+    expect(stored?.positioned).toBe(true);
+    expect(stored?.ids).toEqual(fresh.map((event) => event.event_id));
+    // Only taken ids: nothing stored, nothing announced, and the next append's positions still follow the highest.
+    const announcedBefore = announced.length;
+    expect(await sequencer.stamp([eventText(taken)])).toEqual({ ids: [], xid: undefined, positioned: true });
+    expect(announced).toHaveLength(announcedBefore);
+    expect((await sequencer.stamp([eventText(makeEvent({ deal_id: "deal.after" }))]))?.positioned).toBe(true);
+
+    const order = await pool.query<{ deal_id: string; position: string }>(
+      `SELECT deal_id, position::text FROM ${table} ORDER BY position`,
+    );
+    expect(order.rows.map((row) => row.deal_id)).toEqual([
+      "deal.taken",
+      "deal.one",
+      "deal.two",
+      "deal.three",
+      "deal.after",
+    ]);
+    const positions = order.rows.map((row) => Number(row.position));
+    expect(new Set(positions).size).toBe(positions.length);
+    await sequencer.close();
+    await session.end();
+  });
+
   it("wakes the watchers of another process's storage when the leader appends (announced after its commit)", async () => {
     const table = uniqueName("announce");
     tables.push(table);

@@ -55,7 +55,7 @@ export function preparedStatement(role: string, table: string, build: (table: st
 export function statementName(role: string, table: string): string {
   let hash = 0x811c9dc5;
   for (let index = 0; index < table.length; index++) hash = Math.imul(hash ^ table.charCodeAt(index), 0x01000193);
-  return `ad_seller_events_${role}_v6_${(hash >>> 0).toString(16).padStart(8, "0")}`;
+  return `ad_seller_events_${role}_v7_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 function insertSql(table: string): string {

@@ -3,7 +3,14 @@ import { isContentError } from "./postgres-append.js";
 import { type EventText, eventRowValues } from "./postgres-columns.js";
 import { withDeadline } from "./postgres-deadline.js";
 import { type InsertedChunk, preparedStatement } from "./postgres-insert.js";
-import { backlogNumberingSql, guardedAppendSql, type StampedRow, stampedAppendSql } from "./postgres-stamp.js";
+import {
+  backlogNumberingSql,
+  type GuardedRow,
+  guardedAppendSql,
+  readGuarded,
+  type StampedRow,
+  stampedAppendSql,
+} from "./postgres-stamp.js";
 
 /** Most rows one numbering statement takes: bounds its time, and the rows one migration step touches. */
 export const SEQUENCER_BATCH_ROWS = 2000;
@@ -214,7 +221,9 @@ export class Sequencer {
       const result = await withDeadline(leader.query(statement), timeoutMs, "to a stamped append", () =>
         this.stopBusy(),
       );
-      const row = result.rows[0] as StampedRow;
+      const row = full ? (result.rows[0] as StampedRow) : readGuarded(result.rows as GuardedRow[]);
+      // Every id was stored before: nothing new to number or announce, and nothing learnt of the backlog.
+      if (row === undefined) return { ids: [], xid: undefined, positioned: true };
       if (row.top !== null) this.last = BigInt(row.top);
       this.backlogLikely = row.backlog !== 0;
       if (row.backlog < 0) {

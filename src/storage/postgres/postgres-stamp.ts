@@ -58,21 +58,49 @@ export function stampedAppendSql(table: string): string {
   );
 }
 
+/** One row of {@link guardedAppendSql}'s answer: an event it stored. */
+export interface GuardedRow {
+  readonly event_id: string;
+  /** Its position, or null when a backlog was in sight and it went in unnumbered. */
+  readonly position: string | null;
+  readonly xid: string;
+  readonly snapshot: string;
+}
+
 /**
  * The leader's own append when it expects no backlog: no UPDATE (whose mere presence costs about as much as a
  * third of a one-row INSERT), only a look at the `unpositioned` index. With no committed unnumbered row in sight
  * the events get the positions after `$1`, as `stampedAppendSql` would give them; with one, they are stored
- * without positions (`backlog` -1), and the next numbering step numbers the backlog and then them, in `seq`
- * order, so rows committed before still come first. The event rows start at `$2`.
+ * without positions, and the next numbering step numbers the backlog and then them, in `seq` order, so rows
+ * committed before still come first. The event rows start at `$2`.
+ *
+ * It answers one row per stored event, in insertion order (see {@link readGuarded}): a summary row built by a
+ * common-table expression around the INSERT (an aggregate, a sort) cost about 30 µs more a statement, 7% of a
+ * one-row append.
  */
 export function guardedAppendSql(table: string): string {
   return (
-    `WITH waiting AS (SELECT EXISTS (SELECT 1 FROM ${table} WHERE position IS NULL) AS waiting), ` +
-    `added AS (INSERT INTO ${table} (${INSERTED_COLUMNS}, position) ` +
-    `${eventRowsSql(2, ", CASE WHEN (SELECT waiting FROM waiting) THEN NULL ELSE $1::bigint + r.ordinal END")} ` +
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq, position) " +
-    "SELECT array_agg(event_id::text ORDER BY seq) AS ids, max(position)::text AS top, " +
-    "CASE WHEN (SELECT waiting FROM waiting) THEN -1 ELSE 0 END AS backlog, " +
-    "pg_current_xact_id()::text AS xid, pg_current_snapshot()::text AS snapshot FROM added"
+    `INSERT INTO ${table} (${INSERTED_COLUMNS}, position) ` +
+    `${eventRowsSql(2, `, CASE WHEN EXISTS (SELECT 1 FROM ${table} WHERE position IS NULL) THEN NULL ELSE $1::bigint + r.ordinal END`)} ` +
+    "ON CONFLICT (event_id) DO NOTHING " +
+    "RETURNING event_id::text AS event_id, position::text AS position, pg_current_xact_id()::text AS xid, " +
+    "pg_current_snapshot()::text AS snapshot"
   );
+}
+
+/**
+ * {@link guardedAppendSql}'s rows as a {@link StampedRow}: every row was numbered or none was (one look at the
+ * backlog decides for the statement); the last row holds the highest position, since rows are inserted, and so
+ * returned, in the order of the positions they are given. No row: every id was taken before, nothing to announce.
+ */
+export function readGuarded(rows: readonly GuardedRow[]): StampedRow | undefined {
+  const last = rows.at(-1);
+  if (last === undefined) return undefined;
+  return {
+    ids: rows.map((row) => row.event_id),
+    top: last.position,
+    backlog: last.position === null ? -1 : 0,
+    xid: last.xid,
+    snapshot: last.snapshot,
+  };
 }
