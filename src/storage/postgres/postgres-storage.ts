@@ -26,6 +26,7 @@ import { pruneEvents } from "./postgres-prune.js";
 import { type EventRow, rowToEvent } from "./postgres-rows.js";
 import { type PostgresObjectNames, postgresSchemaSql, resolvePostgresNames } from "./postgres-schema.js";
 import { Sequencer } from "./postgres-sequencer.js";
+import { SharedReads } from "./postgres-shared-reads.js";
 import { StatisticsKeeper } from "./postgres-statistics.js";
 import { storeInCallerTransaction } from "./postgres-transaction.js";
 import { PostgresWatch, postgresChannel, sequencerChannel } from "./postgres-watch.js";
@@ -190,6 +191,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
 
   const run = <T>(operation: string, work: () => Promise<T>) => gate.run(operation, work);
   const json: JsonReadContext = { pool: settings.pool, bounded: pool, table, timeoutMs: settings.timeoutMs };
+  const sharedPages = new SharedReads<string[]>();
   return withDigests(postgresDigests(pool, names, settings.createSchema, run), {
     name: NAME,
     table,
@@ -226,7 +228,11 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresEventS
       return gate.run("list", () => listEventRows(pool, table, query));
     },
     listJson(query: NormalizedEventQuery): Promise<string[]> {
-      return gate.run("list", (deadline) => listEventJson(json, query, deadline));
+      // JSON.stringify: equal texts are equal queries (the reverse need not hold: two such reads just do not share).
+      const key = JSON.stringify(query);
+      return gate.run("list", (deadline) =>
+        sharedPages.run(key, deadline, (shared) => listEventJson(json, query, shared)),
+      );
     },
     getJson(eventId: string): Promise<string | null> {
       // Not a UUID: no event can have it, and PostgreSQL would refuse the cast.
