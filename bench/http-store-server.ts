@@ -13,20 +13,23 @@ const headers = { "content-type": "application/json; charset=utf-8", "cache-cont
 const COLUMNS =
   'event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata';
 
-async function open(): Promise<{ bus: EventBus; bare: () => Promise<unknown[]>; dispose: () => Promise<void> }> {
+/** The hand-written routes read the newest `limit` events (the query string's, as the library's route does). */
+type BareRead = (limit: number) => Promise<unknown[]>;
+
+async function open(): Promise<{ bus: EventBus; bare: BareRead; dispose: () => Promise<void> }> {
   if (storeName === "memory") {
     const store = memoryStore();
     await seedStore(store.storage, STORED, 50);
     const bus = new EventBus({ storage: store.storage });
     const all = await bus.listEvents({ limit: 1000 });
-    return { bus, bare: async () => all.slice(-50), dispose: store.dispose };
+    return { bus, bare: async (limit) => all.slice(-limit), dispose: store.dispose };
   }
   if (storeName === "sqlite") {
     const store = sqliteStore();
     await seedStore(store.storage, STORED, 50);
-    const statement = store.database.prepare(`SELECT ${COLUMNS} FROM events ORDER BY seq DESC LIMIT 50`);
-    const bare = async () =>
-      (statement.all() as Record<string, string>[])
+    const statement = store.database.prepare(`SELECT ${COLUMNS} FROM events ORDER BY seq DESC LIMIT ?`);
+    const bare = async (limit: number) =>
+      (statement.all(limit) as Record<string, string>[])
         .map((row) => ({
           ...row,
           payload: JSON.parse(row.payload as string),
@@ -38,16 +41,16 @@ async function open(): Promise<{ bus: EventBus; bare: () => Promise<unknown[]>; 
   if (storeName === "postgres") {
     const store = postgresStore();
     await seedStore(store.storage, STORED, 50);
-    const sql = `SELECT event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata FROM public.${store.table} ORDER BY seq DESC LIMIT 50`;
-    const bare = async () => (await store.pool.query(sql)).rows.reverse();
+    const sql = `SELECT event_id, event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload, metadata FROM public.${store.table} ORDER BY seq DESC LIMIT $1`;
+    const bare = async (limit: number) => (await store.pool.query(sql, [limit])).rows.reverse();
     return { bus: new EventBus({ storage: store.storage }), bare, dispose: store.dispose };
   }
   if (storeName === "redis") {
     const store = redisStore();
     await seedStore(store.storage, STORED, 50);
     const log = `${store.prefix}eventlog:all`;
-    const bare = async () => {
-      const ids = await store.client.zrevrange(log, 0, 49);
+    const bare = async (limit: number) => {
+      const ids = await store.client.zrevrange(log, 0, limit - 1);
       const texts = await store.client.mget(ids.map((id) => `${store.prefix}event:${id}`));
       return texts.map((text) => JSON.parse(text as string)).reverse();
     };
@@ -61,8 +64,8 @@ const handler = createEventsHandler(bus);
 const listener: RequestListener =
   mode === "library"
     ? (req, res) => void handler(req, res)
-    : (_req, res) => {
-        bare().then(
+    : (req, res) => {
+        bare(Number(new URL(req.url ?? "/", "http://bench").searchParams.get("limit") ?? 50)).then(
           (events) => res.writeHead(200, headers).end(JSON.stringify({ events, has_more: true })),
           (error: unknown) => res.writeHead(500).end(String(error)),
         );
