@@ -145,6 +145,34 @@ describe.skipIf(!available)("postgresStorage", () => {
     });
   });
 
+  describe("statement forms", () => {
+    it("stores an event sent alone (plain parameters) exactly as one sent in a group (one array per column)", async () => {
+      const storage = freshStorage();
+      const fields = {
+        event_type: "deal.created",
+        timestamp: "2026-12-02T10:00:00.000Z",
+        flow_id: 'quote " backslash \\ line\nfeed',
+        session_id: "emoji \u{1F600} and \u2028",
+        payload: { text: "tab\there", big: 2 ** 64, list: [1, "two", null], nested: { empty: {} } },
+        metadata: { source: "test", note: 'comma, "quote"' },
+      };
+      const alone = makeEvent(fields);
+      const grouped = makeEvent(fields);
+      await storage.append([alone]);
+      await storage.append([makeEvent(), grouped, makeEvent()]);
+      const rows = await pool.query(
+        `SELECT event_type, "timestamp", flow_id, flow_type, proposal_id, deal_id, session_id, payload::text, ` +
+          `metadata::text, replace(body, event_id::text, '') AS body FROM ${storage.table} ` +
+          "WHERE event_id = ANY($1::uuid[]) ORDER BY position",
+        [[alone.event_id, grouped.event_id]],
+      );
+      expect(rows.rows).toHaveLength(2);
+      expect(rows.rows[0]).toEqual(rows.rows[1]);
+      expect(await storage.get(alone.event_id)).toEqual(alone);
+      expect(await storage.get(grouped.event_id)).toEqual(grouped);
+    });
+  });
+
   describe("group commit", () => {
     it("writes concurrent append calls with one statement, in one transaction", async () => {
       const storage = freshStorage();

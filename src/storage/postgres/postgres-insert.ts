@@ -1,7 +1,14 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
 import type { Event } from "../../event/event.js";
 import type { AppendOutcome } from "../types.js";
-import { type EventText, eventRowsSql, eventRowValues, INSERTED_COLUMNS } from "./postgres-columns.js";
+import {
+  type EventText,
+  eventSourceSql,
+  eventSourceValues,
+  INSERTED_COLUMNS,
+  type RowCount,
+  rowCount,
+} from "./postgres-columns.js";
 import { EVENT_COLUMNS, type EventRow, rowToEvent } from "./postgres-rows.js";
 
 /** What both a `Pool` and a checked-out client offer: one query at a time. */
@@ -19,11 +26,12 @@ export const MAX_STATEMENT_CHARS = 16 * 1024 * 1024;
 
 /**
  * The group-commit INSERT as a named statement: each connection parses and plans it once, which matters because
- * the statement runs once per group. One array per column (see `eventRowsSql`): no per-row parameter limit, and the
- * server keeps numbers exact.
+ * the statement runs once per group. One array per column for a group (see `eventSourceSql`): no per-row parameter
+ * limit, and the server keeps numbers exact; plain parameters for one event.
  */
 function insertStatement(table: string, rows: readonly EventText[]): { name: string; text: string; values: unknown[] } {
-  return { ...preparedStatement("insert", table, insertSql), values: eventRowValues(rows) };
+  const count = rowCount(rows);
+  return { ...preparedStatement(`insert_${count}`, table, INSERT_SQL[count]), values: eventSourceValues(rows) };
 }
 
 /** A named statement's name and text, built once per role and table. */
@@ -58,12 +66,17 @@ export function statementName(role: string, table: string): string {
   return `ad_seller_events_${role}_v7_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
-function insertSql(table: string): string {
+function insertSql(table: string, count: RowCount): string {
   return (
-    `INSERT INTO ${table} (${INSERTED_COLUMNS}) ${eventRowsSql(1)} ` +
+    `INSERT INTO ${table} (${INSERTED_COLUMNS}) ${eventSourceSql(1, count)} ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id, pg_current_xact_id()::text AS xid"
   );
 }
+
+const INSERT_SQL: Record<RowCount, (table: string) => string> = {
+  one: (table) => insertSql(table, "one"),
+  many: (table) => insertSql(table, "many"),
+};
 
 /** Events to store, with their texts, in append order. */
 export interface InsertBatch {

@@ -1,6 +1,6 @@
 import type { PoolClient } from "pg";
 import { isContentError } from "./postgres-append.js";
-import { type EventText, eventRowValues } from "./postgres-columns.js";
+import { type EventText, eventRowValues, eventSourceValues, type RowCount, rowCount } from "./postgres-columns.js";
 import { withDeadline } from "./postgres-deadline.js";
 import { type InsertedChunk, preparedStatement } from "./postgres-insert.js";
 import {
@@ -214,8 +214,8 @@ export class Sequencer {
             values: [String(last), SEQUENCER_BATCH_ROWS, positionsChannel, ...eventRowValues(chunk)],
           }
         : {
-            ...preparedStatement("guarded", table, guardedAppendSql),
-            values: [String(last), ...eventRowValues(chunk)],
+            ...preparedStatement(`guarded_${rowCount(chunk)}`, table, GUARDED_SQL[rowCount(chunk)]),
+            values: [String(last), ...eventSourceValues(chunk)],
           };
       this.stamping = typeof pid === "number" ? pid : undefined;
       const result = await withDeadline(leader.query(statement), timeoutMs, "to a stamped append", () =>
@@ -313,6 +313,11 @@ function numberingSql(table: string): string {
     "FROM summary"
   );
 }
+
+const GUARDED_SQL: Record<RowCount, (table: string) => string> = {
+  one: (table) => guardedAppendSql(table, "one"),
+  many: (table) => guardedAppendSql(table, "many"),
+};
 
 function lockTimedOut(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE;
