@@ -1,6 +1,6 @@
 import type { PoolClient } from "pg";
 import { isContentError } from "./postgres-append.js";
-import { type EventText, eventRowValues, eventSourceValues, type RowCount, rowCount } from "./postgres-columns.js";
+import { type EventText, eventSourceValues, type RowCount, rowCount } from "./postgres-columns.js";
 import { withDeadline } from "./postgres-deadline.js";
 import { type InsertedChunk, preparedStatement } from "./postgres-insert.js";
 import {
@@ -210,8 +210,8 @@ export class Sequencer {
       const full = this.backlogLikely;
       const statement = full
         ? {
-            ...preparedStatement("stamp", table, stampedAppendSql),
-            values: [String(last), SEQUENCER_BATCH_ROWS, positionsChannel, ...eventRowValues(chunk)],
+            ...preparedStatement(`stamp_${rowCount(chunk)}`, table, STAMPED_SQL[rowCount(chunk)]),
+            values: [String(last), SEQUENCER_BATCH_ROWS, positionsChannel, ...eventSourceValues(chunk)],
           }
         : {
             ...preparedStatement(`guarded_${rowCount(chunk)}`, table, GUARDED_SQL[rowCount(chunk)]),
@@ -313,6 +313,11 @@ function numberingSql(table: string): string {
     "FROM summary"
   );
 }
+
+const STAMPED_SQL: Record<RowCount, (table: string) => string> = {
+  one: (table) => stampedAppendSql(table, "one"),
+  many: (table) => stampedAppendSql(table, "many"),
+};
 
 const GUARDED_SQL: Record<RowCount, (table: string) => string> = {
   one: (table) => guardedAppendSql(table, "one"),

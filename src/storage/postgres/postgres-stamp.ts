@@ -1,4 +1,4 @@
-import { eventRowsSql, eventSourceSql, INSERTED_COLUMNS, type RowCount } from "./postgres-columns.js";
+import { eventSourceSql, INSERTED_COLUMNS, type RowCount } from "./postgres-columns.js";
 
 /** What a stamped append's statement answers. */
 export interface StampedRow {
@@ -30,22 +30,22 @@ export function backlogNumberingSql(table: string): string {
 
 /**
  * The leader's own append, in one statement and one commit: first the backlog (committed rows still unnumbered,
- * oldest first, at most `$2`), numbered after `$1` as a numbering step would, then the new events (from `$4` on)
- * inserted with the positions that follow, so they are readable the moment the statement commits. Only the
- * session that holds the sequencer's lock runs it, one statement at a time with the numbering steps, so no other
- * transaction gives positions meanwhile, and rows committed before it keep their place ahead of the new ones.
+ * oldest first, at most `$2`), numbered after `$1` as a numbering step would, then the new events (from `$4` on; see
+ * `eventSourceSql`) inserted with the positions that follow, so they are readable the moment the statement commits.
+ * Only the session that holds the sequencer's lock runs it, one statement at a time with the numbering steps, so no
+ * other transaction gives positions meanwhile, and rows committed before it keep their place ahead of the new ones.
  *
  * All data-modifying parts see the same snapshot: the UPDATE cannot see the rows being inserted, and the base of the
  * new positions counts exactly the backlog rows this statement numbers. It sends a NOTIFY (on `$3`, with its snapshot)
  * only when it numbered a backlog, whose writers in other processes wait for that announcement; a NOTIFY takes
  * PostgreSQL's notify lock at commit, so its own rows alone are announced after the commit instead, coalesced.
  */
-export function stampedAppendSql(table: string): string {
+export function stampedAppendSql(table: string, count: RowCount): string {
   return (
     `WITH ${backlogNumberingSql(table)}, ` +
     "base AS (SELECT $1::bigint + count(*) AS base, count(*)::int AS backlog FROM numbered), " +
     `added AS (INSERT INTO ${table} (${INSERTED_COLUMNS}, position) ` +
-    `${eventRowsSql(4, ", (SELECT base FROM base) + r.ordinal")} ` +
+    `${eventSourceSql(4, count, (ordinal) => `(SELECT base FROM base) + ${ordinal}`)} ` +
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id, position), " +
     "summary AS (SELECT (SELECT array_agg(event_id::text ORDER BY position) FROM added) AS ids, " +
     "greatest((SELECT max(position) FROM added), (SELECT max(position) FROM done))::text AS top, " +
