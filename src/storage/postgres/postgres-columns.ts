@@ -1,4 +1,4 @@
-import type { Event } from "../../event/event.js";
+import { EVENT_FIELDS, type Event } from "../../event/event.js";
 
 /** One event as the INSERT statements send it: the event, its `jsonb` columns as JSON, and its wire JSON (`body`). */
 export interface EventText {
@@ -30,6 +30,12 @@ export function eventText(event: Event): EventText {
     `"payload":${payload},"metadata":${metadata}}`;
   return { event, payload, metadata, body };
 }
+
+/** The event's text fields, the columns before the JSON ones in {@link INSERTED_COLUMNS}, in that order. */
+const TEXT_FIELDS = EVENT_FIELDS.slice(0, 8) as readonly Exclude<
+  (typeof EVENT_FIELDS)[number],
+  "payload" | "metadata"
+>[];
 
 /** How many parameters {@link eventRowsSql} reads, from its first one on. */
 export const EVENT_ROW_PARAMETERS = 11;
@@ -89,34 +95,13 @@ export function eventSourceSql(first: number, count: RowCount, extra?: (ordinal:
 export function eventSourceValues(rows: readonly EventText[]): unknown[] {
   const only = rows.length === 1 ? rows[0] : undefined;
   if (only === undefined) return eventRowValues(rows);
-  const { event } = only;
-  return [
-    event.event_id,
-    event.event_type,
-    event.timestamp,
-    event.flow_id,
-    event.flow_type,
-    event.proposal_id,
-    event.deal_id,
-    event.session_id,
-    only.payload,
-    only.metadata,
-    only.body,
-  ];
+  return [...TEXT_FIELDS.map((field) => only.event[field]), only.payload, only.metadata, only.body];
 }
 
 /** The parameters of {@link eventRowsSql} for `rows`, in its order. */
 export function eventRowValues(rows: readonly EventText[]): unknown[] {
-  const column = (pick: (event: Event) => string) => rows.map((row) => pick(row.event));
   return [
-    column((event) => event.event_id),
-    column((event) => event.event_type),
-    column((event) => event.timestamp),
-    column((event) => event.flow_id),
-    column((event) => event.flow_type),
-    column((event) => event.proposal_id),
-    column((event) => event.deal_id),
-    column((event) => event.session_id),
+    ...TEXT_FIELDS.map((field) => rows.map((row) => row.event[field])),
     rows.map((row) => row.payload).join("\n"),
     rows.map((row) => row.metadata).join("\n"),
     rows.map((row) => row.body).join("\n"),
