@@ -115,9 +115,10 @@ describe.skipIf(!available)("SharedReads on PostgreSQL: listJson", () => {
     const pool = createPool(PG_URL, { max: 6 });
     pools.push(pool);
     // Holds the answer of the next query on a connection of `pool` until released (the read is then in flight
-    // with its snapshot taken, as a slow network would leave it).
+    // with its snapshot taken, as a slow network would leave it); `answered` once the server has answered it.
     let hold: Promise<void> | undefined;
     let release: () => void = () => {};
+    let answered = false;
     const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
     (pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
       const client = await connect();
@@ -128,6 +129,7 @@ describe.skipIf(!available)("SharedReads on PostgreSQL: listJson", () => {
         (client as unknown as { query: unknown }).query = async (config: unknown) => {
           const result = await query(config);
           (client as unknown as { query: unknown }).query = query;
+          answered = true;
           await gate;
           return result;
         };
@@ -140,7 +142,7 @@ describe.skipIf(!available)("SharedReads on PostgreSQL: listJson", () => {
 
     hold = new Promise((resolve) => (release = resolve));
     const inFlight = bus.listEventsJsonPage({ limit: 10 });
-    while (hold !== undefined) await new Promise((resolve) => setTimeout(resolve, 2)); // its query is out
+    while (!answered) await new Promise((resolve) => setTimeout(resolve, 2)); // its statement ran: before the write
     const written = await bus.emitEvent({ event_type: "deal.created", deal_id: "deal-after" });
     const arrivedLater = bus.listEventsJsonPage({ limit: 10 });
     await new Promise((resolve) => setTimeout(resolve, 50));
