@@ -157,6 +157,11 @@ describe.skipIf(!available)("postgres leader appends: guarded and numbering form
     ]);
     const positions = order.rows.map((row) => Number(row.position));
     expect(new Set(positions).size).toBe(positions.length);
+    // It was the guarded form that stored them: its group and one-event statements were prepared on the session.
+    const prepared = await session.query<{ name: string }>("SELECT name FROM pg_prepared_statements");
+    const names = prepared.rows.map((row) => row.name);
+    expect(names.some((name) => name.includes("_guarded_many_"))).toBe(true);
+    expect(names.some((name) => name.includes("_guarded_one_"))).toBe(true);
     await sequencer.close();
     await session.end();
   });

@@ -109,49 +109,88 @@ describe.skipIf(!available)("SharedReads on PostgreSQL: listJson", () => {
     for (const pool of pools) await pool.end();
   });
 
-  it("answers a read that arrived after a write with the write, though an identical read was in flight", async () => {
-    const table = uniqueName("shared_reads");
-    tables.push(table);
+  /**
+   * A pool whose next promise-style checkout (a read's; pg's own `pool.query` uses the callback style and passes
+   * through) answers its first query only once released: the read is then in flight with its snapshot taken, as a
+   * slow network would leave it. `answered` turns true once the server has answered it; `checkouts` counts reads.
+   */
+  function heldPool() {
     const pool = createPool(PG_URL, { max: 6 });
     pools.push(pool);
-    // Holds the answer of the next query on a connection of `pool` until released (the read is then in flight
-    // with its snapshot taken, as a slow network would leave it); `answered` once the server has answered it.
-    let hold: Promise<void> | undefined;
+    const state = { answered: false, checkouts: 0, hold: undefined as Promise<void> | undefined };
     let release: () => void = () => {};
-    let answered = false;
-    const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
-    (pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+    const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
+    (pool as unknown as { connect: unknown }).connect = async (...args: unknown[]) => {
+      if (args.length > 0) return connect(...args);
+      state.checkouts += 1;
       const client = await connect();
-      const gate = hold;
-      hold = undefined;
+      const gate = state.hold;
+      state.hold = undefined;
       if (gate !== undefined) {
         const query = client.query.bind(client) as (config: unknown) => Promise<unknown>;
         (client as unknown as { query: unknown }).query = async (config: unknown) => {
           const result = await query(config);
           (client as unknown as { query: unknown }).query = query;
-          answered = true;
+          state.answered = true;
           await gate;
           return result;
         };
       }
       return client;
     };
+    /** Holds the next read; resolves once its statement has been answered, with the release. */
+    const holdNext = async (start: () => unknown) => {
+      state.answered = false;
+      state.hold = new Promise((resolve) => (release = resolve));
+      start();
+      while (!state.answered) await new Promise((resolve) => setTimeout(resolve, 2));
+      return release;
+    };
+    return { pool, state, holdNext };
+  }
+
+  async function busOn(pool: pg.Pool) {
+    const table = uniqueName("shared_reads");
+    tables.push(table);
     const storage = postgresStorage({ pool, table });
     const bus = new EventBus({ storage });
     await bus.emitEvent({ event_type: "deal.created", deal_id: "deal-before" });
+    return { storage, bus };
+  }
 
-    hold = new Promise((resolve) => (release = resolve));
-    const inFlight = bus.listEventsJsonPage({ limit: 10 });
-    while (!answered) await new Promise((resolve) => setTimeout(resolve, 2)); // its statement ran: before the write
+  it("answers a read that arrived after a write with the write, though an identical read was in flight", async () => {
+    const { pool, holdNext } = heldPool();
+    const { storage, bus } = await busOn(pool);
+
+    let inFlight: ReturnType<typeof bus.listEventsJsonPage> | undefined;
+    // Its statement ran before the write.
+    const release = await holdNext(() => (inFlight = bus.listEventsJsonPage({ limit: 10 })));
     const written = await bus.emitEvent({ event_type: "deal.created", deal_id: "deal-after" });
     const arrivedLater = bus.listEventsJsonPage({ limit: 10 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
 
-    const before = (await inFlight).json.join("\n");
+    const before = (await inFlight)?.json.join("\n");
     expect(before).toContain("deal-before");
     expect(before).not.toContain("deal-after"); // the first read really was answered before the write
     expect((await arrivedLater).json.join("\n")).toContain(written.event_id);
+    await storage.close();
+  });
+
+  it("runs the identical reads that arrive during a read as one statement, and each gets the whole page", async () => {
+    const { pool, state, holdNext } = heldPool();
+    const { storage, bus } = await busOn(pool);
+    state.checkouts = 0;
+
+    let first: ReturnType<typeof bus.listEventsJsonPage> | undefined;
+    const release = await holdNext(() => (first = bus.listEventsJsonPage({ limit: 10 })));
+    const burst = [1, 2, 3].map(() => bus.listEventsJsonPage({ limit: 10 }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    const pages = await Promise.all([first, ...burst]);
+
+    expect(state.checkouts).toBe(2); // the held read, then one statement for the three
+    for (const page of pages) expect(page?.json.join("\n")).toContain("deal-before");
     await storage.close();
   });
 });

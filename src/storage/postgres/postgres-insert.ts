@@ -30,8 +30,7 @@ export const MAX_STATEMENT_CHARS = 16 * 1024 * 1024;
  * limit, and the server keeps numbers exact; plain parameters for one event.
  */
 function insertStatement(table: string, rows: readonly EventText[]): { name: string; text: string; values: unknown[] } {
-  const count = rowCount(rows);
-  return { ...preparedStatement(`insert_${count}`, table, INSERT_SQL[count]), values: eventSourceValues(rows) };
+  return { ...preparedForRows("insert", table, rows, insertSql), values: eventSourceValues(rows) };
 }
 
 /** A named statement's name and text, built once per role and table. */
@@ -57,6 +56,20 @@ export function preparedStatement(role: string, table: string, build: (table: st
 }
 
 /**
+ * {@link preparedStatement} for a statement storing `rows`, whose text differs for one event and for a group (see
+ * `eventSourceSql`): one prepared statement per role, table and {@link RowCount}.
+ */
+export function preparedForRows(
+  role: string,
+  table: string,
+  rows: readonly unknown[],
+  build: (table: string, count: RowCount) => string,
+): PreparedStatement {
+  const count = rowCount(rows);
+  return preparedStatement(`${role}_${count}`, table, (name) => build(name, count));
+}
+
+/**
  * The name of one of the adapter's prepared statements for a table: a short, stable digest (statement names must
  * be unique per text and under 64 bytes). The version keeps a process that mixes releases from reusing a name.
  */
@@ -72,11 +85,6 @@ function insertSql(table: string, count: RowCount): string {
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id::text AS event_id, pg_current_xact_id()::text AS xid"
   );
 }
-
-const INSERT_SQL: Record<RowCount, (table: string) => string> = {
-  one: (table) => insertSql(table, "one"),
-  many: (table) => insertSql(table, "many"),
-};
 
 /** Events to store, with their texts, in append order. */
 export interface InsertBatch {

@@ -1,8 +1,8 @@
 import type { PoolClient } from "pg";
 import { isContentError } from "./postgres-append.js";
-import { type EventText, eventSourceValues, type RowCount, rowCount } from "./postgres-columns.js";
+import { type EventText, eventSourceValues } from "./postgres-columns.js";
 import { withDeadline } from "./postgres-deadline.js";
-import { type InsertedChunk, preparedStatement } from "./postgres-insert.js";
+import { type InsertedChunk, preparedForRows } from "./postgres-insert.js";
 import {
   backlogNumberingSql,
   type GuardedRow,
@@ -210,11 +210,11 @@ export class Sequencer {
       const full = this.backlogLikely;
       const statement = full
         ? {
-            ...preparedStatement(`stamp_${rowCount(chunk)}`, table, STAMPED_SQL[rowCount(chunk)]),
+            ...preparedForRows("stamp", table, chunk, stampedAppendSql),
             values: [String(last), SEQUENCER_BATCH_ROWS, positionsChannel, ...eventSourceValues(chunk)],
           }
         : {
-            ...preparedStatement(`guarded_${rowCount(chunk)}`, table, GUARDED_SQL[rowCount(chunk)]),
+            ...preparedForRows("guarded", table, chunk, guardedAppendSql),
             values: [String(last), ...eventSourceValues(chunk)],
           };
       this.stamping = typeof pid === "number" ? pid : undefined;
@@ -313,16 +313,6 @@ function numberingSql(table: string): string {
     "FROM summary"
   );
 }
-
-const STAMPED_SQL: Record<RowCount, (table: string) => string> = {
-  one: (table) => stampedAppendSql(table, "one"),
-  many: (table) => stampedAppendSql(table, "many"),
-};
-
-const GUARDED_SQL: Record<RowCount, (table: string) => string> = {
-  one: (table) => guardedAppendSql(table, "one"),
-  many: (table) => guardedAppendSql(table, "many"),
-};
 
 function lockTimedOut(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE;
